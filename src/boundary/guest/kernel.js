@@ -1,0 +1,403 @@
+// The guest half of the boundary. This file is evaluated once in every new
+// realm *before any guest code runs*; it evaluates to a function that takes the
+// raw host bridge and returns the kernel's API, which only the host holds.
+//
+// Why a guest-side codec: the host never walks guest objects. Walking them from
+// the host would mean running guest getters, Proxy traps and toJSON from host
+// code, recursing to a depth the guest controls, and trusting shapes the guest
+// chose. Instead this kernel flattens a value into a table of nodes (no nesting,
+// so no depth anywhere) inside the guest — where guest getters run under the
+// guest's own CPU deadline — and the host only ever parses a string and copies
+// ArrayBuffers, validating everything (src/boundary/host-decode.ts).
+//
+// The kernel's integrity matters only to the guest itself: a guest that poisons
+// builtins can make its own results wrong, but the host validates whatever it
+// receives. Still, primordials are captured now so ordinary guest code that
+// patches builtins does not break copying.
+//
+// Wire format: JSON text of an array of nodes; node 0 is the root. A "slot"
+// (a child value) is a JSON string, finite number, boolean or null as itself,
+// or [i]: node i, or a negative constant below.
+(function rexecKernel(bridge, encodeLimit) {
+  "use strict";
+  const UNDEF = -1, NAN = -2, POS_INF = -3, NEG_INF = -4, NEG_ZERO = -5, HOLE = -6;
+
+  const ObjectCtor = Object;
+  const ObjectProto = Object.prototype;
+  const ArrayProto = Array.prototype;
+  const { getPrototypeOf, keys: objectKeys, defineProperty, create: objectCreate, freeze } = Object;
+  const { isArray } = Array;
+  const { stringify: jsonStringify, parse: jsonParse } = JSON;
+  const uncurry = (fn) => Function.prototype.call.bind(fn);
+  const getterOf = (proto, name) => uncurry(Object.getOwnPropertyDescriptor(proto, name).get);
+  const StringCtor = String;
+  const ErrorCtor = Error;
+  const errorCtors = { Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
+  if (typeof AggregateError === "function") errorCtors.AggregateError = AggregateError;
+  const MapCtor = Map, SetCtor = Set, DateCtor = Date, RegExpCtor = RegExp, ArrayBufferCtor = ArrayBuffer;
+  const mapGet = uncurry(Map.prototype.get), mapSet = uncurry(Map.prototype.set), mapHas = uncurry(Map.prototype.has);
+  const mapForEach = uncurry(Map.prototype.forEach), setForEach = uncurry(Set.prototype.forEach), setAdd = uncurry(Set.prototype.add);
+  const dateGetTime = uncurry(Date.prototype.getTime);
+  const regexpSource = getterOf(RegExp.prototype, "source"), regexpFlags = getterOf(RegExp.prototype, "flags");
+  const abByteLength = getterOf(ArrayBuffer.prototype, "byteLength");
+  const abSlice = uncurry(ArrayBuffer.prototype.slice);
+  const isView = ArrayBuffer.isView;
+  const TypedArrayProto = getPrototypeOf(Uint8Array.prototype);
+  const typedArrayTag = uncurry(Object.getOwnPropertyDescriptor(TypedArrayProto, Symbol.toStringTag).get);
+  const typedArrayBuffer = getterOf(TypedArrayProto, "buffer");
+  const typedArrayOffset = getterOf(TypedArrayProto, "byteOffset");
+  const typedArrayLength = getterOf(TypedArrayProto, "length");
+  const dataViewBuffer = getterOf(DataView.prototype, "buffer");
+  const dataViewOffset = getterOf(DataView.prototype, "byteOffset");
+  const dataViewLength = getterOf(DataView.prototype, "byteLength");
+  const typedArrayCtors = {
+    Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+    Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
+  };
+  const weakBrands = [];
+  for (const C of [typeof WeakMap === "function" && WeakMap, typeof WeakSet === "function" && WeakSet, typeof WeakRef === "function" && WeakRef]) {
+    if (C) weakBrands.push([C.name, uncurry(C === WeakRef ? C.prototype.deref : C.prototype.has)]);
+  }
+  const PromiseCtor = Promise;
+  const promiseThen = uncurry(Promise.prototype.then);
+  const objectToString = uncurry(Object.prototype.toString);
+  const arrayPush = uncurry(Array.prototype.push);
+  const reflectApply = Reflect.apply;
+  const BigIntCtor = BigInt;
+  const bigintToString = uncurry(BigInt.prototype.toString);
+
+  // Brand checks: true only for genuine built-in objects, whatever their prototype says.
+  const brand = (check) => (v) => { try { check(v); return true; } catch { return false; } };
+  const isDate = brand(dateGetTime);
+  const isRegExp = brand(regexpSource);
+  const isMap = brand(mapHas);
+  const isSet = brand(uncurry(Set.prototype.has));
+  const isArrayBuffer = brand(abByteLength);
+  const isPromise = (v) => { try { promiseThen(v); return true; } catch { return false; } };
+
+  // Guest functions handed to the host, by id, so the host can call them later.
+  const guestFnIds = new MapCtor();
+  const guestFns = new MapCtor();
+  let nextGuestFnId = 1;
+  // Wrappers of host functions, by host id, so identity is stable across calls.
+  const hostFnWrappers = new MapCtor();
+
+  class Uncopyable {
+    constructor(what) { this.what = what; }
+  }
+
+  /**
+   * Flatten `root` into [json, ...arrayBuffers], or [null, reason] when it holds
+   * something that cannot cross (a symbol, a WeakMap, a promise inside a value),
+   * or [null, "size"] past `limit` bytes. Iterative: depth is never recursion.
+   */
+  function encode(root, limit) {
+    const nodes = [];
+    const seen = new MapCtor();
+    const buffers = [];
+    const bufferIds = new MapCtor();
+    const work = [];
+    let budget = limit;
+
+    function node(content) {
+      const index = nodes.length;
+      arrayPush(nodes, content);
+      return [index];
+    }
+    function bufferSlot(ab) {
+      let id = mapGet(bufferIds, ab);
+      if (id === undefined) {
+        id = buffers.length;
+        budget -= abByteLength(ab);
+        arrayPush(buffers, ab);
+        mapSet(bufferIds, ab, id);
+      }
+      return id;
+    }
+    function slot(v) {
+      switch (typeof v) {
+        case "string":
+          budget -= v.length + 3;
+          return v;
+        case "number":
+          budget -= 8;
+          if (v !== v) return [NAN];
+          if (v === Infinity) return [POS_INF];
+          if (v === -Infinity) return [NEG_INF];
+          if (v === 0 && 1 / v < 0) return [NEG_ZERO];
+          return v;
+        case "boolean":
+          return v;
+        case "undefined":
+          return [UNDEF];
+        case "bigint": {
+          // Hex, sign first: the host parses hex in linear time, decimal is not.
+          const text = v < 0n ? "-" + bigintToString(-v, 16) : bigintToString(v, 16);
+          budget -= text.length + 8;
+          return node(["n", text]);
+        }
+        case "symbol":
+          throw new Uncopyable("a symbol");
+        case "function": {
+          let id = mapGet(guestFnIds, v);
+          if (id === undefined) {
+            id = nextGuestFnId++;
+            mapSet(guestFnIds, v, id);
+            mapSet(guestFns, id, v);
+          }
+          let name = "";
+          try { name = typeof v.name === "string" ? v.name : ""; } catch {}
+          return node(["f", id, name]);
+        }
+        case "object": {
+          if (v === null) return null;
+          const known = mapGet(seen, v);
+          if (known !== undefined) return [known];
+          const index = nodes.length;
+          arrayPush(nodes, 0); // placeholder, filled when `work` is drained
+          mapSet(seen, v, index);
+          arrayPush(work, v, index);
+          budget -= 16;
+          return [index];
+        }
+        default:
+          throw new Uncopyable(`a value of type ${typeof v}`);
+      }
+    }
+    function fill(v) {
+      const proto = getPrototypeOf(v);
+      if (proto === ObjectProto || proto === null) return plainObject(v, "o");
+      if (isArray(v)) {
+        const length = v.length;
+        const out = ["a", length];
+        for (let i = 0; i < length; i++) {
+          arrayPush(out, i in v ? slot(v[i]) : [HOLE]);
+          if (budget < 0) throw new Uncopyable("size");
+        }
+        return out;
+      }
+      if (isView(v)) {
+        const tag = typedArrayTagOrDataView(v);
+        if (tag === "DataView") return ["t", tag, bufferSlot(dataViewBuffer(v)), dataViewOffset(v), dataViewLength(v)];
+        return ["t", tag, bufferSlot(typedArrayBuffer(v)), typedArrayOffset(v), typedArrayLength(v)];
+      }
+      if (isArrayBuffer(v)) return ["b", bufferSlot(v)];
+      if (isDate(v)) return ["d", slot(dateGetTime(v))];
+      if (isRegExp(v)) return ["r", regexpSource(v), regexpFlags(v)];
+      if (isMap(v)) {
+        const out = ["m"];
+        mapForEach(v, (value, key) => { arrayPush(out, slot(key), slot(value)); });
+        return out;
+      }
+      if (isSet(v)) {
+        const out = ["s"];
+        setForEach(v, (value) => { arrayPush(out, slot(value)); });
+        return out;
+      }
+      if (isPromise(v)) throw new Uncopyable("a Promise (await it before returning it)");
+      for (const [name, check] of weakBrands) {
+        if (brand(check)(v)) throw new Uncopyable(`a ${name}`);
+      }
+      if (v instanceof ErrorCtor || objectToString(v) === "[object Error]") {
+        const read = (key) => { const x = v[key]; return x === undefined ? undefined : StringCtor(x); };
+        const name = read("name"), message = read("message"), stack = read("stack");
+        budget -= (name?.length ?? 0) + (message?.length ?? 0) + (stack?.length ?? 0);
+        const out = ["e", name ?? "Error", message ?? "", stack ?? ""];
+        const ownKeys = objectKeys(v);
+        for (let i = 0; i < ownKeys.length; i++) {
+          const key = ownKeys[i];
+          if (key === "name" || key === "message" || key === "stack") continue;
+          arrayPush(out, key, slot(v[key]));
+        }
+        return out;
+      }
+      // Class instances and other exotic objects cross as their own enumerable data, like structuredClone.
+      return plainObject(v, "o");
+    }
+    function typedArrayTagOrDataView(v) {
+      const tag = typedArrayTag(v);
+      return tag === undefined ? "DataView" : tag;
+    }
+    function plainObject(v, tag) {
+      const ownKeys = objectKeys(v);
+      const out = [tag];
+      for (let i = 0; i < ownKeys.length; i++) {
+        const key = ownKeys[i];
+        budget -= key.length + 3;
+        arrayPush(out, key, slot(v[key]));
+        if (budget < 0) throw new Uncopyable("size");
+      }
+      return out;
+    }
+
+    try {
+      const rootSlot = slot(root);
+      if (!isArray(rootSlot) || rootSlot[0] < 0) {
+        // A primitive root is stored as a one-element wrapper node. Any other
+        // root was the first node created, so it is node 0.
+        return [jsonStringify([["v", rootSlot]])];
+      }
+      while (work.length > 0) {
+        const index = work.pop();
+        const v = work.pop();
+        nodes[index] = fill(v);
+        if (budget < 0) throw new Uncopyable("size");
+      }
+      const out = [jsonStringify(nodes)];
+      for (let i = 0; i < buffers.length; i++) arrayPush(out, buffers[i]);
+      return out;
+    } catch (error) {
+      if (error instanceof Uncopyable) return [null, error.what];
+      throw error;
+    }
+  }
+
+  /** Rebuild a value the host encoded (same format). The host's encoder is trusted. */
+  function decode(json, buffers) {
+    const nodes = jsonParse(json);
+    const values = new Array(nodes.length);
+    const bufs = [];
+    for (let i = 0; i < buffers.length; i++) arrayPush(bufs, buffers[i]);
+    const resolve = (s) => {
+      if (!isArray(s)) return s;
+      const i = s[0];
+      if (i >= 0) return values[i];
+      switch (i) {
+        case UNDEF: return undefined;
+        case NAN: return NaN;
+        case POS_INF: return Infinity;
+        case NEG_INF: return -Infinity;
+        case NEG_ZERO: return -0;
+        default: return undefined;
+      }
+    };
+    // Pass 1: create every container so references (and cycles) can be wired.
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i];
+      switch (n[0]) {
+        case "o": values[i] = {}; break;
+        case "a": values[i] = new Array(n[1]); break;
+        case "m": values[i] = new MapCtor(); break;
+        case "s": values[i] = new SetCtor(); break;
+        case "n": values[i] = n[1][0] === "-" ? -BigIntCtor("0x" + n[1].slice(1)) : BigIntCtor("0x" + n[1]); break;
+        case "b": values[i] = bufs[n[1]]; break;
+        case "r": values[i] = new RegExpCtor(n[1], n[2]); break;
+        case "f": values[i] = hostFunction(n[1], n[2]); break;
+        case "e": {
+          const Ctor = errorCtors[n[1]] || ErrorCtor;
+          const e = new Ctor(n[2]);
+          if (e.name !== n[1]) defineProperty(e, "name", { value: n[1], writable: true, configurable: true, enumerable: false });
+          values[i] = e;
+          break;
+        }
+        default: break;
+      }
+    }
+    // Pass 2: views (need their buffer) and dates (need their number).
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i];
+      if (n[0] === "t") {
+        const Ctor = typedArrayCtors[n[1]];
+        values[i] = n[1] === "DataView" ? new Ctor(bufs[n[2]], n[3], n[4]) : new Ctor(bufs[n[2]], n[3], n[4]);
+      } else if (n[0] === "d") {
+        values[i] = new DateCtor(resolve(n[1]));
+      }
+    }
+    // Pass 3: fill containers. Keys are defined, never assigned, so "__proto__" stays data.
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i];
+      const target = values[i];
+      switch (n[0]) {
+        case "v": values[i] = resolve(n[1]); break;
+        case "o":
+          for (let j = 1; j < n.length; j += 2) defineProperty(target, n[j], { value: resolve(n[j + 1]), writable: true, enumerable: true, configurable: true });
+          break;
+        case "a":
+          for (let j = 2; j < n.length; j++) {
+            const s = n[j];
+            if (isArray(s) && s[0] === HOLE) continue;
+            target[j - 2] = resolve(s);
+          }
+          break;
+        case "m":
+          for (let j = 1; j < n.length; j += 2) mapSet(target, resolve(n[j]), resolve(n[j + 1]));
+          break;
+        case "s":
+          for (let j = 1; j < n.length; j++) setAdd(target, resolve(n[j]));
+          break;
+        case "e":
+          for (let j = 4; j < n.length; j += 2) defineProperty(target, n[j], { value: resolve(n[j + 1]), writable: true, enumerable: true, configurable: true });
+          break;
+        default: break;
+      }
+    }
+    // A root "v" node may point at a later node; resolve it after everything exists.
+    if (nodes[0][0] === "v") return resolve(nodes[0][1]);
+    return values[0];
+  }
+
+  /** The guest-side face of a host function: copies arguments out, result in. */
+  function hostFunction(id, name) {
+    let wrapper = mapGet(hostFnWrappers, id);
+    if (wrapper) return wrapper;
+    const call = function (...args) {
+      const encoded = encode(args, encodeLimit);
+      if (encoded[0] === null) {
+        throw new TypeError(encoded[1] === "size"
+          ? `arguments to host function ${name} are too large to copy`
+          : `cannot pass ${encoded[1]} to host function ${name}`);
+      }
+      return bridge("call", id, ...encoded);
+    };
+    // Name it like the host function, but it is and stays a plain guest function.
+    wrapper = { [name]: (...args) => reflectApply(call, undefined, args) }[name];
+    mapSet(hostFnWrappers, id, wrapper);
+    return wrapper;
+  }
+
+  /** Call a guest function the host holds by id, with host-encoded arguments. */
+  function callGuest(id, json, ...buffers) {
+    const fn = mapGet(guestFns, id);
+    if (fn === undefined) throw new TypeError("this guest function is no longer available");
+    const args = decode(json, buffers);
+    return reflectApply(fn, undefined, args);
+  }
+
+  function releaseGuest(id) {
+    const fn = mapGet(guestFns, id);
+    if (fn !== undefined) {
+      guestFns.delete(id);
+      guestFnIds.delete(fn);
+    }
+  }
+
+  /** Make a plain guest error from a host error's name and message (and nothing else). */
+  function makeError(name, message) {
+    const Ctor = errorCtors[name] || ErrorCtor;
+    const e = new Ctor(message);
+    if (e.name !== name) defineProperty(e, "name", { value: name, writable: true, configurable: true, enumerable: false });
+    return e;
+  }
+
+  function encodeFor(value, limit) {
+    return encode(value, limit);
+  }
+
+  function defineGlobal(name, json, ...buffers) {
+    defineProperty(globalThis, name, { value: decode(json, buffers), writable: true, configurable: true, enumerable: false });
+  }
+
+  function isPromiseValue(v) {
+    return typeof v === "object" && v !== null && isPromise(v);
+  }
+
+  return freeze({
+    encode: encodeFor,
+    decode: (json, ...buffers) => decode(json, buffers),
+    callGuest,
+    releaseGuest,
+    makeError,
+    defineGlobal,
+    isPromise: isPromiseValue,
+  });
+})

@@ -1,0 +1,606 @@
+/**
+ * A guest realm and everything that crosses into and out of it.
+ *
+ * This is the boundary layer: it owns the engine, installs the guest kernel
+ * (guest/kernel.js) before any guest code runs, copies values both ways, wraps
+ * host functions, drives promises to completion, and enforces the limits of
+ * every call. The host API (src/host) builds policy on top of it; the engine
+ * (src/engine) knows nothing of it.
+ *
+ * Lifetimes: one {@link GuestRealm} owns one engine. Calls are serialised (a
+ * realm runs one call at a time). Refs created during a call are freed when the
+ * call ends. After an engine fault the realm is dead and says so.
+ *
+ * @packageDocumentation
+ */
+import { readFileSync } from "node:fs";
+import type { Engine, GuestRef } from "../engine/engine.js";
+import { EngineFault, GuestThrow } from "../engine/engine.js";
+import { createQuickJSEngine } from "../engine/quickjs-engine.js";
+import type { EngineVariantName } from "../engine/wasm-variant.js";
+import {
+  CloneError,
+  DisposedError,
+  GuestError,
+  MemoryLimitError,
+  OutputLimitError,
+  RExecError,
+  StackLimitError,
+  SystemExit,
+  TimeoutError,
+} from "../host/errors.js";
+import { CpuBudget } from "./cpu-budget.js";
+import { decodeGuestValue } from "./host-decode.js";
+import { encodeHostValue } from "./host-encode.js";
+
+/** Limits the boundary enforces; see `Limits` in the host API for meaning and defaults. */
+export interface RealmLimits {
+  readonly memoryBytes: number;
+  readonly timeoutMs: number;
+  readonly stackBytes: number;
+  readonly outputBytes: number;
+  readonly resultBytes: number;
+}
+
+/** Options for {@link GuestRealm.create}. */
+export interface RealmOptions {
+  readonly limits: RealmLimits;
+  /** Logs real decisions (limit hits, host calls); never guest data beyond names and sizes. */
+  readonly log: (line: string) => void;
+  readonly variant?: EngineVariantName;
+}
+
+/** Where guest output goes during a call. */
+export type OutputSink = (stream: "stdout" | "stderr", text: string) => void;
+
+type AnyFunction = (...args: never[]) => unknown;
+
+const KERNEL_SOURCE = readFileSync(new URL("./guest/kernel.js", import.meta.url), "utf8");
+const KERNEL_FILE = "<rexec:kernel>";
+
+/** How long extracting a thrown error may take after the call's own budget ran out. */
+const ERROR_EXTRACTION_MS = 250;
+
+/** Messages QuickJS builds use for a stack overflow caught inside the engine. */
+const STACK_OVERFLOW = /^(Maximum call stack size exceeded|stack overflow)$/;
+
+interface KernelRefs {
+  readonly encode: GuestRef;
+  readonly decode: GuestRef;
+  readonly callGuest: GuestRef;
+  readonly releaseGuest: GuestRef;
+  readonly makeError: GuestRef;
+  readonly defineGlobal: GuestRef;
+  readonly isPromise: GuestRef;
+}
+
+/** A guest realm: one engine, its kernel, its host functions and its limits. */
+export class GuestRealm {
+  private engine: Engine | undefined;
+  private readonly kernel: KernelRefs;
+  private readonly hostFunctions = new Map<number, AnyFunction>();
+  private readonly hostFunctionIds = new Map<AnyFunction, number>();
+  private readonly budget: CpuBudget;
+  /** Host promise settlements waiting to be applied inside a call's budget. */
+  private readonly settlements: Array<() => void> = [];
+  private pendingHostCalls = 0;
+  private wake: (() => void) | undefined;
+  /** Guest function ids whose host wrapper was garbage-collected; released at the next call. */
+  private readonly releasedGuestFunctions: number[] = [];
+  private readonly guestFunctionRegistry = new FinalizationRegistry<number>((id) => this.releasedGuestFunctions.push(id));
+  /** Serialises calls: a realm runs one at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private deathReason: string | undefined;
+
+  // Per-call state.
+  private outputSink: OutputSink = () => {};
+  private outputUsed = 0;
+  private outputExceeded = false;
+  private exitCode: number | undefined;
+  private callRefs: GuestRef[] = [];
+  private inCall = false;
+
+  private constructor(
+    engine: Engine,
+    budget: CpuBudget,
+    private readonly options: RealmOptions,
+  ) {
+    this.engine = engine;
+    this.budget = budget;
+    this.budget.begin(Math.max(options.limits.timeoutMs, 1000));
+    try {
+      this.kernel = this.installKernel(engine);
+    } finally {
+      this.budget.end();
+    }
+  }
+
+  /** Create a realm with its own engine and kernel. */
+  static async create(options: RealmOptions): Promise<GuestRealm> {
+    const budget = new CpuBudget();
+    const engine = await createQuickJSEngine({
+      memoryBytes: options.limits.memoryBytes,
+      stackBytes: options.limits.stackBytes,
+      shouldInterrupt: budget.shouldInterrupt,
+      variant: options.variant,
+      log: (line) => options.log(`engine: ${line}`),
+    });
+    return new GuestRealm(engine, budget, options);
+  }
+
+  private installKernel(engine: Engine): KernelRefs {
+    const factory = engine.evalScript(KERNEL_SOURCE, KERNEL_FILE);
+    const bridge = engine.newFunction("bridge", (args) => this.onBridgeCall(args));
+    const limit = engine.newNumber(this.options.limits.resultBytes);
+    const api = engine.call(factory, null, [bridge, limit]);
+    const get = (name: string) => engine.getProp(api, name);
+    const refs: KernelRefs = {
+      encode: get("encode"),
+      decode: get("decode"),
+      callGuest: get("callGuest"),
+      releaseGuest: get("releaseGuest"),
+      makeError: get("makeError"),
+      defineGlobal: get("defineGlobal"),
+      isPromise: get("isPromise"),
+    };
+    for (const ref of [factory, bridge, limit, api]) engine.free(ref);
+    return refs;
+  }
+
+  /** True until disposed or killed by an engine fault. */
+  get alive(): boolean {
+    return this.engine?.alive === true;
+  }
+
+  /** Bytes of wasm memory the realm uses now (its high-water mark: wasm memory never shrinks). */
+  get heapBytes(): number {
+    return this.engine?.heapBytes ?? 0;
+  }
+
+  private live(): Engine {
+    const engine = this.engine;
+    if (!engine || !engine.alive) {
+      throw new DisposedError(this.deathReason ?? "dispose() was called");
+    }
+    return engine;
+  }
+
+  private temp(ref: GuestRef): GuestRef {
+    this.callRefs.push(ref);
+    return ref;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Calls
+
+  /**
+   * Run one call: `enter` starts guest work and returns a guest value; a guest
+   * promise is driven to settlement; the result is copied out unless
+   * `copyResult` is false. Limits apply from start to finish.
+   */
+  run(enter: (engine: Engine) => GuestRef, output: OutputSink, copyResult = true): Promise<unknown> {
+    const next = this.queue.then(() => this.runNow(enter, output, copyResult));
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private async runNow(enter: (engine: Engine) => GuestRef, output: OutputSink, copyResult: boolean): Promise<unknown> {
+    const engine = this.live();
+    this.outputSink = output;
+    this.outputUsed = 0;
+    this.outputExceeded = false;
+    this.exitCode = undefined;
+    this.inCall = true;
+    this.budget.begin(this.options.limits.timeoutMs);
+    try {
+      this.releaseCollectedGuestFunctions(engine);
+      this.applySettlements();
+      let result = this.temp(enter(engine));
+      this.drainJobs(engine);
+      if (this.isPromise(engine, result)) result = await this.settle(engine, result);
+      this.checkStops();
+      const value = copyResult ? this.copyOut(engine, result) : undefined;
+      this.checkStops();
+      return value;
+    } catch (error) {
+      throw this.classify(error);
+    } finally {
+      const spent = this.budget.end();
+      this.inCall = false;
+      this.outputSink = () => {};
+      this.freeCallRefs();
+      if (spent > this.options.limits.timeoutMs) this.options.log(`call used ${spent.toFixed(1)} ms of CPU`);
+    }
+  }
+
+  private freeCallRefs(): void {
+    const engine = this.engine;
+    const refs = this.callRefs;
+    this.callRefs = [];
+    if (!engine?.alive) return;
+    for (const ref of refs) {
+      try {
+        engine.free(ref);
+      } catch {
+        // already freed or engine gone; nothing to do
+      }
+    }
+  }
+
+  private isPromise(engine: Engine, ref: GuestRef): boolean {
+    if (engine.typeOf(ref) !== "object") return false;
+    const answer = this.temp(engine.call(this.kernel.isPromise, null, [ref]));
+    return engine.typeOf(answer) === "boolean" && engine.getNumber(answer) === 1;
+  }
+
+  /** Run queued promise jobs until none are left (a job loop is bounded by the budget). */
+  private drainJobs(engine: Engine): void {
+    while (engine.hasPendingJobs()) {
+      engine.runJobs();
+      this.checkStops();
+      this.applySettlements();
+    }
+  }
+
+  /** Drive a guest promise until it settles, applying host results as they arrive. */
+  private async settle(engine: Engine, promise: GuestRef): Promise<GuestRef> {
+    for (;;) {
+      this.drainJobs(engine);
+      const state = engine.promiseState(promise);
+      if (state.state === "fulfilled") return this.temp(state.value);
+      if (state.state === "rejected") throw new GuestThrow(this.temp(state.value));
+      if (this.settlements.length > 0) {
+        this.applySettlements();
+        continue;
+      }
+      if (this.pendingHostCalls === 0 && !engine.hasPendingJobs()) {
+        throw new GuestError("Error", "the guest awaited a promise that can never settle (no host call or job is pending)", "", []);
+      }
+      // Waiting for the host is not guest CPU time.
+      this.budget.pause();
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+      this.budget.resume();
+      this.live();
+    }
+  }
+
+  private applySettlements(): void {
+    while (this.settlements.length > 0) this.settlements.shift()!();
+  }
+
+  /** Raise the limit or exit that stopped the guest, if any. */
+  private checkStops(): void {
+    if (this.exitCode !== undefined) throw new SystemExit(this.exitCode);
+    if (this.outputExceeded) throw new OutputLimitError(this.options.limits.outputBytes);
+    if (this.budget.expired) throw new TimeoutError(this.options.limits.timeoutMs);
+  }
+
+  /** Turn whatever stopped a call into the public error it stands for. */
+  private classify(error: unknown): Error {
+    const limits = this.options.limits;
+    if (error instanceof EngineFault) {
+      this.kill(error);
+      if (error.kind === "stack") {
+        this.options.log(`limit: stackBytes (${limits.stackBytes}) — native stack overflow, sandbox disposed`);
+        return new StackLimitError(limits.stackBytes, " (the engine had to be discarded; this RExec is now disposed)");
+      }
+      const nearCap = (this.engine?.heapBytes ?? 0) >= 0;
+      return nearCap && /memory/i.test(error.message)
+        ? new MemoryLimitError("memoryBytes", limits.memoryBytes, " (the engine had to be discarded; this RExec is now disposed)")
+        : new RExecError(`the engine failed (${error.message}); this RExec is now disposed`, { cause: error });
+    }
+    if (this.exitCode !== undefined) return new SystemExit(this.exitCode);
+    if (this.outputExceeded) {
+      this.options.log(`limit: outputBytes (${limits.outputBytes}) exceeded`);
+      return new OutputLimitError(limits.outputBytes);
+    }
+    if (this.budget.expired) {
+      this.options.log(`limit: timeoutMs (${limits.timeoutMs}) exceeded`);
+      return new TimeoutError(limits.timeoutMs);
+    }
+    if (error instanceof GuestThrow) {
+      const guestError = this.toGuestError(error.value);
+      if (guestError.guestName === "InternalError" && guestError.message === "out of memory") {
+        this.options.log(`limit: memoryBytes (${limits.memoryBytes}) reached`);
+        return new MemoryLimitError("memoryBytes", limits.memoryBytes);
+      }
+      if ((guestError.guestName === "RangeError" || guestError.guestName === "InternalError") && STACK_OVERFLOW.test(guestError.message)) {
+        this.options.log(`limit: stackBytes (${limits.stackBytes}) reached`);
+        return new StackLimitError(limits.stackBytes);
+      }
+      return guestError;
+    }
+    if (error instanceof Error) return error;
+    return new RExecError(String(error));
+  }
+
+  /** Copy a thrown guest value out as a GuestError (getters run under a short fresh budget). */
+  private toGuestError(thrown: GuestRef): GuestError {
+    const engine = this.engine;
+    if (!engine?.alive) return new GuestError("Error", "the guest threw, and the engine was lost", "", []);
+    this.budget.begin(Math.min(ERROR_EXTRACTION_MS, this.options.limits.timeoutMs));
+    try {
+      const value = this.copyOut(engine, thrown);
+      if (value instanceof GuestError) return value;
+      return new GuestError("Error", `guest threw a non-Error value: ${preview(value)}`, "", [], value);
+    } catch (error) {
+      if (error instanceof GuestThrow) return new GuestError("Error", "guest threw a value whose fields could not be read (reading them threw)", "", []);
+      if (error instanceof CloneError) return new GuestError("Error", `guest threw a value that cannot be copied: ${error.message}`, "", []);
+      if (error instanceof EngineFault) throw error;
+      return new GuestError("Error", "guest threw a value that could not be read in time", "", []);
+    } finally {
+      this.budget.end();
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Copying
+
+  /** Copy a guest value to the host (runs the guest kernel under the current budget). */
+  private copyOut(engine: Engine, ref: GuestRef): unknown {
+    const limit = this.options.limits.resultBytes;
+    const limitRef = this.temp(engine.newNumber(limit));
+    const encoded = this.temp(engine.call(this.kernel.encode, null, [ref, limitRef]));
+    const first = this.temp(engine.getProp(encoded, 0));
+    const firstType = engine.typeOf(first);
+    if (firstType === "object") {
+      const reasonRef = this.temp(engine.getProp(encoded, 1));
+      const reason = engine.typeOf(reasonRef) === "string" ? engine.getString(reasonRef).slice(0, 200) : "an unknown value";
+      if (reason === "size") {
+        this.options.log(`limit: resultBytes (${limit}) exceeded`);
+        throw new MemoryLimitError("resultBytes", limit);
+      }
+      throw new CloneError(`cannot copy ${reason} out of the sandbox`);
+    }
+    if (firstType !== "string") throw new CloneError("the sandbox returned a malformed value (no payload)");
+    // A primitive string's length cannot be redefined by the guest: safe to trust.
+    const length = engine.getNumber(this.temp(engine.getProp(first, "length")));
+    if (length > limit) throw new MemoryLimitError("resultBytes", limit);
+    const json = engine.getString(first);
+    const count = engine.getNumber(this.temp(engine.getProp(encoded, "length")));
+    if (!Number.isInteger(count) || count < 1 || count > 1 + limit / 1) throw new CloneError("the sandbox returned a malformed value (buffers)");
+    const buffers: Uint8Array[] = [];
+    let total = json.length;
+    for (let i = 1; i < count; i++) {
+      const item = this.temp(engine.getProp(encoded, i));
+      let bytes: Uint8Array;
+      try {
+        bytes = engine.getArrayBuffer(item);
+      } catch (error) {
+        if (error instanceof EngineFault || error instanceof GuestThrow) throw error;
+        throw new CloneError("the sandbox returned a malformed value (not an ArrayBuffer)");
+      }
+      total += bytes.byteLength;
+      if (total > limit) throw new MemoryLimitError("resultBytes", limit);
+      buffers.push(bytes);
+    }
+    return decodeGuestValue(json, buffers, (id, name) => this.guestFunction(id, name));
+  }
+
+  /** Copy a host value into the guest; returns a ref (owned by the current call). */
+  private copyIn(engine: Engine, value: unknown): GuestRef {
+    const encoded = encodeHostValue(value, (fn) => this.registerHostFunction(fn));
+    const args = [this.temp(engine.newString(encoded.json))];
+    for (const bytes of encoded.buffers) args.push(this.temp(engine.newArrayBuffer(bytes)));
+    return this.temp(engine.call(this.kernel.decode, null, args));
+  }
+
+  private registerHostFunction(fn: AnyFunction): number {
+    let id = this.hostFunctionIds.get(fn);
+    if (id === undefined) {
+      id = this.hostFunctions.size + 1;
+      this.hostFunctions.set(id, fn);
+      this.hostFunctionIds.set(fn, id);
+    }
+    return id;
+  }
+
+  /** The host-side callable for a guest function: async, each call a full call under the limits. */
+  private guestFunction(id: number, name: string): (...args: unknown[]) => Promise<unknown> {
+    const realm = this;
+    const fn = {
+      [name || "guestFunction"]: (...args: unknown[]): Promise<unknown> =>
+        realm.run((engine) => {
+          const encoded = encodeHostValue(args, (f) => realm.registerHostFunction(f));
+          const callArgs = [realm.temp(engine.newNumber(id)), realm.temp(engine.newString(encoded.json))];
+          for (const bytes of encoded.buffers) callArgs.push(realm.temp(engine.newArrayBuffer(bytes)));
+          return engine.call(realm.kernel.callGuest, null, callArgs);
+        }, realm.defaultSink),
+    }[name || "guestFunction"]!;
+    this.guestFunctionRegistry.register(fn, id);
+    return fn;
+  }
+
+  /** Output sink used by guest functions called from the host (set by the host API). */
+  defaultSink: OutputSink = () => {};
+
+  private releaseCollectedGuestFunctions(engine: Engine): void {
+    while (this.releasedGuestFunctions.length > 0) {
+      const id = this.releasedGuestFunctions.pop()!;
+      engine.call(this.kernel.releaseGuest, null, [this.temp(engine.newNumber(id))]);
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Host functions called by the guest
+
+  /** The kernel's only way out: `bridge("call", id, json, ...buffers)`. */
+  private onBridgeCall(args: readonly GuestRef[]): GuestRef | undefined {
+    const engine = this.live();
+    if (!this.inCall || this.exitCode !== undefined || this.outputExceeded) {
+      throw this.guestThrow(engine, "Error", "the sandbox is stopping");
+    }
+    const [opRef, idRef, jsonRef, ...bufferRefs] = args;
+    if (!opRef || !idRef || !jsonRef || engine.typeOf(idRef) !== "number" || engine.typeOf(jsonRef) !== "string") {
+      throw this.guestThrow(engine, "TypeError", "bad host call");
+    }
+    const id = engine.getNumber(idRef);
+    const fn = this.hostFunctions.get(id);
+    if (!fn) throw this.guestThrow(engine, "TypeError", "unknown host function");
+    const limit = this.options.limits.resultBytes;
+    if (engine.getNumber(this.temp(engine.getProp(jsonRef, "length"))) > limit) {
+      throw this.guestThrow(engine, "RangeError", `arguments are larger than limits.resultBytes (${limit})`);
+    }
+    let argv: unknown;
+    try {
+      const buffers = bufferRefs.map((ref) => engine.getArrayBuffer(ref));
+      argv = decodeGuestValue(engine.getString(jsonRef), buffers, (gid, name) => this.guestFunction(gid, name));
+    } catch (error) {
+      if (error instanceof EngineFault || error instanceof GuestThrow) throw error;
+      throw this.guestThrow(engine, "TypeError", error instanceof CloneError ? error.message : "arguments could not be copied");
+    }
+    if (!Array.isArray(argv)) throw this.guestThrow(engine, "TypeError", "bad host call arguments");
+    const name = fn.name || "anonymous";
+    this.options.log(`host call: ${name}(${argv.length} argument${argv.length === 1 ? "" : "s"})`);
+    let result: unknown;
+    this.budget.pause();
+    try {
+      result = (fn as (...a: unknown[]) => unknown)(...argv);
+    } catch (error) {
+      this.budget.resume();
+      if (this.exitCode !== undefined || this.outputExceeded) throw this.guestThrow(engine, "Error", "the sandbox is stopping");
+      this.options.log(`host call: ${name} threw ${errorName(error)}`);
+      throw this.hostErrorToGuest(engine, error);
+    }
+    this.budget.resume();
+    if (isThenable(result)) return this.hostPromise(engine, name, result);
+    try {
+      return this.copyIn(engine, result);
+    } catch (error) {
+      if (error instanceof CloneError) throw this.guestThrow(engine, "TypeError", `host function ${name} returned ${error.message.replace(/^cannot copy /, "")}`);
+      throw error;
+    }
+  }
+
+  /** A guest promise settled (inside a later budget) when the host promise settles. */
+  private hostPromise(engine: Engine, name: string, promise: PromiseLike<unknown>): GuestRef {
+    const deferred = engine.newPromise();
+    this.pendingHostCalls++;
+    const settleWith = (apply: (engine: Engine) => void) => {
+      this.pendingHostCalls--;
+      this.settlements.push(() => {
+        const live = this.engine;
+        if (!live?.alive) return;
+        try {
+          apply(live);
+        } catch (error) {
+          if (error instanceof EngineFault) throw error;
+          // The guest-side decode failed (e.g. out of memory): reject with a plain error.
+          if (error instanceof GuestThrow) deferred.reject(error.value);
+          else deferred.reject(this.makeGuestError(live, "TypeError", error instanceof CloneError ? error.message : "host result could not be copied"));
+        }
+      });
+      this.wake?.();
+    };
+    promise.then(
+      (value) => settleWith((live) => deferred.resolve(this.copyIn(live, value))),
+      (error) => {
+        this.options.log(`host call: ${name} rejected with ${errorName(error)}`);
+        settleWith((live) => deferred.reject(this.hostErrorValue(live, error)));
+      },
+    );
+    return deferred.promise;
+  }
+
+  private hostErrorValue(engine: Engine, error: unknown): GuestRef {
+    const { name, message } = describeHostError(error);
+    return this.makeGuestError(engine, name, message);
+  }
+
+  private hostErrorToGuest(engine: Engine, error: unknown): GuestThrow {
+    return new GuestThrow(this.hostErrorValue(engine, error));
+  }
+
+  private makeGuestError(engine: Engine, name: string, message: string): GuestRef {
+    return engine.call(this.kernel.makeError, null, [this.temp(engine.newString(name)), this.temp(engine.newString(message))]);
+  }
+
+  private guestThrow(engine: Engine, name: string, message: string): GuestThrow {
+    return new GuestThrow(this.makeGuestError(engine, name, message));
+  }
+
+  // ---------------------------------------------------------------------------
+  // Services for the host API
+
+  /** Define a global in the guest: a copy of `value` (functions become host-function wrappers). */
+  defineGlobal(name: string, value: unknown): Promise<void> {
+    return this.run((engine) => {
+      const encoded = encodeHostValue(value, (fn) => this.registerHostFunction(fn));
+      const args = [this.temp(engine.newString(name)), this.temp(engine.newString(encoded.json))];
+      for (const bytes of encoded.buffers) args.push(this.temp(engine.newArrayBuffer(bytes)));
+      return engine.call(this.kernel.defineGlobal, null, args);
+    }, () => {}, false) as Promise<void>;
+  }
+
+  /**
+   * Evaluate trusted setup code (a prelude) that evaluates to a function, and
+   * call it with a copy of `arg`. Used by the host API to install console/process.
+   */
+  installPrelude(source: string, fileName: string, arg: unknown): Promise<void> {
+    return this.run((engine) => {
+      const fn = this.temp(engine.evalScript(source, fileName));
+      return engine.call(fn, null, [this.copyIn(engine, arg)]);
+    }, () => {}, false) as Promise<void>;
+  }
+
+  /** The guest wrote `text` to a stream: counted against `outputBytes`, then sent to the call's sink. */
+  write(stream: "stdout" | "stderr", text: string): void {
+    if (this.outputExceeded) throw new OutputLimitError(this.options.limits.outputBytes);
+    const bytes = Buffer.byteLength(text);
+    if (this.outputUsed + bytes > this.options.limits.outputBytes) {
+      this.outputExceeded = true;
+      this.budget.stopRequested = true;
+      throw new OutputLimitError(this.options.limits.outputBytes);
+    }
+    this.outputUsed += bytes;
+    this.outputSink(stream, text);
+  }
+
+  /** The guest called exit: stop it at the next poll and report SystemExit. */
+  requestExit(code: number): void {
+    if (this.exitCode === undefined) {
+      this.exitCode = code;
+      this.options.log(`exit: guest called exit(${code})`);
+    }
+    this.budget.stopRequested = true;
+  }
+
+  private kill(fault: EngineFault): void {
+    this.deathReason = `the engine failed: ${fault.message}`;
+    this.options.log(`engine fault: ${fault.message}; sandbox disposed`);
+    this.engine = undefined;
+  }
+
+  /** Free the engine and everything in it. Idempotent. */
+  dispose(): void {
+    const engine = this.engine;
+    this.engine = undefined;
+    this.deathReason ??= "dispose() was called";
+    this.settlements.length = 0;
+    this.wake?.();
+    if (engine?.alive) engine.dispose();
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
+
+function describeHostError(error: unknown): { name: string; message: string } {
+  if (error instanceof Error) return { name: typeof error.name === "string" ? error.name : "Error", message: String(error.message) };
+  return { name: "Error", message: typeof error === "string" ? error : "host function failed" };
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}
+
+function preview(value: unknown): string {
+  try {
+    const text = typeof value === "string" ? JSON.stringify(value) : typeof value === "bigint" ? `${value}n` : String(JSON.stringify(value) ?? value);
+    return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The typed errors of rexec's public API.
+ *
+ * Every error a host sees from a sandbox is one of these classes (or a plain
+ * `TypeError`/`RangeError` for a bad argument passed by the host itself). None
+ * of them ever holds a guest object: guest data arrives as copied strings.
+ *
+ * @packageDocumentation
+ */
+
+/** Base class of every rexec error, so a host can catch them all at once. */
+export class RExecError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** One frame of a guest stack: a guest file (or `<eval>`), line and column. */
+export interface GuestFrame {
+  /** Function name as the guest engine reported it, or `undefined` for top level. */
+  readonly functionName: string | undefined;
+  /** Guest file name: the filename passed to the call, a module id, or `<eval>`. */
+  readonly fileName: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+/**
+ * The guest threw. `guestName`, `message` and `stack` are copies of the guest
+ * error's fields; the stack names guest files and lines only, never host paths.
+ */
+export class GuestError extends RExecError {
+  /** The guest error's `name` (e.g. `"TypeError"`), or `"Error"` if it had none. */
+  readonly guestName: string;
+  /** The guest stack as text, one `    at fn (file:line:col)` line per frame. */
+  readonly guestStack: string;
+  /** Parsed guest frames, outermost last. */
+  readonly frames: readonly GuestFrame[];
+  /**
+   * The thrown value itself when the guest threw a non-Error (e.g. `throw 42`),
+   * copied out; otherwise `undefined`.
+   */
+  readonly thrown: unknown;
+
+  constructor(guestName: string, message: string, guestStack: string, frames: readonly GuestFrame[], thrown?: unknown) {
+    super(message);
+    this.guestName = guestName;
+    this.guestStack = guestStack;
+    this.frames = frames;
+    this.thrown = thrown;
+    // The stack a host prints should show where the *guest* failed; host frames
+    // are of no use to the person debugging the guest script.
+    this.stack = `GuestError: ${guestName}: ${message}\n${guestStack}`;
+  }
+}
+
+/** Base of the four limit errors; `limit` names the option and `value` its setting. */
+export class LimitError extends RExecError {
+  constructor(
+    /** The option that was exceeded, e.g. `"timeoutMs"`. */
+    readonly limit: string,
+    /** The configured value of that option. */
+    readonly value: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The guest used more CPU time than `limits.timeoutMs` in one call. */
+export class TimeoutError extends LimitError {
+  constructor(value: number, detail = "") {
+    super("timeoutMs", value, `guest code ran longer than limits.timeoutMs (${value} ms)${detail}; raise limits.timeoutMs to allow longer runs`);
+  }
+}
+
+/** The guest heap reached `limits.memoryBytes` (or a result exceeded `limits.resultBytes`). */
+export class MemoryLimitError extends LimitError {
+  constructor(limit: "memoryBytes" | "resultBytes", value: number, detail = "") {
+    super(limit, value, limit === "memoryBytes"
+      ? `guest ran out of memory: limits.memoryBytes is ${value} bytes${detail}; raise limits.memoryBytes to allow more`
+      : `result copied out of the guest is larger than limits.resultBytes (${value} bytes)${detail}; return less data or raise limits.resultBytes`);
+  }
+}
+
+/** Guest recursion (or deeply nested source/data) exceeded `limits.stackBytes`. */
+export class StackLimitError extends LimitError {
+  constructor(value: number, detail = "") {
+    super("stackBytes", value, `guest stack overflowed: limits.stackBytes is ${value} bytes${detail}; reduce recursion depth or raise limits.stackBytes`);
+  }
+}
+
+/** The guest wrote more than `limits.outputBytes` to its console/stdout/stderr. */
+export class OutputLimitError extends LimitError {
+  constructor(value: number) {
+    super("outputBytes", value, `guest output exceeded limits.outputBytes (${value} bytes); raise limits.outputBytes to allow more`);
+  }
+}
+
+/**
+ * The guest asked for something the policy denies. `denied` says what, `allowWith`
+ * says how a host could allow it (an option, a subclass override or a CLI flag).
+ */
+export class RestrictedError extends RExecError {
+  constructor(
+    /** What was denied, e.g. `module "child_process"` or `write to /etc/passwd`. */
+    readonly denied: string,
+    /** How a host could allow it, e.g. `add "child_process" to okBuiltinModules`. */
+    readonly allowWith: string,
+    /** The CLI flag that would allow it, when there is one. */
+    readonly flag?: string,
+  ) {
+    super(`access denied: ${denied}; to allow it, ${allowWith}${flag ? ` (CLI: ${flag})` : ""}`);
+  }
+}
+
+/** A module specifier could not be resolved (distinct from a policy denial). */
+export class ModuleNotFoundError extends RExecError {
+  constructor(readonly specifier: string, readonly referrer: string | undefined) {
+    super(`cannot find module "${specifier}"${referrer ? ` imported from ${referrer}` : ""}`);
+  }
+}
+
+/** The guest called `exit(code)` or `process.exit(code)`. Catch it; the host never exits. */
+export class SystemExit extends RExecError {
+  constructor(readonly code: number) {
+    super(`guest called exit(${code})`);
+  }
+}
+
+/** The sandbox was disposed (by the host, or after a failure that left the engine unusable). */
+export class DisposedError extends RExecError {
+  constructor(readonly reason: string) {
+    super(`this RExec has been disposed (${reason}); create a new RExec`);
+  }
+}
+
+/** A value could not be copied across the boundary (a symbol, a WeakMap, a host object…). */
+export class CloneError extends RExecError {}

@@ -1,0 +1,273 @@
+/**
+ * `RExec`: the host API. One instance is one guest realm with restricted
+ * eval / exec (and, through the loader, execfile / import), configured by
+ * options and by static policy fields a subclass overrides — the shape of
+ * Python's old `rexec` module, on an engine that actually isolates.
+ *
+ * @packageDocumentation
+ */
+import { readFileSync } from "node:fs";
+import type { Writable } from "node:stream";
+import { GuestRealm, type OutputSink } from "../boundary/realm.js";
+import type { EngineVariantName } from "../engine/wasm-variant.js";
+import { DisposedError } from "./errors.js";
+import { resolveLimits, type Limits } from "./limits.js";
+import { makeLogger, type Verbose } from "./verbose.js";
+import type { RHooks } from "../loader/types.js";
+
+const PRELUDE_SOURCE = readFileSync(new URL("./guest/prelude.js", import.meta.url), "utf8");
+
+/** A host function the guest may call: called with copies, its result (or rejection) copied back. */
+export type HostFunction = (...args: any[]) => unknown;
+
+/** Where the s_* methods connect the guest's output: a stream or a function. */
+export type OutputTarget = Pick<Writable, "write"> | ((text: string) => void);
+
+/** Options of {@link RExec}. Everything not granted here is denied. */
+export interface RExecOptions {
+  /** Where guest modules and files come from (default: an empty MemoryHooks). */
+  hooks?: RHooks;
+  /** `false` (default), `true` (log decisions to stderr) or a function receiving each line. */
+  verbose?: Verbose;
+  /** Limits; each defaults to {@link DEFAULT_LIMITS}. */
+  limits?: Partial<Limits>;
+  /**
+   * Capabilities the host grants: each value is copied into the guest as a
+   * global; each function becomes a guest function that calls it with copies of
+   * its arguments. An async function becomes a promise the guest can await.
+   */
+  globals?: Record<string, unknown>;
+  /** What the s_* methods connect guest stdout/stderr to (default: the host's own streams). */
+  stdio?: { stdin?: NodeJS.ReadableStream; stdout?: OutputTarget; stderr?: OutputTarget };
+  /** Safe builtin modules the guest may import (default: the class's `okBuiltinModules`). */
+  okBuiltinModules?: readonly string[];
+  /** Environment variable names the guest's `process.env` may show (default: the class's `okEnv`). */
+  okEnv?: readonly string[];
+  /** Members of the guest's `process` (default: the class's `okProcessNames`). */
+  okProcessNames?: readonly string[];
+  /** Globals removed from the guest realm (default: the class's `nokBuiltinNames`). */
+  nokBuiltinNames?: readonly string[];
+  /** Directories (inside the hooks' roots) where the guest may write files. */
+  okWritePaths?: readonly string[];
+  /** Arguments the guest sees in `process.argv` after the interpreter and script names. */
+  argv?: readonly string[];
+  /** Which QuickJS build to run (default: the benchmarked choice). */
+  engine?: EngineVariantName;
+}
+
+/** Options of one eval/exec call. */
+export interface CallOptions {
+  /** The file name guest stacks show for this code (default `<eval>`). */
+  filename?: string;
+}
+
+/** Output a guest wrote during the last r_* call. */
+export interface CapturedOutput {
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const KNOWN_OPTIONS = new Set([
+  "hooks", "verbose", "limits", "globals", "stdio", "okBuiltinModules", "okEnv", "okProcessNames",
+  "nokBuiltinNames", "okWritePaths", "argv", "engine", "worker",
+]);
+const GLOBAL_NAME = /^[A-Za-z_$][\w$]*$/;
+
+/**
+ * A restricted execution environment: one guest realm.
+ *
+ * ```ts
+ * using rx = new RExec({ globals: { add: (a: number, b: number) => a + b } });
+ * await rx.r_eval("add(1, 2)"); // 3
+ * ```
+ */
+export class RExec {
+  /** Safe builtin modules a guest may import by bare name (or with `node:`). */
+  static okBuiltinModules: readonly string[] = ["path", "util", "events", "assert", "url", "querystring", "string_decoder", "buffer", "fs"];
+  /** Environment variables visible in the guest's `process.env` (values copied when the realm starts). */
+  static okEnv: readonly string[] = [];
+  /** Members of the guest's `process` object. */
+  static okProcessNames: readonly string[] = ["argv", "env", "exit", "cwd", "nextTick", "stdout", "stderr", "hrtime", "exitCode"];
+  /** Globals deleted from the guest realm before guest code runs. */
+  static nokBuiltinNames: readonly string[] = [];
+
+  /** The limits in force for this instance (defaults merged with `options.limits`). */
+  readonly limits: Limits;
+  /** The effective policy of this instance. */
+  readonly okBuiltinModules: readonly string[];
+  readonly okEnv: readonly string[];
+  readonly okProcessNames: readonly string[];
+  readonly nokBuiltinNames: readonly string[];
+
+  protected readonly log: (line: string) => void;
+  protected readonly options: RExecOptions;
+  private readonly realmReady: Promise<GuestRealm>;
+  private realm: GuestRealm | undefined;
+  private disposed = false;
+  private captured = { stdout: "", stderr: "" };
+
+  constructor(options: RExecOptions = {}) {
+    if (typeof options !== "object" || options === null) throw new TypeError("RExec options must be an object");
+    for (const key of Object.keys(options)) {
+      if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`unknown RExec option "${key}"; known options: ${[...KNOWN_OPTIONS].join(", ")}`);
+    }
+    const statics = new.target as unknown as typeof RExec;
+    this.options = options;
+    this.limits = resolveLimits(options.limits);
+    this.log = makeLogger(options.verbose);
+    this.okBuiltinModules = stringList(options.okBuiltinModules ?? statics.okBuiltinModules, "okBuiltinModules");
+    this.okEnv = stringList(options.okEnv ?? statics.okEnv, "okEnv");
+    this.okProcessNames = stringList(options.okProcessNames ?? statics.okProcessNames, "okProcessNames");
+    this.nokBuiltinNames = stringList(options.nokBuiltinNames ?? statics.nokBuiltinNames, "nokBuiltinNames");
+    if (options.globals !== undefined) {
+      if (typeof options.globals !== "object" || options.globals === null) throw new TypeError("options.globals must be an object of { name: value | function }");
+      for (const name of Object.keys(options.globals)) {
+        if (!GLOBAL_NAME.test(name)) throw new TypeError(`options.globals: "${name}" is not a valid global name`);
+      }
+    }
+    this.realmReady = this.start();
+    // The first call reports a start-up failure; do not also report it as unhandled.
+    this.realmReady.catch(() => {});
+  }
+
+  private async start(): Promise<GuestRealm> {
+    const realm = await GuestRealm.create({ limits: this.limits, log: this.log, variant: this.options.engine });
+    if (this.disposed) {
+      realm.dispose();
+      throw new DisposedError("dispose() was called");
+    }
+    this.realm = realm;
+    await realm.installPrelude(PRELUDE_SOURCE, "<rexec:prelude>", {
+      natives: {
+        write: (stream: unknown, text: unknown) => realm.write(stream === "stderr" ? "stderr" : "stdout", String(text)),
+        exit: (code: unknown) => realm.requestExit(typeof code === "number" && Number.isInteger(code) ? code : 1),
+      },
+      config: this.processConfig(),
+    });
+    for (const [name, value] of Object.entries(this.options.globals ?? {})) {
+      await realm.defineGlobal(name, value);
+    }
+    return realm;
+  }
+
+  /** What the guest's `process` shows; a subclass may override to add members. */
+  protected processConfig(): Record<string, unknown> {
+    const env: Record<string, string> = {};
+    for (const name of this.okEnv) {
+      const value = process.env[name];
+      if (value !== undefined) env[name] = value;
+    }
+    return {
+      argv: ["rexec", "<script>", ...(this.options.argv ?? [])],
+      env,
+      cwd: this.options.hooks?.cwd ?? "/",
+      platform: "rexec",
+      version: "v0.0.0-rexec",
+      processNames: this.okProcessNames,
+      nokBuiltinNames: this.nokBuiltinNames,
+    };
+  }
+
+  /** The realm, once started; throws if disposed. */
+  protected async ready(): Promise<GuestRealm> {
+    if (this.disposed) throw new DisposedError("dispose() was called");
+    const realm = await this.realmReady;
+    if (this.disposed) throw new DisposedError("dispose() was called");
+    return realm;
+  }
+
+  /** Output the guest wrote during the most recent r_* call. */
+  get output(): CapturedOutput {
+    return { ...this.captured };
+  }
+
+  /** True until {@link dispose} (or a failure that discarded the engine). */
+  get alive(): boolean {
+    return !this.disposed && (this.realm === undefined || this.realm.alive);
+  }
+
+  /** A sink that captures output for `output` (r_* methods). */
+  protected captureSink(): OutputSink {
+    const captured = { stdout: "", stderr: "" };
+    this.captured = captured;
+    return (stream, text) => {
+      captured[stream] += text;
+    };
+  }
+
+  /** A sink that writes to `stdio` (s_* methods). */
+  protected stdioSink(): OutputSink {
+    const stdout = toWriter(this.options.stdio?.stdout ?? process.stdout);
+    const stderr = toWriter(this.options.stdio?.stderr ?? process.stderr);
+    return (stream, text) => (stream === "stdout" ? stdout : stderr)(text);
+  }
+
+  /** Evaluate an expression (or script) and return its completion value, copied out. */
+  async r_eval(code: string, options?: CallOptions): Promise<unknown> {
+    return this.evaluate(code, options, this.captureSink(), true);
+  }
+
+  /** Run statements; state persists in this realm. Resolves to undefined. */
+  async r_exec(code: string, options?: CallOptions): Promise<void> {
+    await this.evaluate(code, options, this.captureSink(), false);
+  }
+
+  /** {@link r_eval} with the guest's console and process streams connected to `stdio`. */
+  async s_eval(code: string, options?: CallOptions): Promise<unknown> {
+    return this.evaluate(code, options, this.stdioSink(), true);
+  }
+
+  /** {@link r_exec} with the guest's console and process streams connected to `stdio`. */
+  async s_exec(code: string, options?: CallOptions): Promise<void> {
+    await this.evaluate(code, options, this.stdioSink(), false);
+  }
+
+  /** camelCase alias of {@link r_eval}. */
+  eval(code: string, options?: CallOptions): Promise<unknown> {
+    return this.r_eval(code, options);
+  }
+
+  /** camelCase alias of {@link r_exec}. */
+  exec(code: string, options?: CallOptions): Promise<void> {
+    return this.r_exec(code, options);
+  }
+
+  private async evaluate(code: string, options: CallOptions | undefined, sink: OutputSink, copyResult: boolean): Promise<unknown> {
+    if (typeof code !== "string") throw new TypeError(`code must be a string, got ${code === null ? "null" : typeof code}`);
+    const filename = checkFilename(options?.filename ?? "<eval>");
+    const realm = await this.ready();
+    realm.defaultSink = sink;
+    return realm.run((engine) => engine.evalScript(code, filename), sink, copyResult);
+  }
+
+  /** Free the guest realm and its memory. Idempotent; later calls throw DisposedError. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.realm?.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+function stringList(value: unknown, name: string): readonly string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
+    throw new TypeError(`${name} must be an array of strings`);
+  }
+  return Object.freeze([...value]);
+}
+
+function checkFilename(name: unknown): string {
+  if (typeof name !== "string" || name.length === 0 || name.length > 1024 || name.includes("\0")) {
+    throw new TypeError("options.filename must be a non-empty string without NUL characters");
+  }
+  return name;
+}
+
+function toWriter(target: OutputTarget): (text: string) => void {
+  if (typeof target === "function") return target;
+  if (target && typeof target.write === "function") return (text) => void target.write(text);
+  throw new TypeError("stdio.stdout/stderr must be a writable stream or a function (text: string) => void");
+}

@@ -1,0 +1,25 @@
+/**
+ * rexec — run untrusted JavaScript and TypeScript in a QuickJS WebAssembly
+ * sandbox with only the capabilities you grant and hard limits on memory and CPU.
+ *
+ * @packageDocumentation
+ */
+export { RExec, type RExecOptions, type CallOptions, type CapturedOutput, type HostFunction, type OutputTarget } from "./host/rexec.js";
+export { DEFAULT_LIMITS, type Limits } from "./host/limits.js";
+export type { Verbose } from "./host/verbose.js";
+export {
+  RExecError,
+  GuestError,
+  LimitError,
+  TimeoutError,
+  MemoryLimitError,
+  StackLimitError,
+  OutputLimitError,
+  RestrictedError,
+  ModuleNotFoundError,
+  SystemExit,
+  DisposedError,
+  CloneError,
+  type GuestFrame,
+} from "./host/errors.js";
+export type { RHooks, LoadedModule, ModuleFormat, HookFileSystem, ResolveKind } from "./loader/types.js";
