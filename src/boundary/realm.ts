@@ -61,6 +61,10 @@ const KERNEL_FILE = "<rexec:kernel>";
 /** How long extracting a thrown error may take after the call's own budget ran out. */
 const ERROR_EXTRACTION_MS = 250;
 
+/** Budget and job count for running a stopped call's leftover promise jobs. */
+const LEFTOVER_JOBS_MS = 50;
+const LEFTOVER_JOBS_MAX = 1000;
+
 /** Messages QuickJS builds use for a stack overflow caught inside the engine. */
 const STACK_OVERFLOW = /^(Maximum call stack size exceeded|stack overflow)$/;
 
@@ -203,7 +207,7 @@ export class GuestRealm {
       this.checkStops();
       return value;
     } catch (error) {
-      throw this.classify(error);
+      throw this.discardLeftoverJobs(this.classify(error));
     } finally {
       const spent = this.budget.end();
       this.inCall = false;
@@ -274,6 +278,42 @@ export class GuestRealm {
     if (this.exitCode !== undefined) throw new SystemExit(this.exitCode);
     if (this.outputExceeded) throw new OutputLimitError(this.options.limits.outputBytes);
     if (this.budget.expired) throw new TimeoutError(this.options.limits.timeoutMs);
+  }
+
+  /**
+   * After a call was stopped (timeout, exit, output cap), promise jobs it queued
+   * must not run in the next call. QuickJS cannot clear its job queue, so they
+   * are run with the stop flag set (each is interrupted at the engine's next
+   * poll). A job flood that keeps queueing more cannot be drained: then the
+   * realm is discarded and the error says so.
+   */
+  private discardLeftoverJobs(error: Error): Error {
+    const engine = this.engine;
+    if (!(error instanceof TimeoutError || error instanceof SystemExit || error instanceof OutputLimitError)) return error;
+    if (!engine?.alive || !engine.hasPendingJobs()) return error;
+    this.budget.begin(LEFTOVER_JOBS_MS);
+    this.budget.stopRequested = true;
+    try {
+      for (let i = 0; i < LEFTOVER_JOBS_MAX && engine.alive && engine.hasPendingJobs(); i++) {
+        try {
+          engine.runJobs(1);
+        } catch (jobError) {
+          if (jobError instanceof GuestThrow) engine.free(jobError.value);
+          else throw jobError;
+        }
+      }
+      if (!engine.alive || !engine.hasPendingJobs()) return error;
+    } catch (fault) {
+      if (!(fault instanceof EngineFault)) throw fault;
+    } finally {
+      this.budget.end();
+    }
+    const reason = "promise jobs kept coming after the guest was stopped";
+    this.options.log(`${reason}; sandbox disposed`);
+    this.deathReason = reason;
+    this.dispose();
+    if (error instanceof TimeoutError) return new TimeoutError(this.options.limits.timeoutMs, ` (${reason}, so this RExec was disposed)`);
+    return error;
   }
 
   /** Turn whatever stopped a call into the public error it stands for. */
