@@ -23,3 +23,7 @@ export {
   type GuestFrame,
 } from "./host/errors.js";
 export type { RHooks, LoadedModule, ModuleFormat, HookFileSystem, ResolveKind } from "./loader/types.js";
+export { FileSystemHooks, type FileSystemHooksOptions } from "./loader/hooks/file-system-hooks.js";
+export { MemoryHooks, type MemoryHooksOptions } from "./loader/hooks/memory-hooks.js";
+export { UrlHooks, type UrlHooksOptions } from "./loader/hooks/url-hooks.js";
+export type { OpenMode } from "./host/module-host.js";

@@ -23,6 +23,8 @@ export function parseGuestStack(stack: string): GuestFrame[] {
     if (!m) continue;
     const functionName = m[1] === undefined || m[1] === "<anonymous>" ? undefined : m[1].slice(0, MAX_NAME);
     const fileName = (m[2] ?? m[5] ?? "").slice(0, MAX_NAME);
+    // rexec's own guest-side code (kernel, prelude, module runtime) is not the guest's concern.
+    if (fileName.startsWith("<rexec:")) continue;
     frames.push({ functionName, fileName, line: Number(m[3] ?? m[6]), column: Number(m[4] ?? m[7]) });
   }
   return frames;

@@ -14,7 +14,7 @@
  * @packageDocumentation
  */
 import { readFileSync } from "node:fs";
-import type { Engine, GuestRef } from "../engine/engine.js";
+import type { Engine, EngineModuleLoader, GuestRef } from "../engine/engine.js";
 import { EngineFault, GuestThrow } from "../engine/engine.js";
 import { createQuickJSEngine } from "../engine/quickjs-engine.js";
 import type { EngineVariantName } from "../engine/wasm-variant.js";
@@ -49,6 +49,9 @@ export interface RealmOptions {
   readonly log: (line: string) => void;
   readonly variant?: EngineVariantName;
 }
+
+/** A native installed with {@link GuestRealm.installRaw}: arguments as refs, returns a ref it hands over (or nothing). */
+export type RawNative = (engine: Engine, args: readonly GuestRef[]) => GuestRef | undefined;
 
 /** Where guest output goes during a call. */
 export type OutputSink = (stream: "stdout" | "stderr", text: string) => void;
@@ -582,6 +585,54 @@ export class GuestRealm {
       const fn = this.temp(engine.evalScript(source, fileName));
       return engine.call(fn, null, [this.copyIn(engine, arg)]);
     }, () => {}, false) as Promise<void>;
+  }
+
+  /**
+   * Install trusted guest code that needs raw access to the engine (the module
+   * runtime): `source` evaluates to a function, called with one native function
+   * whose arguments arrive as refs. Returns refs to the named methods of what it
+   * returns. The native runs inside calls only, under the call's budget.
+   */
+  installRaw(source: string, fileName: string, native: RawNative, methods: readonly string[]): Promise<Record<string, GuestRef>> {
+    const refs: Record<string, GuestRef> = {};
+    return this.run((engine) => {
+      const fn = this.temp(engine.evalScript(source, fileName));
+      const nativeRef = this.temp(
+        engine.newFunction("native", (args) => {
+          if (!this.inCall) throw this.guestThrow(engine, "Error", "the sandbox is not running");
+          return native(engine, args);
+        }),
+      );
+      const api = this.temp(engine.call(fn, null, [nativeRef]));
+      for (const name of methods) refs[name] = engine.getProp(api, name); // kept for the realm's life
+      return engine.undefinedRef();
+    }, () => {}, false).then(() => refs);
+  }
+
+  /** Answer the engine's ES module requests (synchronously, inside calls). */
+  setModuleLoader(loader: EngineModuleLoader): void {
+    this.live().setModuleLoader(loader);
+  }
+
+  /** The engine, for code running inside a call (natives, module callbacks). */
+  engineForCall(): Engine {
+    if (!this.inCall) throw new RExecError("rexec internal error: the engine was used outside a call");
+    return this.live();
+  }
+
+  /** Copy a host value into the guest during a call; the ref lives until the call ends. */
+  copyInto(engine: Engine, value: unknown): GuestRef {
+    return this.copyIn(engine, value);
+  }
+
+  /** A guest error to throw from a native: `throw realm.throwable(engine, "TypeError", "…")`. */
+  throwable(engine: Engine, name: string, message: string): GuestThrow {
+    return this.guestThrow(engine, name, message);
+  }
+
+  /** Track a ref so it is freed when the current call ends. */
+  track(ref: GuestRef): GuestRef {
+    return this.temp(ref);
   }
 
   /** The guest wrote `text` to a stream: counted against `outputBytes`, then sent to the call's sink. */

@@ -10,10 +10,13 @@ import { readFileSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { GuestRealm, type OutputSink } from "../boundary/realm.js";
 import type { EngineVariantName } from "../engine/wasm-variant.js";
-import { DisposedError } from "./errors.js";
+import { DisposedError, GuestError, RestrictedError } from "./errors.js";
+import { ModuleHost, type OpenMode } from "./module-host.js";
+import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
 import { resolveLimits, type Limits } from "./limits.js";
 import { makeLogger, type Verbose } from "./verbose.js";
 import type { RHooks } from "../loader/types.js";
+import type { Engine, GuestRef } from "../engine/engine.js";
 
 const PRELUDE_SOURCE = readFileSync(new URL("./guest/prelude.js", import.meta.url), "utf8");
 
@@ -99,8 +102,14 @@ export class RExec {
   readonly okProcessNames: readonly string[];
   readonly nokBuiltinNames: readonly string[];
 
+  /** Directories (guest paths) where the guest may write, for the default {@link r_open}. */
+  readonly okWritePaths: readonly string[];
+  /** Where guest modules and files come from. */
+  readonly hooks: RHooks;
+
   protected readonly log: (line: string) => void;
   protected readonly options: RExecOptions;
+  private modules: ModuleHost | undefined;
   private readonly realmReady: Promise<GuestRealm>;
   private realm: GuestRealm | undefined;
   private disposed = false;
@@ -119,6 +128,11 @@ export class RExec {
     this.okEnv = stringList(options.okEnv ?? statics.okEnv, "okEnv");
     this.okProcessNames = stringList(options.okProcessNames ?? statics.okProcessNames, "okProcessNames");
     this.nokBuiltinNames = stringList(options.nokBuiltinNames ?? statics.nokBuiltinNames, "nokBuiltinNames");
+    this.okWritePaths = stringList(options.okWritePaths ?? [], "okWritePaths").map((p) => (p.length > 1 ? p.replace(/\/+$/, "") : p));
+    if (options.hooks !== undefined && (typeof options.hooks !== "object" || options.hooks === null || typeof options.hooks.resolve !== "function" || typeof options.hooks.load !== "function")) {
+      throw new TypeError("options.hooks must be an RHooks (an object with resolve() and load()), e.g. new FileSystemHooks({ root })");
+    }
+    this.hooks = options.hooks ?? new MemoryHooks({ files: {} });
     if (options.globals !== undefined) {
       if (typeof options.globals !== "object" || options.globals === null) throw new TypeError("options.globals must be an object of { name: value | function }");
       for (const name of Object.keys(options.globals)) {
@@ -144,6 +158,9 @@ export class RExec {
       },
       config: this.processConfig(),
     });
+    const modules = new ModuleHost(realm, this.hooks, this.okBuiltinModules, (path, mode) => this.r_open(path, mode), this.log);
+    await modules.install();
+    this.modules = modules;
     for (const [name, value] of Object.entries(this.options.globals ?? {})) {
       await realm.defineGlobal(name, value);
     }
@@ -160,7 +177,7 @@ export class RExec {
     return {
       argv: ["rexec", "<script>", ...(this.options.argv ?? [])],
       env,
-      cwd: this.options.hooks?.cwd ?? "/",
+      cwd: this.hooks.cwd,
       platform: "rexec",
       version: "v0.0.0-rexec",
       processNames: this.okProcessNames,
@@ -235,9 +252,159 @@ export class RExec {
   private async evaluate(code: string, options: CallOptions | undefined, sink: OutputSink, copyResult: boolean): Promise<unknown> {
     if (typeof code !== "string") throw new TypeError(`code must be a string, got ${code === null ? "null" : typeof code}`);
     const filename = checkFilename(options?.filename ?? "<eval>");
+    return this.runCall((engine) => engine.evalScript(code, filename), sink, copyResult);
+  }
+
+  /**
+   * Run one call in the realm: the loader's per-call state is reset first, and a
+   * guest copy of a host denial is replaced by the host's own error.
+   */
+  private async runCall(enter: (engine: Engine, modules: ModuleHost) => GuestRef, sink: OutputSink, copyResult: boolean): Promise<unknown> {
     const realm = await this.ready();
+    const modules = this.modules!;
     realm.defaultSink = sink;
-    return realm.run((engine) => engine.evalScript(code, filename), sink, copyResult);
+    try {
+      return await realm.run((engine) => {
+        modules.beginCall(engine);
+        return enter(engine, modules);
+      }, sink, copyResult);
+    } catch (error) {
+      throw this.mapError(modules.original(error));
+    }
+  }
+
+  /** Point TypeScript frames of a GuestError at the .ts file's own lines. */
+  private mapError(error: unknown): unknown {
+    if (!(error instanceof GuestError) || !this.modules) return error;
+    let changed = false;
+    const frames = error.frames.map((frame) => {
+      const mapped = this.modules!.mapFrame(frame.fileName, frame.line, frame.column);
+      if (!mapped) return frame;
+      changed = true;
+      return { ...frame, line: mapped.line, column: mapped.column };
+    });
+    if (!changed) return error;
+    const stack = frames.map((f) => (f.functionName ? `    at ${f.functionName} (${f.fileName}:${f.line}:${f.column})` : `    at ${f.fileName}:${f.line}:${f.column}`)).join("\n");
+    return new GuestError(error.guestName, error.message, stack, frames, error.thrown);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Modules
+
+  private checkName(name: unknown, what: string): string {
+    if (typeof name !== "string" || name.length === 0) throw new TypeError(`${what} expects a module specifier string, got ${typeof name}`);
+    if (name.includes("\0")) throw new TypeError(`${what}: module specifiers must not contain NUL characters`);
+    return name;
+  }
+
+  private async moduleCall(name: string, sink: OutputSink, copyResult: boolean, what: string): Promise<unknown> {
+    const specifier = this.checkName(name, what);
+    await this.ready();
+    await this.modules!.loader.prefetch(specifier, undefined, "import");
+    return this.runCall((engine, modules) => {
+      const { id, format } = modules.resolve(specifier, undefined, "import");
+      return modules.evaluate(engine, id, format);
+    }, sink, copyResult);
+  }
+
+  /**
+   * Run a file found through the hooks (`.js .mjs .cjs .ts .mts .cts .json`),
+   * resolved as if a module at the hooks' root imported it.
+   */
+  async r_execfile(path: string): Promise<void> {
+    await this.moduleCall(path, this.captureSink(), false, "r_execfile");
+  }
+
+  /**
+   * Import a module and return its namespace: values copied, functions callable
+   * (async, each call under the limits). `./calc.js` is a file at the root; a
+   * bare `calc` is a package or a safe builtin. Each module loads once per realm.
+   */
+  async r_import(name: string): Promise<Record<string, unknown>> {
+    return (await this.moduleCall(name, this.captureSink(), true, "r_import")) as Record<string, unknown>;
+  }
+
+  /**
+   * Read a module again through the hooks, evaluate it anew, and return the new
+   * namespace. Like Python's reload: modules (and host code) that already hold
+   * the old module's bindings keep them; later imports get the new instance.
+   */
+  async r_reload(name: string): Promise<Record<string, unknown>> {
+    this.r_unload(name);
+    return this.r_import(name);
+  }
+
+  /**
+   * Forget a module: the next import reads and evaluates it again. Bindings
+   * already imported are unaffected.
+   */
+  r_unload(name: string): void {
+    const specifier = this.checkName(name, "r_unload");
+    if (this.disposed) throw new DisposedError("dispose() was called");
+    if (!this.modules) return; // nothing loaded yet
+    const { id } = this.modules.resolve(specifier, undefined, "import");
+    if (!id.startsWith("node:")) this.modules.unload(id);
+  }
+
+  /** {@link r_execfile} with the guest's stdio connected to `stdio`. */
+  async s_execfile(path: string): Promise<void> {
+    await this.moduleCall(path, this.stdioSink(), false, "s_execfile");
+  }
+
+  /** {@link r_import} with the guest's stdio connected to `stdio`. */
+  async s_import(name: string): Promise<Record<string, unknown>> {
+    return (await this.moduleCall(name, this.stdioSink(), true, "s_import")) as Record<string, unknown>;
+  }
+
+  /** {@link r_reload} with the guest's stdio connected to `stdio`. */
+  async s_reload(name: string): Promise<Record<string, unknown>> {
+    this.r_unload(name);
+    return this.s_import(name);
+  }
+
+  /** Same as {@link r_unload} (nothing runs). */
+  s_unload(name: string): void {
+    this.r_unload(name);
+  }
+
+  /** camelCase alias of {@link r_execfile}. */
+  execFile(path: string): Promise<void> {
+    return this.r_execfile(path);
+  }
+
+  /** camelCase alias of {@link r_import}. */
+  import(name: string): Promise<Record<string, unknown>> {
+    return this.r_import(name);
+  }
+
+  /** camelCase alias of {@link r_reload}. */
+  reload(name: string): Promise<Record<string, unknown>> {
+    return this.r_reload(name);
+  }
+
+  /** camelCase alias of {@link r_unload}. */
+  unload(name: string): void {
+    this.r_unload(name);
+  }
+
+  /**
+   * The gate every guest file access passes through, as in the seed. `path` is
+   * canonical (inside the hooks' roots, `..` and symlinks resolved); `mode` is
+   * `"r"`, `"w"` or `"a"`. Return to allow; throw {@link RestrictedError} to deny.
+   * Default: reads anywhere in the roots; writes only under `okWritePaths`.
+   * Override in a subclass for other policies.
+   */
+  r_open(path: string, mode: OpenMode): void {
+    if (mode === "r") return;
+    if (mode !== "w" && mode !== "a") {
+      this.log(`denied: open ${path} with mode ${String(mode)}`);
+      throw new RestrictedError(`opening ${path} with mode "${String(mode)}"`, 'use mode "r", "w" or "a"');
+    }
+    for (const dir of this.okWritePaths) {
+      if (path === dir || path.startsWith(dir === "/" ? "/" : `${dir}/`)) return;
+    }
+    this.log(`denied: write to ${path}`);
+    throw new RestrictedError(`write to ${path}`, "list its directory in okWritePaths or override r_open", "--allow-write <dir>");
   }
 
   /** Free the guest realm and its memory. Idempotent; later calls throw DisposedError. */

@@ -1,0 +1,264 @@
+/**
+ * Wires the loader into a realm: the guest module runtime (guest require, the
+ * module cache, `fs`), the engine's ESM callbacks, and the guest's file access
+ * — each request decided on the host by the {@link ModuleLoader} (hooks and
+ * builtin policy) and the `r_open` gate.
+ *
+ * Denials and not-found errors reach the guest as plain guest errors (it may
+ * catch them); the host error is remembered for the call, so when the guest
+ * does not catch it the host sees the original `RestrictedError` or
+ * `ModuleNotFoundError`, not a copy made from guest data.
+ *
+ * @packageDocumentation
+ */
+import { readFileSync } from "node:fs";
+import type { Engine, GuestRef } from "../engine/engine.js";
+import { GuestThrow } from "../engine/engine.js";
+import type { GuestRealm } from "../boundary/realm.js";
+import { ModuleLoader, type RuntimeFormat } from "../loader/module-loader.js";
+import type { RHooks } from "../loader/types.js";
+import { GuestError, ModuleNotFoundError, RestrictedError, RExecError } from "./errors.js";
+
+const RUNTIME_SOURCE = readFileSync(new URL("../loader/guest/modules.js", import.meta.url), "utf8");
+const RUNTIME_METHODS = ["load", "prepareEsmView", "forget"] as const;
+/** File names of code rexec itself evaluates; imports from them resolve from the root. */
+const INTERNAL_PREFIX = "<rexec:";
+
+/** File access modes the guest's `fs` asks `r_open` about. */
+export type OpenMode = "r" | "w" | "a";
+
+/** The policy gate every guest file access passes through (RExec.r_open). */
+export type OpenGate = (path: string, mode: OpenMode) => void;
+
+type RuntimeRefs = Record<(typeof RUNTIME_METHODS)[number], GuestRef>;
+
+/** One realm's module system. */
+export class ModuleHost {
+  readonly loader: ModuleLoader;
+  private runtime: RuntimeRefs | undefined;
+  /** Host errors raised for the guest during the current call. */
+  private raised: RExecError[] = [];
+  /** Reload generation per id: an ESM module can't be re-evaluated, so a reload gets a new engine name. */
+  private readonly generations = new Map<string, number>();
+  /** Ids to drop from the guest's CommonJS cache at the start of the next call. */
+  private readonly pendingForget: string[] = [];
+
+  constructor(
+    private readonly realm: GuestRealm,
+    readonly hooks: RHooks,
+    okBuiltinModules: readonly string[],
+    private readonly gate: OpenGate,
+    private readonly log: (line: string) => void,
+  ) {
+    this.loader = new ModuleLoader(hooks, okBuiltinModules, log);
+  }
+
+  /** Install the guest runtime and the engine's ESM callbacks. */
+  async install(): Promise<void> {
+    this.runtime = (await this.realm.installRaw(RUNTIME_SOURCE, "<rexec:modules>", (engine, args) => this.native(engine, args), RUNTIME_METHODS)) as RuntimeRefs;
+    this.realm.setModuleLoader({
+      normalize: (referrer, specifier) => this.guarded(() => this.engineName(this.resolve(specifier, referrer, "import").id)),
+      load: (name) => this.guarded(() => this.esmSource(this.idOf(name))),
+    });
+  }
+
+  /** Start of a call: forget the error record and apply pending unloads. */
+  beginCall(engine: Engine): void {
+    this.raised = [];
+    while (this.pendingForget.length > 0) {
+      const id = this.pendingForget.pop()!;
+      engine.call(this.runtime!.forget, null, [this.realm.track(engine.newString(id))]);
+    }
+  }
+
+  /** If `error` is the guest's copy of a host error raised in this call, return the host original. */
+  original(error: unknown): unknown {
+    if (!(error instanceof GuestError)) return error;
+    const match = this.raised.find((e) => e.message === error.message);
+    return match ?? error;
+  }
+
+  private raise(error: RExecError): never {
+    this.raised.push(error);
+    throw error;
+  }
+
+  /** Run a loader step for the engine: failures become the message string the engine throws. */
+  private guarded(step: () => string): string {
+    try {
+      return step();
+    } catch (error) {
+      if (error instanceof RExecError) {
+        this.raised.push(error);
+        throw error.message;
+      }
+      if (error instanceof GuestThrow) throw error;
+      throw error instanceof Error ? error.message : "module could not be loaded";
+    }
+  }
+
+  /** Resolve from `referrer` (an engine name, an id, or internal code = the root). */
+  resolve(specifier: string, referrer: string | undefined, kind: "import" | "require"): { id: string; format: RuntimeFormat } {
+    const from = referrer === undefined || referrer.startsWith(INTERNAL_PREFIX) ? undefined : this.idOf(referrer);
+    return this.loader.resolveSync(specifier, from, kind);
+  }
+
+  /** The engine's module name for an id: the id itself, plus `#N` after the N-th reload. */
+  engineName(id: string): string {
+    const generation = this.generations.get(id) ?? 0;
+    return generation === 0 ? id : `${id}#${generation}`;
+  }
+
+  private idOf(name: string): string {
+    const hash = name.lastIndexOf("#");
+    return hash > 0 && /^#\d+$/.test(name.slice(hash)) ? name.slice(0, hash) : name;
+  }
+
+  /** ESM source for the engine: the module itself, or an ESM view of a CommonJS/JSON/builtin module. */
+  private esmSource(id: string): string {
+    const record = this.loader.loadSync(id);
+    if (record.format === "module") return record.code;
+    const engine = this.realm.engineForCall();
+    const names = engine.call(this.runtime!.prepareEsmView, null, [
+      this.realm.track(engine.newString(id)),
+      this.realm.track(engine.newString(record.format)),
+    ]);
+    const list = JSON.parse(engine.getString(this.realm.track(names))) as string[];
+    const named = list.filter((n) => n !== "default");
+    const quoted = JSON.stringify(id);
+    return `const m = __rexecModule(${quoted});\nexport default m;\n${named.length ? `export const { ${named.join(", ")} } = m;\n` : ""}`;
+  }
+
+  /** The runtime's native: resolve, compile, importSync, fs. */
+  private native(engine: Engine, args: readonly GuestRef[]): GuestRef | undefined {
+    const str = (i: number): string => {
+      const ref = args[i];
+      if (ref === undefined || engine.typeOf(ref) !== "string") throw this.realm.throwable(engine, "TypeError", "bad loader call");
+      return engine.getString(ref);
+    };
+    const op = str(0);
+    try {
+      switch (op) {
+        case "resolve": {
+          const { id, format } = this.resolve(str(1), str(2), str(3) === "import" ? "import" : "require");
+          return this.realm.copyInto(engine, [id, format]);
+        }
+        case "compile":
+          return this.compile(engine, str(1));
+        case "importSync": {
+          const id = str(1);
+          const stub = `import * as ns from ${JSON.stringify(this.engineName(id))};\n__rexecStash(ns);\n`;
+          const result = this.realm.track(engine.evalModule(stub, `<rexec:require ${id}>`));
+          const state = engine.promiseState(result);
+          if (state.state === "rejected") throw new GuestThrow(state.value);
+          if (state.state === "fulfilled") this.realm.track(state.value);
+          return undefined;
+        }
+        case "fs":
+          return this.fileOp(engine, str(1), str(2), args[3]);
+        default:
+          throw this.realm.throwable(engine, "TypeError", "bad loader call");
+      }
+    } catch (error) {
+      if (error instanceof GuestThrow) throw error;
+      if (error instanceof RExecError) {
+        this.raised.push(error);
+        throw this.realm.throwable(engine, error.name, error.message);
+      }
+      // Transpile syntax errors and similar: a plain guest error with our message.
+      throw this.realm.throwable(engine, error instanceof SyntaxError ? "SyntaxError" : "Error", error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private compile(engine: Engine, id: string): GuestRef {
+    const record = this.loader.loadSync(id);
+    if (record.format === "json") {
+      let value: unknown;
+      try {
+        value = JSON.parse(record.code);
+      } catch (error) {
+        throw new SyntaxError(`${id}: ${(error as Error).message}`);
+      }
+      return this.realm.copyInto(engine, value);
+    }
+    // The wrapper's header shares the module's first line, so line numbers in stacks stay the file's own.
+    const header = record.format === "builtin" ? "(function (module, exports, require) {" : "(function (exports, require, module, __filename, __dirname) {";
+    return engine.evalScript(`${header}${record.code}\n})`, this.engineName(id));
+  }
+
+  /** One guest file operation: canonicalise, ask r_open, then act through the hooks' fs. */
+  private fileOp(engine: Engine, op: string, guestPath: string, argRef: GuestRef | undefined): GuestRef {
+    const fs = this.hooks.fs;
+    const fail = (code: string, message: string) => this.realm.copyInto(engine, [false, { code, message, syscall: op }]);
+    if (!fs) {
+      return this.raise(new RestrictedError(`file access (${op} ${guestPath}): these hooks have no file system`, "use FileSystemHooks or MemoryHooks"));
+    }
+    if (guestPath.includes("\0")) return fail("ERR_INVALID_ARG_VALUE", "paths must not contain NUL bytes");
+    const mode: OpenMode = op === "writeFile" || op === "mkdir" || op === "unlink" ? "w" : op === "appendFile" ? "a" : "r";
+    const path = fs.canonicalPath(guestPath, this.hooks.cwd);
+    if (path === undefined) {
+      this.log(`denied: ${op} ${guestPath} (outside the allowed roots)`);
+      return this.raise(new RestrictedError(`${mode === "r" ? "read of" : "write to"} ${guestPath} (outside the allowed roots)`, "give the guest a path inside the hooks' roots", mode === "r" ? "--allow-read <dir>" : "--allow-write <dir>"));
+    }
+    this.gate(path, mode);
+    const arg = argRef === undefined ? undefined : engine.typeOf(argRef) === "string" ? engine.getString(argRef) : engine.typeOf(argRef) === "boolean" ? engine.getNumber(argRef) === 1 : argRef;
+    try {
+      switch (op) {
+        case "readFile": {
+          const bytes = fs.readFile(path);
+          if (typeof arg === "string") return this.realm.copyInto(engine, [true, Buffer.from(bytes).toString(arg as BufferEncoding)]);
+          return this.realm.copyInto(engine, [true, bytes]);
+        }
+        case "writeFile":
+        case "appendFile": {
+          const data = typeof arg === "string" ? Buffer.from(arg) : argRef !== undefined && engine.typeOf(argRef) === "object" ? engine.getArrayBuffer(argRef) : new Uint8Array();
+          fs.writeFile(path, data, op === "appendFile");
+          return this.realm.copyInto(engine, [true, undefined]);
+        }
+        case "exists":
+          return this.realm.copyInto(engine, [true, fs.stat(path) !== undefined]);
+        case "readdir":
+          return this.realm.copyInto(engine, [true, fs.readdir(path)]);
+        case "stat": {
+          const st = fs.stat(path);
+          if (!st) return fail("ENOENT", `ENOENT: no such file or directory, stat '${guestPath}'`);
+          return this.realm.copyInto(engine, [true, st]);
+        }
+        case "mkdir":
+          fs.mkdir(path);
+          return this.realm.copyInto(engine, [true, undefined]);
+        case "unlink":
+          fs.unlink(path);
+          return this.realm.copyInto(engine, [true, undefined]);
+        default:
+          return fail("ENOSYS", `fs.${op} is not supported`);
+      }
+    } catch (error) {
+      if (error instanceof RExecError) throw error;
+      const code = (error as { code?: unknown }).code;
+      const message = (error as { message?: unknown }).message;
+      // Hook file systems report guest paths; anything else is reduced to its code.
+      return fail(typeof code === "string" ? code : "EIO", typeof message === "string" && typeof code === "string" ? message : `EIO: i/o error, ${op} '${guestPath}'`);
+    }
+  }
+
+  /** Evaluate a module (ESM via import(), others via the CommonJS runtime) from the root; returns a ref to its namespace/exports. */
+  evaluate(engine: Engine, id: string, format: RuntimeFormat): GuestRef {
+    if (format === "module") {
+      return engine.evalScript(`import(${JSON.stringify(this.engineName(id))})`, "<rexec:import>");
+    }
+    return engine.call(this.runtime!.load, null, [this.realm.track(engine.newString(id)), this.realm.track(engine.newString(format))]);
+  }
+
+  /** Forget a module: the next import reads it again through the hooks and evaluates it anew. */
+  unload(id: string): void {
+    this.loader.forget(id);
+    this.generations.set(id, (this.generations.get(id) ?? 0) + 1);
+    this.pendingForget.push(id);
+  }
+
+  /** The original source position of a guest stack frame in a transpiled module. */
+  mapFrame(fileName: string, line: number, column: number): { line: number; column: number } | undefined {
+    return this.loader.mapPosition(this.idOf(fileName), line, column);
+  }
+}

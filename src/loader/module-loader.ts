@@ -1,0 +1,206 @@
+/**
+ * The host half of the module loader: turns a specifier into a module the
+ * guest can run, asking the {@link RHooks} — never the file system — exactly as
+ * the seed describes, and applying the builtin-module policy first.
+ *
+ * Every module is loaded once per realm: records are cached by canonical id.
+ * TypeScript is transpiled here (type errors are not the sandbox's business,
+ * syntax errors are), and the source maps are kept so guest stacks show the
+ * `.ts` file's own lines.
+ *
+ * Hooks may be asynchronous (UrlHooks). The engine's module callbacks and
+ * `require()` are synchronous, so {@link ModuleLoader.prefetch} walks the
+ * static import graph ahead of evaluation; a synchronous request for something
+ * not fetched yet (a computed `require`) gets a clear error.
+ *
+ * @packageDocumentation
+ */
+import { builtinModules } from "node:module";
+import { build } from "esbuild";
+import { ModuleNotFoundError, RestrictedError } from "../host/errors.js";
+import { BUILTIN_MODULE_NAMES, builtinSource } from "./builtin-sources.js";
+import { detectModuleSyntax, transpileTypeScript } from "./transpile.js";
+import type { LoadedModule, ModuleFormat, RHooks, ResolveKind } from "./types.js";
+
+/** How the guest runtime must treat a resolved module. */
+export type RuntimeFormat = ModuleFormat | "builtin";
+
+/** A loaded, transpiled module. */
+export interface ModuleRecord {
+  readonly id: string;
+  readonly format: RuntimeFormat;
+  /** JavaScript (or JSON text) ready for the engine. */
+  readonly code: string;
+  /** Maps a position in `code` to the original source (TypeScript only). */
+  readonly mapPosition?: (line: number, column: number) => { line: number; column: number } | undefined;
+}
+
+/** Guest-side modules rexec implements itself rather than bundling a polyfill. */
+const NATIVE_BUILTINS = new Set(["fs", "fs/promises"]);
+const BUNDLED = new Set<string>(BUILTIN_MODULE_NAMES);
+const NODE_BUILTINS = new Set(builtinModules.map((m) => m.replace(/^node:/, "")));
+
+function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
+/** Resolves and loads guest modules for one realm. */
+export class ModuleLoader {
+  private readonly records = new Map<string, ModuleRecord>();
+  /** Answers of asynchronous hooks, fetched ahead of synchronous use. */
+  private readonly prefetched = new Map<string, string | undefined>();
+  private readonly prefetchedLoads = new Map<string, LoadedModule>();
+
+  constructor(
+    readonly hooks: RHooks,
+    private readonly okBuiltinModules: readonly string[],
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** The id a bare builtin name maps to, applying the policy; undefined if `specifier` is no builtin. */
+  private builtinId(specifier: string): string | undefined {
+    const bare = specifier.startsWith("node:") ? specifier.slice(5) : specifier;
+    if (!NODE_BUILTINS.has(bare) && !NATIVE_BUILTINS.has(bare)) {
+      if (specifier.startsWith("node:")) throw new ModuleNotFoundError(specifier, undefined);
+      return undefined;
+    }
+    const top = bare.split("/")[0]!;
+    const allowed = this.okBuiltinModules.includes(bare) || this.okBuiltinModules.includes(top) || this.okBuiltinModules.includes(`node:${bare}`);
+    if (!allowed) {
+      this.log(`denied: builtin module "${bare}"`);
+      throw new RestrictedError(`builtin module "${bare}"`, `add "${bare}" to okBuiltinModules`, `--allow-module ${bare}`);
+    }
+    if (!BUNDLED.has(bare) && !NATIVE_BUILTINS.has(bare)) {
+      throw new ModuleNotFoundError(`node:${bare}`, undefined);
+    }
+    return `node:${bare}`;
+  }
+
+  /**
+   * Resolve synchronously (for the engine and `require`). Throws
+   * `RestrictedError` for denials and `ModuleNotFoundError` when nothing matches.
+   */
+  resolveSync(specifier: string, referrer: string | undefined, kind: ResolveKind): { id: string; format: RuntimeFormat } {
+    if (specifier.includes("\0")) throw new ModuleNotFoundError(specifier.replace(/\0/g, "\\0"), referrer);
+    const builtin = this.builtinId(specifier);
+    if (builtin) return { id: builtin, format: "builtin" };
+    const key = `${kind}\0${referrer ?? ""}\0${specifier}`;
+    let id: string | undefined;
+    if (this.prefetched.has(key)) {
+      id = this.prefetched.get(key);
+    } else {
+      const answer = this.hooks.resolve(specifier, referrer, kind);
+      if (isPromiseLike(answer)) {
+        answer.catch(() => {});
+        throw new Error(`module "${specifier}" was not fetched ahead of time; with asynchronous hooks, import modules with static imports or a literal import("…")`);
+      }
+      id = answer;
+    }
+    if (id === undefined) throw new ModuleNotFoundError(specifier, referrer);
+    return { id, format: this.loadSync(id).format };
+  }
+
+  /** Load (and transpile) a resolved id synchronously. */
+  loadSync(id: string): ModuleRecord {
+    const cached = this.records.get(id);
+    if (cached) return cached;
+    if (id.startsWith("node:")) {
+      const record: ModuleRecord = { id, format: "builtin", code: NATIVE_BUILTINS.has(id.slice(5)) ? "" : builtinSource(id.slice(5)) };
+      this.records.set(id, record);
+      return record;
+    }
+    let loaded = this.prefetchedLoads.get(id);
+    if (!loaded) {
+      const answer = this.hooks.load(id);
+      if (isPromiseLike(answer)) {
+        answer.catch(() => {});
+        throw new Error(`module "${id}" was not fetched ahead of time (asynchronous hooks)`);
+      }
+      loaded = answer;
+    }
+    const record = this.prepare(loaded);
+    this.records.set(id, record);
+    return record;
+  }
+
+  private prepare(loaded: LoadedModule): ModuleRecord {
+    const { id, source } = loaded;
+    if (typeof source !== "string") throw new TypeError(`hooks returned no source text for ${id}`);
+    let format = loaded.format;
+    if (format === "json") return { id, format, code: source };
+    if (loaded.typescript) {
+      const transpiled = transpileTypeScript(source, id, format);
+      const code = transpiled.code;
+      format ??= detectModuleSyntax(code) ? "module" : "commonjs";
+      return { id, format, code, mapPosition: transpiled.mapPosition };
+    }
+    format ??= detectModuleSyntax(source) ? "module" : "commonjs";
+    return { id, format, code: source };
+  }
+
+  /** Forget a module so the next load reads it again through the hooks. */
+  forget(id: string): void {
+    this.records.delete(id);
+    this.prefetchedLoads.delete(id);
+  }
+
+  /** Map a guest stack position in module `id` back to its source, when it was transpiled. */
+  mapPosition(id: string, line: number, column: number): { line: number; column: number } | undefined {
+    return this.records.get(id)?.mapPosition?.(line, column);
+  }
+
+  /**
+   * Walk the static import graph from `specifier` through the hooks (awaiting
+   * asynchronous ones), so synchronous loading later finds everything. A no-op
+   * cost for synchronous hooks beyond resolving the entry.
+   */
+  async prefetch(specifier: string, referrer: string | undefined, kind: ResolveKind): Promise<void> {
+    const queue: Array<[string, string | undefined, ResolveKind]> = [[specifier, referrer, kind]];
+    const visited = new Set<string>();
+    while (queue.length > 0) {
+      const [spec, from, how] = queue.shift()!;
+      const key = `${how}\0${from ?? ""}\0${spec}`;
+      if (visited.has(key)) continue;
+      visited.add(key);
+      if (spec.includes("\0")) throw new ModuleNotFoundError(spec.replace(/\0/g, "\\0"), from);
+      if (this.builtinId(spec)) continue;
+      const answer = this.hooks.resolve(spec, from, how);
+      if (!isPromiseLike(answer)) return; // synchronous hooks: the engine resolves on demand
+      const id = await answer;
+      this.prefetched.set(key, id);
+      if (id === undefined) throw new ModuleNotFoundError(spec, from);
+      if (this.records.has(id) || this.prefetchedLoads.has(id)) continue;
+      const loaded = await this.hooks.load(id);
+      this.prefetchedLoads.set(id, loaded);
+      if (loaded.format === "json") continue;
+      for (const dep of await scanImports(loaded)) queue.push([dep.specifier, id, dep.kind]);
+    }
+  }
+}
+
+/** The literal import/require specifiers of a module, found by esbuild's parser. */
+async function scanImports(loaded: LoadedModule): Promise<Array<{ specifier: string; kind: ResolveKind }>> {
+  const found: Array<{ specifier: string; kind: ResolveKind }> = [];
+  try {
+    await build({
+      stdin: { contents: loaded.source, loader: loaded.typescript ? "ts" : "js", sourcefile: "scan" },
+      bundle: true,
+      write: false,
+      logLevel: "silent",
+      plugins: [
+        {
+          name: "rexec-scan",
+          setup(b) {
+            b.onResolve({ filter: /.*/ }, (args) => {
+              if (args.kind !== "entry-point") found.push({ specifier: args.path, kind: args.kind === "require-call" || args.kind === "require-resolve" ? "require" : "import" });
+              return { path: args.path, external: true };
+            });
+          },
+        },
+      ],
+    });
+  } catch {
+    // A syntax error is reported with its position when the module is evaluated.
+  }
+  return found;
+}
