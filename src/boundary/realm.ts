@@ -64,6 +64,13 @@ const KERNEL_FILE = "<rexec:kernel>";
 /** How long extracting a thrown error may take after the call's own budget ran out. */
 const ERROR_EXTRACTION_MS = 250;
 
+/**
+ * CPU budget of setup calls (prelude, module runtime, copying the host's
+ * globals in): they run before any guest code, so only rexec's own code and
+ * the host's data decide how long they take.
+ */
+const SETUP_BUDGET_MS = 60_000;
+
 /** Budget and job count for running a stopped call's leftover promise jobs. */
 const LEFTOVER_JOBS_MS = 50;
 const LEFTOVER_JOBS_MAX = 1000;
@@ -185,20 +192,20 @@ export class GuestRealm {
    * promise is driven to settlement; the result is copied out unless
    * `copyResult` is false. Limits apply from start to finish.
    */
-  run(enter: (engine: Engine) => GuestRef, output: OutputSink, copyResult = true): Promise<unknown> {
-    const next = this.queue.then(() => this.runNow(enter, output, copyResult));
+  run(enter: (engine: Engine) => GuestRef, output: OutputSink, copyResult = true, budgetMs = this.options.limits.timeoutMs): Promise<unknown> {
+    const next = this.queue.then(() => this.runNow(enter, output, copyResult, budgetMs));
     this.queue = next.catch(() => {});
     return next;
   }
 
-  private async runNow(enter: (engine: Engine) => GuestRef, output: OutputSink, copyResult: boolean): Promise<unknown> {
+  private async runNow(enter: (engine: Engine) => GuestRef, output: OutputSink, copyResult: boolean, budgetMs: number): Promise<unknown> {
     const engine = this.live();
     this.outputSink = output;
     this.outputUsed = 0;
     this.outputExceeded = false;
     this.exitCode = undefined;
     this.inCall = true;
-    this.budget.begin(this.options.limits.timeoutMs);
+    this.budget.begin(budgetMs);
     try {
       this.releaseCollectedGuestFunctions(engine);
       this.applySettlements();
@@ -207,6 +214,8 @@ export class GuestRealm {
       if (this.isPromise(engine, result)) result = await this.settle(engine, result);
       this.checkStops();
       const value = copyResult ? this.copyOut(engine, result) : undefined;
+      // Getters run while copying may have queued jobs: they belong to this call.
+      this.drainJobs(engine);
       this.checkStops();
       return value;
     } catch (error) {
@@ -470,6 +479,17 @@ export class GuestRealm {
 
   /** The kernel's only way out: `bridge("call", id, json, ...buffers)`. */
   private onBridgeCall(args: readonly GuestRef[]): GuestRef | undefined {
+    try {
+      return this.bridgeCall(args);
+    } catch (error) {
+      if (error instanceof GuestThrow || error instanceof EngineFault) throw error;
+      // A host-side failure we did not foresee: the guest gets a plain error, never the host object.
+      this.options.log(`host call failed inside rexec: ${errorName(error)}`);
+      throw this.guestThrow(this.live(), "Error", "host call failed");
+    }
+  }
+
+  private bridgeCall(args: readonly GuestRef[]): GuestRef | undefined {
     const engine = this.live();
     if (!this.inCall || this.exitCode !== undefined || this.outputExceeded) {
       throw this.guestThrow(engine, "Error", "the sandbox is stopping");
@@ -573,7 +593,7 @@ export class GuestRealm {
       const args = [this.temp(engine.newString(name)), this.temp(engine.newString(encoded.json))];
       for (const bytes of encoded.buffers) args.push(this.temp(engine.newArrayBuffer(bytes)));
       return engine.call(this.kernel.defineGlobal, null, args);
-    }, () => {}, false) as Promise<void>;
+    }, () => {}, false, SETUP_BUDGET_MS) as Promise<void>;
   }
 
   /**
@@ -584,7 +604,7 @@ export class GuestRealm {
     return this.run((engine) => {
       const fn = this.temp(engine.evalScript(source, fileName));
       return engine.call(fn, null, [this.copyIn(engine, arg)]);
-    }, () => {}, false) as Promise<void>;
+    }, () => {}, false, SETUP_BUDGET_MS) as Promise<void>;
   }
 
   /**
@@ -606,7 +626,7 @@ export class GuestRealm {
       const api = this.temp(engine.call(fn, null, [nativeRef]));
       for (const name of methods) refs[name] = engine.getProp(api, name); // kept for the realm's life
       return engine.undefinedRef();
-    }, () => {}, false).then(() => refs);
+    }, () => {}, false, SETUP_BUDGET_MS).then(() => refs);
   }
 
   /** Answer the engine's ES module requests (synchronously, inside calls). */
@@ -678,13 +698,29 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
+/**
+ * Name and message of whatever a host function threw, read without running
+ * any code of the thrown value (no toString, no getters beyond the two reads).
+ */
 function describeHostError(error: unknown): { name: string; message: string } {
-  if (error instanceof Error) return { name: typeof error.name === "string" ? error.name : "Error", message: String(error.message) };
-  return { name: "Error", message: typeof error === "string" ? error : "host function failed" };
+  if (typeof error === "string") return { name: "Error", message: error };
+  if (typeof error !== "object" || error === null) return { name: "Error", message: "host function failed" };
+  let name: unknown;
+  let message: unknown;
+  try {
+    name = (error as { name?: unknown }).name;
+    message = (error as { message?: unknown }).message;
+  } catch {
+    return { name: "Error", message: "host function failed" };
+  }
+  return {
+    name: typeof name === "string" && /^[\w$.]{1,64}$/.test(name) ? name : "Error",
+    message: typeof message === "string" ? message : "host function failed",
+  };
 }
 
 function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : typeof error;
+  return describeHostError(error).name;
 }
 
 function preview(value: unknown): string {

@@ -94,7 +94,7 @@ for (const [name, code] of [
 }
 
 test("a result nested 100k deep is copied without recursion (or refused cleanly)", async () => {
-  using rx = new RExec({ limits: { timeoutMs: 5000 } });
+  using rx = new RExec({ limits: { timeoutMs: 60_000 } });
   const deep = (await rx.r_eval("let a = [0]; for (let i = 0; i < 100000; i++) a = [a]; a")) as unknown[];
   let depth = 0;
   for (let cur: unknown = deep; Array.isArray(cur); cur = cur[0]) depth++;
@@ -106,7 +106,7 @@ test("a result nested 100k deep is copied without recursion (or refused cleanly)
 test("a host value nested 100k deep is copied in without recursion", async () => {
   let v: unknown = 0;
   for (let i = 0; i < 100000; i++) v = [v];
-  using rx = new RExec({ globals: { v } });
+  using rx = new RExec({ globals: { v }, limits: { timeoutMs: 60_000 } });
   assert.equal(await rx.r_eval("let d = 0; for (let c = v; Array.isArray(c); c = c[0]) d++; d"), 100000);
 });
 
