@@ -40,6 +40,15 @@ export class ModuleHost {
   private raised: RExecError[] = [];
   /** Reload generation per id: an ESM module can't be re-evaluated, so a reload gets a new engine name. */
   private readonly generations = new Map<string, number>();
+  /**
+   * > 0 while a CommonJS module runs inside the engine's module-load callback
+   * (the ESM view of a CommonJS module). The engine is then in the middle of
+   * loading an import graph, and evaluating a module it has already been handed
+   * (a `require()` of an ESM module that is part of that graph) crashes it.
+   */
+  private esmLoadDepth = 0;
+  /** Engine names of ES modules whose source the engine has been given. */
+  private readonly servedEsm = new Set<string>();
   /** Ids to drop from the guest's CommonJS cache at the start of the next call. */
   private readonly pendingForget: string[] = [];
 
@@ -57,7 +66,14 @@ export class ModuleHost {
   async install(): Promise<void> {
     this.runtime = (await this.realm.installRaw(RUNTIME_SOURCE, "<rexec:modules>", (engine, args) => this.native(engine, args), RUNTIME_METHODS)) as RuntimeRefs;
     this.realm.setModuleLoader({
-      normalize: (referrer, specifier) => this.guarded(() => this.engineName(this.resolve(specifier, referrer, "import").id)),
+      normalize: (referrer, specifier) => this.guarded(() => {
+        // rexec's own stubs import by engine name; after a reload that is `id#N`, which no hook resolves.
+        if (referrer.startsWith(INTERNAL_PREFIX)) {
+          const id = this.idOf(specifier);
+          if (id !== specifier && this.engineName(id) === specifier) return specifier;
+        }
+        return this.engineName(this.resolve(specifier, referrer, "import").id);
+      }),
       load: (name) => this.guarded(() => this.esmSource(this.idOf(name))),
     });
   }
@@ -117,12 +133,21 @@ export class ModuleHost {
   /** ESM source for the engine: the module itself, or an ESM view of a CommonJS/JSON/builtin module. */
   private esmSource(id: string): string {
     const record = this.loader.loadSync(id);
-    if (record.format === "module") return record.code;
+    if (record.format === "module") {
+      this.servedEsm.add(this.engineName(id));
+      return record.code;
+    }
     const engine = this.realm.engineForCall();
-    const names = engine.call(this.runtime!.prepareEsmView, null, [
-      this.realm.track(engine.newString(id)),
-      this.realm.track(engine.newString(record.format)),
-    ]);
+    let names: GuestRef;
+    this.esmLoadDepth++;
+    try {
+      names = engine.call(this.runtime!.prepareEsmView, null, [
+        this.realm.track(engine.newString(id)),
+        this.realm.track(engine.newString(record.format)),
+      ]);
+    } finally {
+      this.esmLoadDepth--;
+    }
     const list = JSON.parse(engine.getString(this.realm.track(names))) as string[];
     const named = list.filter((n) => n !== "default");
     const quoted = JSON.stringify(id);
@@ -147,6 +172,10 @@ export class ModuleHost {
           return this.compile(engine, str(1));
         case "importSync": {
           const id = str(1);
+          if (this.esmLoadDepth > 0 && this.servedEsm.has(this.engineName(id))) {
+            // Conservative: the module may be mid-load in the graph being imported right now.
+            throw this.realm.throwable(engine, "Error", `require() of ES module ${id} while ES modules are being loaded (an import cycle through CommonJS); use import() instead`);
+          }
           const stub = `import * as ns from ${JSON.stringify(this.engineName(id))};\n__rexecStash(ns);\n`;
           const result = this.realm.track(engine.evalModule(stub, `<rexec:require ${id}>`));
           const state = engine.promiseState(result);
