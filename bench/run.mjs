@@ -1,0 +1,227 @@
+// npm run bench: rexec and its peers, side by side, each in its own process.
+// Prints a table, writes bench/results.json and regenerates bench/RESULTS.md.
+// Budget per measurement: BENCH_BUDGET_MS (default 1200 ms); the run count adapts.
+import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const started = Date.now();
+
+/** Peers: [key, label, adapter, variant, node flags, V8-based?] */
+const PEERS = [
+  ["rexec-ng", "rexec (quickjs-ng)", "rexec", "quickjs-ng", [], false],
+  ["rexec-quickjs", "rexec (quickjs)", "rexec", "quickjs", [], false],
+  ["raw-ng", "raw quickjs-ng", "raw-quickjs", "quickjs-ng", [], false],
+  ["raw-quickjs", "raw quickjs", "raw-quickjs", "quickjs", [], false],
+  ["node-vm", "node:vm", "node-vm", "-", [], true],
+  ["isolated-vm", "isolated-vm", "isolated-vm", "-", ["--no-node-snapshot"], true],
+  ["vm2", "vm2", "vm2", "-", [], true],
+  ["sebastianwessel", "@sebastianwessel/quickjs", "sebastianwessel", "-", [], false],
+];
+
+/** Rows: [key, label, unit, digits]. Lower is better for all but pool. */
+const ROWS = [
+  ["cold", "cold start (new, eval 1+1, dispose)", "ms", 2],
+  ["warm", "warm eval of a small expression", "µs", 1],
+  ["hostCall", "host-function round trip (10k-call loop)", "ns/call", 0],
+  ["guestCall", "guest function called from the host", "µs", 1],
+  ["copy1mb", "copy a 1 MB structured result out", "ms", 1],
+  ["fib", "compute: fib(25)", "ms", 1],
+  ["sort", "compute: sort 100k numbers", "ms", 1],
+  ["json", "compute: JSON round trip of 1 MB", "ms", 1],
+  ["import", "import a module of 10 files", "ms", 2],
+  ["memory", "memory per live sandbox (100 alive, RSS)", "MB", 2],
+];
+
+function runChild(args, flags = [], timeoutMs = 240000) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...flags, ...args], { cwd: here, stdio: ["ignore", "pipe", "pipe"], env: process.env });
+    let stdout = "", stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => { stderr += d; if (stderr.length > 20000) stderr = stderr.slice(-10000); });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
+      if (line) return resolve(JSON.parse(line.slice(7)));
+      const tail = stderr.trim().split("\n").slice(-3).join(" | ");
+      resolve({ failed: `process ended (${signal ?? "exit " + code}) without a result${tail ? ": " + tail.slice(0, 400) : ""}` });
+    });
+  });
+}
+
+const results = { date: new Date().toISOString(), machine: machine(), versions: {}, peers: {}, pool: null, breakdown: null };
+for (const [key, label, adapter, variant, flags] of PEERS) {
+  process.stderr.write(`bench: ${label} … `);
+  const t0 = Date.now();
+  const speed = await runChild(["peer.mjs", adapter, variant, "speed"], flags);
+  const mem = await runChild(["peer.mjs", adapter, variant, "memory"], ["--expose-gc", ...flags]);
+  results.peers[key] = { label, ...speed, memory: mem.memory ?? (mem.failed ? { error: mem.failed } : undefined) };
+  if (speed.versions) Object.assign(results.versions, speed.versions);
+  process.stderr.write(`${speed.failed ? "FAILED" : "done"} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+}
+process.stderr.write("bench: pool … ");
+results.pool = await runChild(["peer.mjs", "rexec", "-", "pool"]);
+process.stderr.write("done\nbench: breakdown … ");
+results.breakdown = await runChild(["breakdown.mjs", "quickjs-ng"]);
+process.stderr.write("done\n");
+results.elapsedSeconds = (Date.now() - started) / 1000;
+results.versions.node = process.versions.node;
+results.versions.v8 = process.versions.v8;
+delete results.versions.engine;
+
+writeFileSync(new URL("results.json", import.meta.url), JSON.stringify(results, null, 2) + "\n");
+const md = renderMarkdown(results);
+writeFileSync(new URL("RESULTS.md", import.meta.url), md);
+process.stdout.write(renderConsole(results));
+process.stdout.write(`\nwrote bench/results.json and bench/RESULTS.md in ${results.elapsedSeconds.toFixed(0)} s\n`);
+
+// ---------------------------------------------------------------------------
+
+function machine() {
+  const cpus = os.cpus();
+  return { cpu: cpus[0]?.model ?? "?", cores: cpus.length, memoryGB: +(os.totalmem() / 2 ** 30).toFixed(1), platform: `${os.platform()} ${os.release()} ${os.arch()}`, loadAvgAtStart: os.loadavg().map((x) => +x.toFixed(2)) };
+}
+
+function cell(peer, row) {
+  if (!peer) return { text: "—" };
+  if (peer.failed) return { text: "failed", note: peer.failed };
+  const v = peer[row];
+  if (v === undefined) return { text: "n/a" };
+  if (v.unavailable) return { text: "not yet available", note: v.unavailable };
+  if (v.error) return { text: "error", note: v.error };
+  if (row === "memory") return { text: `${v.rssPerSandboxMB.toFixed(2)}`, value: v.rssPerSandboxMB };
+  return { text: null, value: v.median, p99: v.p99, n: v.n };
+}
+
+function fmt(x, digits) {
+  if (x >= 1e4) return Math.round(x).toLocaleString("en-US");
+  return x.toFixed(digits);
+}
+
+function ratioOf(results, row, rexecKey, rawKey) {
+  const a = cell(results.peers[rexecKey], row), b = cell(results.peers[rawKey], row);
+  if (a.value === undefined || b.value === undefined || b.value === 0) return undefined;
+  return a.value / b.value;
+}
+
+function tableRows(results) {
+  const out = [];
+  for (const [row, label, unit, digits] of ROWS) {
+    const cells = PEERS.map(([key]) => {
+      const c = cell(results.peers[key], row);
+      if (c.text !== null) return c.text;
+      return `${fmt(c.value, digits)} / ${fmt(c.p99, digits)}`;
+    });
+    const rNg = ratioOf(results, row, "rexec-ng", "raw-ng");
+    const rQ = ratioOf(results, row, "rexec-quickjs", "raw-quickjs");
+    out.push({ row, label, unit, cells, rNg, rQ });
+  }
+  return out;
+}
+
+function renderConsole(results) {
+  const rows = tableRows(results);
+  const head = ["measurement", "unit", ...PEERS.map((p) => p[1]), "ng ratio", "qjs ratio"];
+  const body = rows.map((r) => [r.label, r.unit, ...r.cells, r.rNg ? r.rNg.toFixed(2) + "×" : "—", r.rQ ? r.rQ.toFixed(2) + "×" : "—"]);
+  body.push(...poolRows(results).map((p) => [p[0], "runs/s", p[1], ...PEERS.slice(1).map(() => ""), "", ""]));
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => String(b[i]).length)));
+  const line = (cols) => cols.map((c, i) => String(c).padEnd(widths[i])).join("  ");
+  return "\nmedian / p99 (memory: MB RSS per sandbox)\n" + [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n") + "\n" + targets(results).map((t) => `${t.met ? "MET    " : "NOT MET"} ${t.text}`).join("\n") + "\n";
+}
+
+function poolRows(results) {
+  const p = results.pool ?? {};
+  return [1, 2].map((n) => {
+    const v = p[`pool${n}`];
+    const text = p.failed ? "failed" : !v ? "n/a" : v.unavailable ? "not yet available" : v.error ? "error" : `${Math.round(v.runsPerSec).toLocaleString("en-US")}`;
+    return [`pool throughput, ${n} worker${n > 1 ? "s" : ""}`, text, v?.unavailable ?? v?.error ?? p.failed];
+  });
+}
+
+function targets(results) {
+  const out = [];
+  const rows = tableRows(results);
+  const over = rows.filter((r) => r.rNg !== undefined && r.rNg > 1.25).map((r) => `${r.row} ${r.rNg.toFixed(2)}×`);
+  const missing = rows.filter((r) => r.rNg === undefined).map((r) => r.row);
+  out.push({ met: over.length === 0 && missing.length === 0, text: `every rexec (quickjs-ng) figure within 1.25× of raw quickjs-ng${over.length ? ` — over: ${over.join(", ")}` : ""}${missing.length ? ` — not measured: ${missing.join(", ")}` : ""}` });
+  const v8 = PEERS.filter((p) => p[5]);
+  for (const [row, what] of [["cold", "cold start faster than every V8-based peer"], ["memory", "memory per sandbox below every V8-based peer"]]) {
+    const mine = cell(results.peers["rexec-ng"], row).value;
+    const theirs = v8.map(([key, label]) => [label, cell(results.peers[key], row).value]).filter(([, v]) => v !== undefined);
+    const beaten = theirs.filter(([, v]) => mine !== undefined && mine >= v).map(([l, v]) => `${l} ${fmt(v, 2)}`);
+    out.push({ met: mine !== undefined && beaten.length === 0, text: `${what} (rexec ${mine === undefined ? "?" : fmt(mine, 2)}${beaten.length ? `; not faster/smaller than ${beaten.join(", ")}` : ""})` });
+  }
+  return out;
+}
+
+function renderMarkdown(results) {
+  const rows = tableRows(results);
+  const m = results.machine;
+  const v = results.versions;
+  const notes = [];
+  for (const [key, label] of PEERS) {
+    const p = results.peers[key];
+    if (p?.failed) notes.push(`- **${label} failed**: ${p.failed}`);
+    for (const [row] of ROWS) {
+      const c = cell(p, row);
+      if (!p?.failed && c.note) notes.push(`- ${label}, ${row}: ${c.text} — ${c.note.slice(0, 300)}`);
+    }
+  }
+  const pr = poolRows(results);
+  for (const [label, , note] of pr) if (note) notes.push(`- ${label}: ${note}`);
+  const bd = results.breakdown ?? {};
+  const ph = bd.phases ?? {};
+  const med = (k) => (ph[k] ? ph[k].median.toFixed(2) : "?");
+  const es = bd.engineSettings ?? {};
+  const esRows = Object.entries(es).map(([label, r]) => `| ${label} | ${r.fib.median.toFixed(1)} | ${r.sort.median.toFixed(1)} | ${r.json.median.toFixed(1)} |`);
+  const ng = results.peers["rexec-ng"] ?? {}, raw = results.peers["raw-ng"] ?? {};
+  const get = (p, k) => p?.[k]?.median;
+  const lines = [
+    "# rexec benchmark results",
+    "",
+    "Regenerated by `npm run bench` (bench/run.mjs); do not edit by hand. Raw numbers: `bench/results.json`.",
+    "",
+    `- Date: ${results.date}`,
+    `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, ${m.platform}; load average at start ${m.loadAvgAtStart.join(" / ")}`,
+    `- Node ${v.node} (V8 ${v.v8}); quickjs-emscripten-core ${v["quickjs-emscripten-core"]}; isolated-vm ${v["isolated-vm"] ?? "?"}; vm2 ${v.vm2 ?? "?"}; @sebastianwessel/quickjs ${v["@sebastianwessel/quickjs"] ?? "?"}; rexec ${v.rexec ?? "?"}`,
+    `- Run time: ${results.elapsedSeconds.toFixed(0)} s. Each cell is **median / p99** over an adaptive number of runs (≈${(Number(process.env.BENCH_BUDGET_MS ?? 1200) / 1000).toFixed(1)} s per measurement); every peer runs in its own fresh Node process.`,
+    "- *Ratio* = rexec ÷ raw quickjs-emscripten on the same QuickJS build (no memory cap, no deadline, no copier): the engine ceiling. Target ≤ 1.25×.",
+    "",
+    "| measurement | unit | " + PEERS.map((p) => p[1]).join(" | ") + " | **ratio ng** | ratio quickjs |",
+    "|---|---|" + PEERS.map(() => "---:").join("|") + "|---:|---:|",
+    ...rows.map((r) => `| ${r.label} | ${r.unit} | ${r.cells.join(" | ")} | **${r.rNg ? r.rNg.toFixed(2) + "×" : "—"}** | ${r.rQ ? r.rQ.toFixed(2) + "×" : "—"} |`),
+    ...pr.map(([label, text]) => `| ${label} | runs/s | ${text} | ${PEERS.slice(1).map(() => "").join(" | ")} | | |`),
+    "",
+    "## Targets",
+    "",
+    ...targets(results).map((t) => `- ${t.met ? "✅ met" : "❌ not met"}: ${t.text}`),
+    "",
+    "## How each peer is measured",
+    "",
+    "- **rexec**: the public API from `dist/index.js` — `new RExec({ engine })`, `r_eval`, `r_exec`, `globals: { hostAdd }`, a guest function returned by `r_eval` and called from the host (async), `r_import` with `MemoryHooks`. Default limits (64 MiB memory cap via its own `WebAssembly.Memory`, 1 s CPU, 256 KiB stack) except `timeoutMs` raised for setup.",
+    "- **raw quickjs-ng / quickjs**: `quickjs-emscripten-core` with `@jitl/quickjs-ng-wasmfile-release-sync` / `@jitl/quickjs-wasmfile-release-sync`: one shared wasm module, a new runtime+context per sandbox, `evalCode` + `dump` (JSON in C, `JSON.parse` on the host), `newFunction` for the host function, `callFunction` for the guest function. No limits of any kind.",
+    "- **node:vm**: `vm.createContext` + `runInContext`; no isolation, same heap — the in-process ceiling. Its 1 MB \"copy\" is a `structuredClone` of the result.",
+    "- **isolated-vm**: a new `Isolate` (64/128 MB limit) + context; `evalSync(…, { copy: true })`, `ivm.Callback` for the host function, `Reference.applySync` for the guest function. Run with `--no-node-snapshot`.",
+    "- **vm2**: `new VM({ sandbox })` + `run`; results are proxies, so the 1 MB copy is reading it all (`JSON.stringify` through the proxies).",
+    "- **@sebastianwessel/quickjs**: `loadQuickJs(quickjs-ng)` once, `runSandboxed` per sandbox, `evalCode('export default …')`, host function through `env`.",
+    "- Memory: a fresh process (`--expose-gc`) starts one sandbox (one-time costs excluded), then 100 more, each having evaluated `1+1`, and reports the RSS growth ÷ 100 after GC.",
+    "",
+    ...(notes.length ? ["## Failures and unavailable measurements", "", ...notes, ""] : []),
+    "## Where rexec's time goes",
+    "",
+    `Cold start, QuickJS-ng (medians, ms): a new runtime+context in a shared wasm module costs ${med("sharedModuleContext")}; rexec instead instantiates the compiled module with its own capped memory (${med("wasmInstantiate")}; with runtime, context and limits ${med("engineCreate")}), then evaluates the guest kernel (realm total ${med("realmCreate")}; the kernel source alone ${med("kernelEval")} to parse and run), installs the prelude (console/process: ${med("prelude")}; the source alone ${med("preludeEval")}), evaluates \`1+1\` and copies it out (${med("firstEval")}) and disposes (${med("dispose")}). So roughly half of a cold start is parsing guest-side JavaScript (kernel + prelude) that is identical in every sandbox, and a quarter is instantiation.`,
+    "",
+    "Cost of each safety setting on the engine itself (raw API, same process, ms; noise on this shared 2-core machine is ±15 %):",
+    "",
+    "| engine configuration | fib(25) | sort 100k | JSON 1 MB |",
+    "|---|---:|---:|---:|",
+    ...esRows,
+    "",
+    `Per call, rexec adds fixed work on both sides of the boundary: a warm \`r_eval\` is ${fmt(get(ng, "warm") ?? NaN, 1)} µs against ${fmt(get(raw, "warm") ?? NaN, 1)} µs raw (promise hop, call queue, CPU budget start/stop, an \`isPromise\` call into the kernel, and the kernel's \`encode\` + \`JSON.parse\` of the table even for a number). A host-function round trip is ${fmt(get(ng, "hostCall") ?? NaN, 0)} ns against ${fmt(get(raw, "hostCall") ?? NaN, 0)} ns raw: each call runs the guest \`encode\` on an arguments array (Map, nodes, \`JSON.stringify\`), then host \`JSON.parse\` + validation, then \`encodeHostValue\` of the result and a second call into the guest (\`kernel.decode\`: \`JSON.parse\` + three passes) — two codec round trips and four extra crossings for two numbers. Copying 1 MB out (${fmt(get(ng, "copy1mb") ?? NaN, 0)} vs ${fmt(get(raw, "copy1mb") ?? NaN, 0)} ms) runs the node-table encoder in interpreted guest JS instead of QuickJS's native \`JSON.stringify\`. The compute rows are engine time; the settings table above shows the memory cap, interrupt handler and limits cost little, so differences there are mostly run-to-run noise.`,
+    "",
+  ];
+  return lines.join("\n");
+}
