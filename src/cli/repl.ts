@@ -1,0 +1,95 @@
+/**
+ * `rexec repl`: an interactive restricted console, one persistent sandbox, each
+ * input evaluated with `s_eval` and its value printed the way Node's REPL does.
+ * Works on a terminal and with piped stdin.
+ *
+ * @packageDocumentation
+ */
+import { createInterface } from "node:readline";
+import { inspect } from "node:util";
+import { GuestError, SystemExit, type RExec } from "../index.js";
+import type { CliArgs } from "./options.js";
+import { EXIT, exitCodeOf, formatError } from "./report.js";
+import type { Sandbox } from "./main.js";
+
+const REPL_HELP = `.help     this help
+.exit     leave (or Ctrl-D)
+.clear    forget the sandbox and start a new one
+.break    abandon a multi-line input
+Each input runs in one persistent restricted sandbox; limits apply per input.
+`;
+
+/** Is this syntax error just an input that is not finished yet? */
+function incomplete(error: unknown): boolean {
+  return error instanceof GuestError && error.guestName === "SyntaxError" &&
+    /unexpected end of (input|string)|unexpected token in expression: ''|expecting/.test(error.message);
+}
+
+/** Run the REPL; resolves to the exit code. */
+export async function runRepl(cli: CliArgs, makeSandbox: (extra: { stdin?: boolean }) => Sandbox): Promise<number> {
+  const terminal = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  let box = makeSandbox({});
+  let counter = 0;
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal, prompt: "> " });
+  const prompt = (more: boolean) => {
+    if (!terminal) return;
+    rl.setPrompt(more ? "... " : "> ");
+    rl.prompt();
+  };
+  if (terminal) process.stdout.write(`rexec ${cli.verbose ? "(verbose) " : ""}restricted console — .help for help, .exit or Ctrl-D to leave\n`);
+  prompt(false);
+  let pending = "";
+  let code: number = EXIT.OK;
+  const reset = (why: string) => {
+    box.rx.dispose();
+    box = makeSandbox({});
+    if (why) process.stderr.write(`(${why}; started a new sandbox)\n`);
+  };
+  for await (const line of rl) {
+    if (pending === "") {
+      const cmd = line.trim();
+      if (cmd === ".exit") break;
+      if (cmd === ".help") { process.stdout.write(REPL_HELP); prompt(false); continue; }
+      if (cmd === ".clear") { reset(""); process.stdout.write("Sandbox cleared\n"); prompt(false); continue; }
+      if (cmd === "") { prompt(false); continue; }
+    } else if (line.trim() === ".break") { pending = ""; prompt(false); continue; }
+    const input = pending === "" ? line : `${pending}\n${line}`;
+    const filename = `<repl${++counter}>`;
+    box.inline.set(filename, input);
+    try {
+      const value = await evalInput(box.rx, input, filename);
+      pending = "";
+      box.inline.delete(filename);
+      process.stdout.write(`${inspect(value, { colors: terminal, depth: 4 })}\n`);
+    } catch (error) {
+      if (incomplete(error) && line.trim() !== "") {
+        pending = input;
+        counter--;
+        prompt(true);
+        continue;
+      }
+      pending = "";
+      if (error instanceof SystemExit) { code = error.code; break; }
+      process.stderr.write(formatError(error, box.sources, { uncaught: true }));
+      if (!box.rx.alive) reset("the sandbox was discarded");
+      // Remember the last failure for piped sessions: the exit code reports it.
+      if (!terminal) code = exitCodeOf(error);
+    }
+    prompt(false);
+  }
+  rl.close();
+  box.rx.dispose();
+  return code;
+}
+
+/** Evaluate one input: an object literal `{…}` is tried as an expression first, like Node. */
+async function evalInput(rx: RExec, input: string, filename: string): Promise<unknown> {
+  if (/^\s*\{/.test(input) && !/;\s*$/.test(input)) {
+    try {
+      return await rx.s_eval(`(${input}\n)`, { filename });
+    } catch (error) {
+      if (!(error instanceof GuestError && error.guestName === "SyntaxError")) throw error;
+    }
+  }
+  return rx.s_eval(input, { filename });
+}
