@@ -20,7 +20,7 @@ import {
 } from "../index.js";
 import { parseCli, realDir, realFile, RootMap, UsageError, type CliArgs } from "./options.js";
 import { EXIT, exitCodeOf, formatError, readText, type SourceLookup } from "./report.js";
-import { HostStdin, STDIN_GLOBAL, STDIN_SETUP } from "./stdin.js";
+import { DRAIN_GLOBAL, HostStdin, STDIN_GLOBAL, stdinSetup } from "./stdin.js";
 import { runRepl } from "./repl.js";
 
 export { EXIT } from "./report.js";
@@ -161,7 +161,7 @@ function sandbox(cli: CliArgs, extra: SandboxExtra): Sandbox {
     argv: cli.rest,
     verbose: cli.verbose ? (line: string) => process.stderr.write(`rexec: ${line}\n`) : false,
   };
-  if (stdin) options.globals = { [STDIN_GLOBAL]: stdin.read };
+  if (stdin) options.globals = { [STDIN_GLOBAL]: stdin.read, [DRAIN_GLOBAL]: stdin.drain };
   if (cli.worker) options.worker = true;
   if (cli.verbose) {
     for (const [i, root] of roots.roots.entries()) process.stderr.write(`rexec: root ${roots.roots.length === 1 ? "/" : `/root${i}`} = ${root}\n`);
@@ -203,8 +203,10 @@ async function run(cli: CliArgs): Promise<number> {
       if (guest === undefined) throw new UsageError(`the script ${target} is not inside --root ${cli.root}`);
       specifier = guest;
     }
-    await box.rx.s_exec(STDIN_SETUP, { filename: "<rexec:stdin>" });
+    await box.rx.s_exec(stdinSetup(Boolean(process.stdin.isTTY)), { filename: "<rexec:stdin>" });
     await box.rx.s_execfile(specifier);
+    const rx = box.rx;
+    await box.stdin?.settle((code) => rx.s_eval(code, { filename: "<rexec:stdin>" }));
     return EXIT.OK;
   } catch (error) {
     return fail(error, box);

@@ -12,11 +12,22 @@
 /** Name of the temporary global the setup script captures and deletes. */
 export const STDIN_GLOBAL = "__rexecReadStdin";
 
+/**
+ * Name of the global the CLI calls after the script to deliver stdin reads that
+ * were still in flight when the script's own evaluation ended (the library only
+ * waits for the promise a call returns, not for every pending host call).
+ * Calling it only waits for stdin; it grants nothing.
+ */
+export const DRAIN_GLOBAL = "__rexecStdinDrain";
+
 /** The host side: the next chunk of stdin as a string, or null at the end. */
 export class HostStdin {
   private iterator: AsyncIterator<Buffer | string> | undefined;
   private done = false;
   private readonly decoder = new TextDecoder();
+  private readonly inflight = new Set<Promise<unknown>>();
+  /** Reads started so far. */
+  started = 0;
 
   constructor(private readonly stream: NodeJS.ReadableStream = process.stdin) {}
 
@@ -25,7 +36,38 @@ export class HostStdin {
     return this.iterator !== undefined;
   }
 
-  readonly read = async (): Promise<string | null> => {
+  /** Reads not settled yet. */
+  get pending(): number {
+    return this.inflight.size;
+  }
+
+  readonly read = (): Promise<string | null> => {
+    this.started++;
+    const p = this.readNext();
+    this.inflight.add(p);
+    const done = () => void this.inflight.delete(p);
+    p.then(done, done);
+    return p;
+  };
+
+  /** Resolves once every read started so far has settled. */
+  readonly drain = async (): Promise<void> => {
+    await Promise.allSettled([...this.inflight]);
+  };
+
+  /**
+   * Deliver reads that were pending when the script's evaluation ended, and
+   * the reads their callbacks start, until the guest stops reading.
+   */
+  async settle(call: (code: string) => Promise<unknown>): Promise<void> {
+    let seen = 0;
+    while (this.started !== seen || this.pending > 0) {
+      seen = this.started;
+      await call(`${DRAIN_GLOBAL}()`);
+    }
+  }
+
+  private async readNext(): Promise<string | null> {
     if (this.done) return null;
     this.iterator ??= (this.stream as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
     const { value, done } = await this.iterator.next();
@@ -35,7 +77,7 @@ export class HostStdin {
       return tail === "" ? null : tail;
     }
     return typeof value === "string" ? value : this.decoder.decode(value, { stream: true });
-  };
+  }
 
   /** Stop reading so the host process can exit. */
   release(): void {
@@ -52,7 +94,7 @@ export class HostStdin {
  * chunk or null), async iteration, and `on("data" | "end", fn)` / `setEncoding`
  * / `resume` / `pause` for code written for Node's stream API.
  */
-export const STDIN_SETUP = `(() => {
+export const stdinSetup = (isTTY: boolean): string => `(() => {
   "use strict";
   const readChunk = globalThis.${STDIN_GLOBAL};
   delete globalThis.${STDIN_GLOBAL};
@@ -76,7 +118,7 @@ export const STDIN_SETUP = `(() => {
     }
   };
   const stdin = {
-    isTTY: false,
+    isTTY: ${isTTY},
     fd: 0,
     read: () => (ended ? Promise.resolve(null) : readChunk()),
     async text() {
