@@ -23,6 +23,8 @@ const RUNTIME_SOURCE = readFileSync(new URL("../loader/guest/modules.js", import
 const RUNTIME_METHODS = ["load", "prepareEsmView", "forget"] as const;
 /** File names of code rexec itself evaluates; imports from them resolve from the root. */
 const INTERNAL_PREFIX = "<rexec:";
+/** Placeholder module names for failed resolutions (see install()). */
+const FAILED_PREFIX = "<rexec:unresolved ";
 
 /** File access modes the guest's `fs` asks `r_open` about. */
 export type OpenMode = "r" | "w" | "a";
@@ -49,6 +51,9 @@ export class ModuleHost {
   private esmLoadDepth = 0;
   /** Engine names of ES modules whose source the engine has been given. */
   private readonly servedEsm = new Set<string>();
+  /** Placeholder name → message of a resolution that failed, thrown when the engine loads it. */
+  private readonly failedResolutions = new Map<string, string>();
+  private failedCount = 0;
   /** Ids to drop from the guest's CommonJS cache at the start of the next call. */
   private readonly pendingForget: string[] = [];
 
@@ -66,15 +71,35 @@ export class ModuleHost {
   async install(): Promise<void> {
     this.runtime = (await this.realm.installRaw(RUNTIME_SOURCE, "<rexec:modules>", (engine, args) => this.native(engine, args), RUNTIME_METHODS)) as RuntimeRefs;
     this.realm.setModuleLoader({
-      normalize: (referrer, specifier) => this.guarded(() => {
-        // rexec's own stubs import by engine name; after a reload that is `id#N`, which no hook resolves.
-        if (referrer.startsWith(INTERNAL_PREFIX)) {
-          const id = this.idOf(specifier);
-          if (id !== specifier && this.engineName(id) === specifier) return specifier;
+      // The engine drops an error thrown by normalize (it goes on to load the
+      // module named "" instead), so a failed resolution returns a placeholder
+      // name whose load throws the error: the import still fails at link time,
+      // with the real message.
+      normalize: (referrer, specifier) => {
+        try {
+          return this.guarded(() => {
+            // rexec's own stubs import by engine name; after a reload that is `id#N`, which no hook resolves.
+            if (referrer.startsWith(INTERNAL_PREFIX)) {
+              const id = this.idOf(specifier);
+              if (id !== specifier && this.engineName(id) === specifier) return specifier;
+            }
+            return this.engineName(this.resolve(specifier, referrer, "import").id);
+          });
+        } catch (message) {
+          if (typeof message !== "string") throw message;
+          const name = `${FAILED_PREFIX}${++this.failedCount}>`;
+          this.failedResolutions.set(name, message);
+          return name;
         }
-        return this.engineName(this.resolve(specifier, referrer, "import").id);
-      }),
-      load: (name) => this.guarded(() => this.esmSource(this.idOf(name))),
+      },
+      load: (name) => {
+        const failed = this.failedResolutions.get(name);
+        if (failed !== undefined) {
+          this.failedResolutions.delete(name);
+          throw failed;
+        }
+        return this.guarded(() => this.esmSource(this.idOf(name)));
+      },
     });
   }
 

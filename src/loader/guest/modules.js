@@ -72,10 +72,21 @@
   function makeRequire(referrer) {
     const require = function require(specifier) {
       if (typeof specifier !== "string") throw new TypeError("require() expects a string");
+      // Strings reach the host as C strings, cut at the first NUL: refuse here, before the cut.
+      if (specifier.includes("\0")) {
+        const error = new Error(`cannot find module "${specifier.replace(/\0/g, "\\0")}" imported from ${referrer}`);
+        defineProperty(error, "name", { value: "ModuleNotFoundError", configurable: true, writable: true });
+        error.code = "MODULE_NOT_FOUND";
+        throw error;
+      }
       const [id, format] = loader("resolve", specifier, referrer, "require");
       return load(id, format);
     };
-    require.resolve = (specifier) => loader("resolve", String(specifier), referrer, "require")[0];
+    require.resolve = (specifier) => {
+      specifier = String(specifier);
+      if (specifier.includes("\0")) return require(specifier);
+      return loader("resolve", specifier, referrer, "require")[0];
+    };
     require.cache = create(null);
     return require;
   }
@@ -122,6 +133,12 @@
       if (typeof path !== "string") {
         if (path && typeof path === "object" && typeof path.href === "string" && path.protocol === "file:") path = decodeURIComponent(path.pathname);
         else throw new TypeError(`The "path" argument must be of type string. Received ${path === null ? "null" : typeof path}`);
+      }
+      // Strings reach the host as C strings, cut at the first NUL: refuse here, before the cut.
+      if (path.includes("\0")) {
+        const error = new TypeError(`The argument 'path' must be a string without null bytes. Received ${JSON.stringify(path)}`);
+        error.code = "ERR_INVALID_ARG_VALUE";
+        throw error;
       }
       const [ok, value] = loader("fs", op, path, arg);
       if (ok) return value;
