@@ -1,0 +1,179 @@
+// The rexec command line, driven as a subprocess: exit codes per failure kind,
+// output, stdin, denials naming their flag, TypeScript error positions.
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { rexec } from "./helpers.js";
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), "rexec-cli-"));
+  writeFileSync(join(dir, "hello.js"), "console.log('hi', process.argv.slice(2).join(' '));\n");
+  writeFileSync(join(dir, "throws.ts"), [
+    "interface Point { x: number; y: number }",
+    "type Id = string;",
+    "",
+    "function check(p: Point, id: Id): void {",
+    "  if (p.x < 0) throw new RangeError(`negative x for ${id}`);",
+    "}",
+    "check({ x: -1, y: 2 } as Point, 'p1');",
+    "",
+  ].join("\n"));
+  writeFileSync(join(dir, "loop.js"), "for (;;) {}\n");
+  writeFileSync(join(dir, "mem.js"), "const a = []; for (;;) a.push('x'.repeat(1000) + a.length);\n");
+  writeFileSync(join(dir, "deep.js"), "function r(n) { return r(n + 1) + 1; }\nr(0);\n");
+  writeFileSync(join(dir, "noisy.js"), "for (;;) console.log('0123456789');\n");
+  writeFileSync(join(dir, "exit.js"), "process.exit(42);\nconsole.log('not reached');\n");
+  writeFileSync(join(dir, "missing-import.js"), "require('./not-there.js');\n");
+  writeFileSync(join(dir, "child.js"), "require('child_process');\n");
+  writeFileSync(join(dir, "env.js"), "console.log(JSON.stringify(process.env));\n");
+  writeFileSync(join(dir, "stdin.mjs"), "const text = await process.stdin.text();\nconsole.log(text.trim().split('\\n').map(Number).reduce((a, b) => a + b, 0));\n");
+  writeFileSync(join(dir, "stdin-events.js"), "let n = 0;\nprocess.stdin.on('data', (c) => { n += c.length; });\nprocess.stdin.on('end', () => console.log('bytes', n));\n");
+  mkdirSync(join(dir, "out"));
+  writeFileSync(join(dir, "write.js"), "require('fs').writeFileSync(process.argv[2], 'written');\nconsole.log('ok');\n");
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("rexec", { concurrency: 4 }, () => {
+  test("--help documents the exit codes; --version prints the package version", async () => {
+    const help = await rexec(["--help"]);
+    assert.equal(help.code, 0);
+    for (const line of ["3   timeout", "7   access denied", "2   usage error"]) assert.ok(help.stdout.includes(line), line);
+    const version = await rexec(["--version"]);
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+    assert.equal(version.stdout.trim(), `rexec ${pkg.version}`);
+  });
+
+  test("run prints output and passes arguments in process.argv", async () => {
+    const r = await rexec(["run", join(dir, "hello.js"), "a", "--b"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "hi a --b\n");
+  });
+
+  test("the README's example runs", async () => {
+    const r = await rexec(["run", "examples/hello.js"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /hello, world/);
+  });
+
+  test("eval prints the value", async () => {
+    assert.equal((await rexec(["eval", "1 + 2"])).stdout, "3\n");
+    assert.equal((await rexec(["eval", "({ a: [1, 2] })"])).stdout, "{ a: [ 1, 2 ] }\n");
+  });
+
+  test("usage errors exit 2", async () => {
+    assert.equal((await rexec([])).code, 2);
+    assert.equal((await rexec(["frobnicate"])).code, 2);
+    assert.equal((await rexec(["--no-such-flag", "eval", "1"])).code, 2);
+    const bad = await rexec(["--memory", "lots", "eval", "1"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--memory/);
+  });
+
+  test("a guest error exits 1 and points at the TypeScript line with a caret", async () => {
+    const r = await rexec(["run", join(dir, "throws.ts")]);
+    assert.equal(r.code, 1);
+    const lines = r.stderr.split("\n");
+    assert.match(lines[0]!, /^\/throws\.ts:5:\d+$/);
+    assert.equal(lines[1], "  if (p.x < 0) throw new RangeError(`negative x for ${id}`);");
+    assert.match(lines[2]!, /^ +\^$/);
+    assert.match(r.stderr, /RangeError: negative x for p1/);
+    assert.match(r.stderr, /at check \(\/throws\.ts:5:\d+\)/);
+    assert.match(r.stderr, /at \/throws\.ts:7:\d+/);
+    assert.ok(!r.stderr.includes(dir), "no host paths");
+    assert.ok(!/node:internal|dist\//.test(r.stderr), "no host frames");
+  });
+
+  test("each limit has its own exit code and names its flag", async () => {
+    const [timeout, memory, stack, output] = await Promise.all([
+      rexec(["--timeout", "200ms", "run", join(dir, "loop.js")]),
+      rexec(["--memory", "8m", "--timeout", "10s", "run", join(dir, "mem.js")]),
+      rexec(["--stack", "64k", "--timeout", "30s", "run", join(dir, "deep.js")]),
+      rexec(["--max-output", "1k", "--timeout", "30s", "run", join(dir, "noisy.js")]),
+    ]);
+    for (const r of [timeout, memory, stack, output]) assert.ok(r.code !== 70, r.stderr);
+    assert.equal(timeout.code, 3);
+    assert.match(timeout.stderr, /TimeoutError.*200 ms[\s\S]*--timeout/);
+    assert.equal(memory.code, 4);
+    assert.match(memory.stderr, /MemoryLimitError[\s\S]*--memory/);
+    assert.equal(stack.code, 5);
+    assert.match(stack.stderr, /StackLimitError[\s\S]*--stack/);
+    assert.equal(output.code, 6);
+    assert.match(output.stderr, /OutputLimitError[\s\S]*--max-output/);
+  });
+
+  test("the guest's exit code is the process's", async () => {
+    const r = await rexec(["run", join(dir, "exit.js")]);
+    assert.equal(r.code, 42);
+    assert.equal(r.stdout, "");
+  });
+
+  test("module or script not found exits 8", async () => {
+    assert.equal((await rexec(["run", join(dir, "nope.js")])).code, 8);
+    assert.equal((await rexec(["eval", "import('nope')"])).code, 8);
+  });
+
+  test("reading /etc/passwd is refused with exit 7 and names --allow-read", async () => {
+    const r = await rexec(["run", "examples/read-passwd.js"]);
+    assert.equal(r.code, 7);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /access denied: read of \/etc\/passwd/);
+    assert.match(r.stderr, /--allow-read/);
+  });
+
+  test("a denied module names --allow-module", async () => {
+    const r = await rexec(["run", join(dir, "child.js")]);
+    assert.equal(r.code, 7);
+    assert.match(r.stderr, /--allow-module child_process/);
+  });
+
+  test("--allow-write allows writes in that directory only", async () => {
+    const ok = await rexec(["--allow-write", join(dir, "out"), "run", join(dir, "write.js"), "/out/a.txt"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(readFileSync(join(dir, "out", "a.txt"), "utf8"), "written");
+    const elsewhere = await rexec(["--allow-write", join(dir, "out"), "run", join(dir, "write.js"), "/b.txt"]);
+    assert.equal(elsewhere.code, 7);
+    assert.match(elsewhere.stderr, /write to \/b\.txt[\s\S]*--allow-write/);
+    assert.ok(!existsSync(join(dir, "b.txt")));
+    const none = await rexec(["run", join(dir, "write.js"), "/out/c.txt"]);
+    assert.equal(none.code, 7);
+    assert.ok(!existsSync(join(dir, "out", "c.txt")));
+  });
+
+  test("--allow-env shows only the named variables", async () => {
+    const env = { REXEC_T_A: "a", REXEC_T_B: "b" };
+    const without = await rexec(["run", join(dir, "env.js")], { env });
+    assert.equal(without.code, 0, without.stderr);
+    assert.deepEqual(JSON.parse(without.stdout), {});
+    const withA = await rexec(["--allow-env", "REXEC_T_A", "run", join(dir, "env.js")], { env });
+    assert.equal(withA.code, 0, withA.stderr);
+    assert.deepEqual(JSON.parse(withA.stdout), { REXEC_T_A: "a" });
+  });
+
+  test("stdin is piped into the guest", async () => {
+    const r = await rexec(["run", join(dir, "stdin.mjs")], { input: "1\n2\n3\n" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "6\n");
+    const big = "x".repeat(200_000);
+    const events = await rexec(["run", join(dir, "stdin-events.js")], { input: big });
+    assert.equal(events.code, 0, events.stderr);
+    assert.equal(events.stdout, "bytes 200000\n");
+  });
+
+  test("the examples run", async () => {
+    const [plugin, formula, ts] = await Promise.all([
+      rexec(["run", "examples/plugin/transform.js"], { input: readFileSync("examples/plugin/orders.json", "utf8") }),
+      rexec(["run", "examples/formula/formula.js", "A1 * (B1 + 2)", "NOPE(1)"]),
+      rexec(["run", "examples/ts-with-package/main.ts", "1", "2", "3", "10"]),
+    ]);
+    assert.equal(plugin.code, 0, plugin.stderr);
+    assert.match(plugin.stdout, /^id,customer,total\n0003,alan turing,99\.99\n/);
+    assert.equal(formula.code, 10);
+    assert.match(formula.stdout, /A1 \* \(B1 \+ 2\) = 18/);
+    assert.match(formula.stderr, /unknown function NOPE/);
+    assert.equal(ts.code, 0, ts.stderr);
+    assert.equal(ts.stdout, "n=4 min=1 max=10\nmean=4.000 median=2.5\n");
+  });
+});
