@@ -78,10 +78,10 @@ export class ModuleHost {
       normalize: (referrer, specifier) => {
         try {
           return this.guarded(() => {
-            // rexec's own stubs import by engine name; after a reload that is `id#N`, which no hook resolves.
-            if (referrer.startsWith(INTERNAL_PREFIX)) {
-              const id = this.idOf(specifier);
-              if (id !== specifier && this.engineName(id) === specifier) return specifier;
+            // rexec's own stubs import by engine name, already resolved: after a reload that is `id#N`,
+            // which no hook resolves, and with asynchronous hooks the id itself was never prefetched as a specifier.
+            if (referrer.startsWith(INTERNAL_PREFIX) && this.engineName(this.idOf(specifier)) === specifier && this.loader.isLoaded(this.idOf(specifier))) {
+              return specifier;
             }
             return this.engineName(this.resolve(specifier, referrer, "import").id);
           });

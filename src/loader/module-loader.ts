@@ -138,6 +138,11 @@ export class ModuleLoader {
     return { id, format, code: source };
   }
 
+  /** Whether `id` was resolved and loaded already (or fetched ahead of time) in this realm. */
+  isLoaded(id: string): boolean {
+    return this.records.has(id) || this.prefetchedLoads.has(id);
+  }
+
   /** Forget a module so the next load reads it again through the hooks. */
   forget(id: string): void {
     this.records.delete(id);
