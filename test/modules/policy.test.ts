@@ -255,3 +255,12 @@ test("nokBuiltinNames removes globals (option and subclass); other globals stay"
   using plain = new RExec();
   assert.deepEqual(await plain.r_eval("[typeof eval, typeof Date, typeof process, typeof exit]"), ["function", "function", "object", "function"]);
 });
+
+test("fs: text with NUL characters and non-ASCII is written and read back whole", async () => {
+  const { root } = makeRoot({ "o/.keep": "" });
+  using rx = new RExec({ hooks: new FileSystemHooks({ root }), okWritePaths: ["/o"] });
+  const text = "a\u0000b\u00e9\u{1F600}\u0000";
+  await rx.r_eval(`import('fs').then((fs) => { fs.writeFileSync('/o/a.txt', ${JSON.stringify(text)}); fs.appendFileSync('/o/a.txt', 'z\\0'); })`);
+  assert.equal(fs.readFileSync(path.join(root, "o/a.txt"), "utf8"), text + "z\u0000");
+  assert.equal(await rx.r_eval("import('fs').then((fs) => fs.readFileSync('/o/a.txt', 'utf8'))"), text + "z\u0000");
+});

@@ -151,7 +151,14 @@
     };
     // Bytes cross as a fresh ArrayBuffer holding exactly the view's bytes.
     const dataOf = (data) => {
-      if (typeof data === "string") return data;
+      if (typeof data === "string") {
+        if (!data.includes("\0")) return data;
+        // Strings reach the host as C strings, cut at the first NUL: send such text as UTF-8 bytes.
+        const bin = unescape(encodeURIComponent(data));
+        const bytes = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        return bytes.buffer;
+      }
       if (ArrayBuffer.isView(data)) return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
       if (data instanceof ArrayBuffer) return data.slice(0);
       return String(data);
