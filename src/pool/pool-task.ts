@@ -1,0 +1,134 @@
+/**
+ * The pool's worker module (loaded by piscina in each pool thread). Each run
+ * gets a fresh realm — runs are stateless — and the next realm is built while
+ * the thread is idle, so a run does not wait for engine start-up.
+ *
+ * @packageDocumentation
+ */
+import { workerData, type MessagePort } from "node:worker_threads";
+import { DisposedError } from "../host/errors.js";
+import type { RExec } from "../host/rexec.js";
+import { encodeError, encodeValue, type Wire } from "../worker/codec.js";
+import { createInnerRExec, hostStubFactory, type LinkRef } from "../worker/inner.js";
+import { GuestLink, type HostSettleMessage } from "../worker/link.js";
+import type { WorkerConfig } from "../worker/protocol.js";
+
+/** One job, as sent by {@link RExecPool.run}. */
+export interface PoolTask {
+  readonly code: string;
+  readonly filename: string | undefined;
+  /** Async messages both ways (started, host calls, settlements, logs). */
+  readonly port: MessagePort;
+  /** Sync replies to host calls (read with receiveMessageOnPort). */
+  readonly replyPort: MessagePort;
+  readonly signal: SharedArrayBuffer;
+}
+
+/** Per-run accounting. */
+export interface PoolTaskStats {
+  /** Guest CPU time of the run in ms (time in host functions not counted). */
+  readonly cpuMs: number;
+  /** Wall time of the run in ms, from when the guest started to when it ended. */
+  readonly wallMs: number;
+  /** Guest heap at its peak, in bytes (WebAssembly memory only grows). */
+  readonly peakMemoryBytes: number;
+}
+
+/** What a run sends back: errors as values, so they keep their class. */
+export interface PoolTaskResult {
+  readonly ok: boolean;
+  readonly value: Wire;
+  readonly stats: PoolTaskStats;
+  readonly output: { stdout: string; stderr: string };
+}
+
+const config = (workerData as { config: WorkerConfig }).config;
+const ref: LinkRef = { current: undefined };
+const importHost = hostStubFactory(ref);
+
+function makeRealm(): Promise<RExec> {
+  let rx: RExec;
+  try {
+    rx = createInnerRExec(config, importHost, {
+      verbose: false,
+      // Output is only captured (`output` in the result): a pool serves many callers.
+      stdio: { stdout: () => {}, stderr: () => {} },
+    });
+  } catch (error) {
+    const failed = Promise.reject(error);
+    failed.catch(() => {});
+    return failed;
+  }
+  // A no-op call waits for the realm to start, so start-up is not counted as the run's time.
+  const ready = rx.r_exec("").then(() => rx);
+  ready.catch(() => {});
+  return ready;
+}
+
+let spare: Promise<RExec> | undefined = makeRealm();
+
+/** Guest heap bytes: a public accessor when the core has one, else the realm's. */
+function heapBytes(rx: RExec): number {
+  const open = rx as unknown as { heapBytes?: unknown; realm?: { heapBytes?: unknown } };
+  if (typeof open.heapBytes === "number") return open.heapBytes;
+  // Interim: GuestRealm.heapBytes through RExec's private field, until RExec exposes it.
+  const realmBytes = open.realm?.heapBytes;
+  return typeof realmBytes === "number" ? realmBytes : 0;
+}
+
+/** CPU ms of the last call: the core's own figure when it exposes one, else wall minus host time. */
+function cpuMs(rx: RExec, wallMs: number, hostMs: number): number {
+  const open = rx as unknown as { lastCallCpuMs?: unknown };
+  if (typeof open.lastCallCpuMs === "number") return open.lastCallCpuMs;
+  return Math.max(0, wallMs - hostMs);
+}
+
+/** Run one job in a fresh realm. */
+export default async function runTask(task: PoolTask): Promise<PoolTaskResult> {
+  const link = new GuestLink((m) => task.port.postMessage(m), task.replyPort, new Int32Array(task.signal));
+  ref.current = link;
+  task.port.on("message", (m: HostSettleMessage) => {
+    if (m.t === "settle") link.settle(m, importHost);
+  });
+  const realm = spare ?? makeRealm();
+  spare = undefined;
+  let rx: RExec | undefined;
+  let ok = true;
+  let result: unknown;
+  let wallMs = 0;
+  let hostMs = 0;
+  try {
+    rx = await realm;
+    task.port.postMessage({ t: "started" });
+    const t0 = performance.now();
+    const host0 = link.hostMs;
+    try {
+      result = await rx.r_eval(task.code, task.filename === undefined ? undefined : { filename: task.filename });
+    } finally {
+      wallMs = performance.now() - t0;
+      hostMs = link.hostMs - host0;
+    }
+  } catch (error) {
+    ok = false;
+    result = error;
+  }
+  // Functions cannot outlive a stateless run: they arrive as functions that say so.
+  const exportDead = () => 0;
+  let value: Wire;
+  try {
+    value = ok ? encodeValue(result, exportDead) : encodeError(result, exportDead);
+  } catch (error) {
+    ok = false;
+    value = encodeError(error, exportDead);
+  }
+  const stats: PoolTaskStats = { cpuMs: rx ? cpuMs(rx, wallMs, hostMs) : 0, wallMs, peakMemoryBytes: rx ? heapBytes(rx) : 0 };
+  const output = rx?.output ?? { stdout: "", stderr: "" };
+  rx?.dispose();
+  link.abandon(new DisposedError("the pool run ended"));
+  ref.current = undefined;
+  task.port.close();
+  task.replyPort.close();
+  // Build the next realm while this thread would otherwise be idle.
+  spare = makeRealm();
+  return { ok, value, stats, output };
+}

@@ -1,0 +1,281 @@
+/**
+ * {@link RExecPool}: stateless guest runs across all cores.
+ *
+ * Built on piscina (a well-kept worker pool): it provides the fixed set of
+ * threads, the bounded FIFO queue, `AbortSignal` cancellation (a queued run is
+ * dropped; a running one has its thread terminated) and the replacement of
+ * any thread that dies. rexec adds what is specific to guests: a fresh realm
+ * per run (built ahead of time in each idle thread), host functions across the
+ * thread boundary, typed errors, a wall-clock deadline per run, and per-run
+ * accounting.
+ *
+ * @packageDocumentation
+ */
+import { availableParallelism } from "node:os";
+import { MessageChannel, type ResourceLimits } from "node:worker_threads";
+import { Piscina } from "piscina";
+import { DisposedError, MemoryLimitError, RExecError, TimeoutError } from "../host/errors.js";
+import { resolveLimits, type Limits } from "../host/limits.js";
+import type { RExecOptions } from "../host/rexec.js";
+import { makeLogger } from "../host/verbose.js";
+import { decodeValue } from "../worker/codec.js";
+import { buildWorkerConfig } from "../worker/config.js";
+import { HostFunctionTable, HostLink, type HostCallMessage } from "../worker/link.js";
+import { WORKER_DEFAULT_STACK_BYTES, poolScript, workerResourceLimits } from "../worker/spawn.js";
+import type { PoolTask, PoolTaskResult, PoolTaskStats } from "./pool-task.js";
+
+/** Options of {@link RExecPool}: RExec options (minus `stdio`/`worker`), plus the pool's own. */
+export interface RExecPoolOptions extends Omit<RExecOptions, "stdio"> {
+  /** Number of worker threads (default `os.availableParallelism()`). */
+  readonly size?: number;
+  /**
+   * Runs that may wait for a free thread (default `size * 16`). When the queue
+   * is full, `run` rejects at once with {@link QueueFullError}: backpressure
+   * the caller can act on, rather than unbounded memory.
+   */
+  readonly queueLimit?: number;
+  /** Wall-clock deadline of one run in ms (default `limits.timeoutMs * 2 + 1000`); see `WorkerModeOptions.wallTimeoutMs`. */
+  readonly wallTimeoutMs?: number;
+  /** Overrides of each thread's `resourceLimits`. */
+  readonly resourceLimits?: ResourceLimits;
+}
+
+/** Options of one {@link RExecPool.run}. */
+export interface PoolRunOptions {
+  /** Cancels the run: a queued run is removed, a running one is stopped (its thread is replaced). */
+  readonly signal?: AbortSignal;
+  /** The file name guest stacks show (default `<eval>`). */
+  readonly filename?: string;
+}
+
+/** Accounting of one run. */
+export type PoolRunStats = PoolTaskStats;
+
+/** The outcome of one {@link RExecPool.run}. */
+export interface PoolRunResult {
+  /** The completion value of the code, copied out (functions in it can no longer be called). */
+  readonly value: unknown;
+  /** CPU time, wall time and peak guest memory of the run. */
+  readonly stats: PoolRunStats;
+  /** What the guest wrote to its console/stdout/stderr. */
+  readonly output: { readonly stdout: string; readonly stderr: string };
+}
+
+/** `run` was refused because the pool's queue is full. */
+export class QueueFullError extends RExecError {
+  constructor(
+    /** The pool's `queueLimit`. */
+    readonly queueLimit: number,
+  ) {
+    super(`the RExecPool queue is full (queueLimit ${queueLimit} waiting runs); retry later, or raise queueLimit or size`);
+  }
+}
+
+/** The run was cancelled through its `AbortSignal`; `cause` is the signal's reason. */
+export class AbortError extends RExecError {
+  /** Node's code for aborted operations. */
+  readonly code = "ABORT_ERR";
+  constructor(cause: unknown) {
+    super("the run was aborted", { cause });
+  }
+}
+
+/**
+ * A pool of worker threads for stateless guest runs.
+ *
+ * ```ts
+ * const pool = new RExecPool({ size: 4, queueLimit: 100, limits: { timeoutMs: 200 } });
+ * const { value, stats } = await pool.run("6 * 7", { signal: AbortSignal.timeout(1000) });
+ * await pool.close();
+ * ```
+ *
+ * Every run gets a fresh realm: nothing one run does is visible to the next.
+ * Host functions in `globals` work (sync and async, as in worker mode).
+ */
+export class RExecPool {
+  /** Number of threads. */
+  readonly size: number;
+  /** Most runs that may wait for a thread. */
+  readonly queueLimit: number;
+  /** Limits of every run (a worker's default stack is larger than the main thread's). */
+  readonly limits: Limits;
+  /** Wall-clock deadline of one run in ms. */
+  readonly wallTimeoutMs: number;
+
+  readonly #piscina: Piscina<PoolTask, PoolTaskResult>;
+  readonly #table = new HostFunctionTable();
+  readonly #log: (line: string) => void;
+  #closed = false;
+  /** Runs accepted and not yet finished (running or queued). */
+  #inFlight = 0;
+
+  constructor(options: RExecPoolOptions = {}) {
+    if (typeof options !== "object" || options === null) throw new TypeError("RExecPool options must be an object");
+    const { size = availableParallelism(), queueLimit, wallTimeoutMs, resourceLimits, ...rexecOptions } = options;
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`size must be a positive whole number of threads, got ${size}`);
+    const limit = queueLimit ?? size * 16;
+    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`queueLimit must be a whole number ≥ 0, got ${queueLimit}`);
+    if ((rexecOptions as { worker?: unknown }).worker !== undefined) throw new TypeError("RExecPool always uses worker threads; do not pass `worker`");
+    this.size = size;
+    this.queueLimit = limit;
+    this.limits = resolveLimits({ stackBytes: WORKER_DEFAULT_STACK_BYTES, ...(rexecOptions.limits ?? {}) });
+    this.wallTimeoutMs = wallTimeoutMs ?? this.limits.timeoutMs * 2 + 1000;
+    if (!Number.isFinite(this.wallTimeoutMs) || this.wallTimeoutMs < 1) throw new RangeError("wallTimeoutMs must be a positive number of milliseconds");
+    this.#log = makeLogger(rexecOptions.verbose);
+    const config = buildWorkerConfig(rexecOptions, this.limits, this.#table, undefined, this);
+    const script = poolScript("../pool/pool-task");
+    this.#piscina = new Piscina<PoolTask, PoolTaskResult>({
+      filename: script.filename,
+      execArgv: script.execArgv,
+      minThreads: size,
+      maxThreads: size,
+      // The bound is enforced in run(): piscina counts threads that are still
+      // starting as queue capacity, which makes its own limit vary with timing.
+      maxQueue: Infinity,
+      concurrentTasksPerWorker: 1,
+      // Threads wait for tasks without blocking their event loop, so an idle
+      // thread can build its next realm meanwhile.
+      atomics: "async",
+      resourceLimits: workerResourceLimits(this.limits, resourceLimits),
+      workerData: { config },
+    });
+    // piscina reports a thread that died between runs as an 'error' event; with
+    // no listener that would throw in the host. The thread is replaced anyway.
+    this.#piscina.on("error", (error: Error) => this.#log(`pool: a worker failed between runs: ${error.message}`));
+  }
+
+  /** Runs waiting for a thread. */
+  get queueSize(): number {
+    return this.#piscina.queueSize;
+  }
+
+  /** Runs accepted and not yet finished (running or waiting). */
+  get pending(): number {
+    return this.#inFlight;
+  }
+
+  /**
+   * Evaluate `code` in a fresh realm on a pool thread. Resolves to its
+   * completion value and the run's stats; rejects with the same typed errors
+   * as {@link RExec} (plus {@link QueueFullError} and {@link AbortError}).
+   */
+  async run(code: string, options: PoolRunOptions = {}): Promise<PoolRunResult> {
+    if (typeof code !== "string") throw new TypeError(`code must be a string, got ${code === null ? "null" : typeof code}`);
+    if (this.#closed) throw new DisposedError("this RExecPool has been closed");
+    const { signal, filename } = options;
+    if (signal?.aborted) throw new AbortError(signal.reason);
+    // At most `size` running plus `queueLimit` waiting: beyond that, refuse at once.
+    if (this.#inFlight >= this.size + this.queueLimit) throw new QueueFullError(this.queueLimit);
+    this.#inFlight++;
+
+    const channel = new MessageChannel();
+    const reply = new MessageChannel();
+    const shared = new SharedArrayBuffer(4);
+    const deadline = new AbortController();
+    let timedOut = false;
+
+    // Wall clock: starts when the guest starts (not while queued), stops during host calls.
+    let hostBusy = 0;
+    let started = false;
+    let spentMs = 0;
+    let since: number | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const clock = () => {
+      const now = performance.now();
+      if (since !== undefined) spentMs += now - since;
+      since = undefined;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      if (!started || hostBusy > 0 || timedOut) return;
+      if (spentMs >= this.wallTimeoutMs) {
+        timedOut = true;
+        this.#log(`limit: wallTimeoutMs (${this.wallTimeoutMs}) exceeded; terminating the pool thread`);
+        deadline.abort();
+        return;
+      }
+      since = now;
+      timer = setTimeout(clock, this.wallTimeoutMs - spentMs + 1);
+    };
+
+    const link = new HostLink({
+      table: this.#table,
+      post: (message) => channel.port1.postMessage(message),
+      replyPort: reply.port1,
+      signal: new Int32Array(shared),
+      importGuestFunction: deadFunction,
+      onHostBusy: (delta) => {
+        hostBusy += delta;
+        clock();
+      },
+    });
+    channel.port1.on("message", (message: HostCallMessage | { t: "started" }) => {
+      if (message.t === "started") {
+        started = true;
+        clock();
+      } else if (message.t === "hcall") link.handle(message);
+    });
+
+    const task: PoolTask = { code, filename, port: channel.port2, replyPort: reply.port2, signal: shared };
+    try {
+      const result = await this.#piscina.run(task, {
+        signal: signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal,
+        transferList: [channel.port2, reply.port2] as never,
+      });
+      const value = decodeValue(result.value, deadFunction);
+      if (!result.ok) throw value;
+      return { value, stats: result.stats, output: result.output };
+    } catch (error) {
+      throw this.#failure(error, timedOut, signal);
+    } finally {
+      this.#inFlight--;
+      if (timer) clearTimeout(timer);
+      link.close();
+      channel.port1.close();
+      reply.port1.close();
+    }
+  }
+
+  /** Turn what piscina rejected with into the error the caller should see. */
+  #failure(error: unknown, timedOut: boolean, signal: AbortSignal | undefined): unknown {
+    if (timedOut) {
+      const wall = this.wallTimeoutMs;
+      const timeout = new TimeoutError(this.limits.timeoutMs);
+      Object.assign(timeout, { limit: "wallTimeoutMs", value: wall });
+      timeout.message = `guest code ran longer than the pool's wall-clock deadline (wallTimeoutMs ${wall} ms; limits.timeoutMs is ${this.limits.timeoutMs} ms of CPU); its thread was terminated and replaced`;
+      return timeout;
+    }
+    if (signal?.aborted) return new AbortError(signal.reason);
+    if (error instanceof RExecError || !(error instanceof Error)) return error;
+    // Errors of the pool machinery itself (not from the guest, which arrive typed).
+    if (error.message === "Task queue is at limit") return new QueueFullError(this.queueLimit);
+    if ((error as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY") {
+      return new MemoryLimitError("memoryBytes", this.limits.memoryBytes, " (the pool thread's own heap hit its resourceLimits backstop; the thread was replaced)");
+    }
+    if (error.name === "AbortError" && this.#closed) return new DisposedError("this RExecPool was closed before the run finished");
+    if (error instanceof TypeError || error instanceof RangeError) return error;
+    return new RExecError(`the pool thread running this job died (${error.message}); the pool replaced it`, { cause: error });
+  }
+
+  /**
+   * Stop accepting runs and wait for queued and running ones to finish
+   * (`force: true` cancels them instead). Then the threads exit.
+   */
+  async close(options: { force?: boolean } = {}): Promise<void> {
+    this.#closed = true;
+    await this.#piscina.close({ force: options.force === true });
+    await this.#piscina.destroy();
+  }
+
+  /** `await using pool = new RExecPool()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close({ force: true });
+  }
+}
+
+/** Functions from a finished stateless run: their realm is gone. */
+function deadFunction(_id: number, name: string): (...args: unknown[]) => Promise<never> {
+  const label = name || "guestFunction";
+  return {
+    [label]: () => Promise.reject(new DisposedError("the pool run that created this function has ended; runs are stateless")),
+  }[label]!;
+}

@@ -1,0 +1,284 @@
+/**
+ * Host functions across a thread boundary.
+ *
+ * A guest running in a worker calls a host function that lives on the main
+ * thread. The guest's call is synchronous (the realm expects a value or a
+ * thenable back at once), so the worker *blocks*: it posts the call, then
+ * sleeps in `Atomics.wait` on a shared signal word. The main thread is free
+ * (it is only awaiting the worker), so its event loop receives the call, runs
+ * the function, posts the reply on a dedicated reply port and wakes the worker,
+ * which takes the reply off that port with `receiveMessageOnPort` — the reply
+ * needs no event-loop turn in the worker, and has no size limit.
+ *
+ * One protocol serves sync and async host functions alike, with the same
+ * meaning as in-thread: a plain return value comes back at once; a returned
+ * thenable comes back as "pending", the worker hands the realm a promise, and
+ * the settlement arrives later as an ordinary async message. So a guest sees a
+ * value from a sync host function and a promise from an async one, exactly as
+ * without a worker.
+ *
+ * @packageDocumentation
+ */
+import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
+import { CloneError } from "../host/errors.js";
+import { decodeValue, encodeError, encodeValue, type ImportFunction, type Wire } from "./codec.js";
+
+type AnyFunction = (...args: never[]) => unknown;
+
+/** Worker → main: the guest called host function `fid`. The worker is blocked until the reply. */
+export interface HostCallMessage {
+  readonly t: "hcall";
+  readonly hseq: number;
+  readonly fid: number;
+  readonly args: Wire;
+}
+
+/** Main → worker (reply port): the answer to one {@link HostCallMessage}. */
+interface HostReply {
+  readonly hseq: number;
+  readonly ok: boolean;
+  readonly pending?: true;
+  readonly value?: Wire;
+}
+
+/** Main → worker (async): an async host function settled. */
+export interface HostSettleMessage {
+  readonly t: "settle";
+  readonly hseq: number;
+  readonly ok: boolean;
+  readonly value: Wire;
+}
+
+/** Worker → main: the host no longer needs these guest-function ids. */
+export interface ReleaseMessage {
+  readonly t: "release";
+  readonly ids: readonly number[];
+}
+
+/** The host functions one host has handed to a worker, by id (ids are stable per function). */
+export class HostFunctionTable {
+  private readonly byId = new Map<number, AnyFunction>();
+  private readonly ids = new Map<AnyFunction, number>();
+
+  /** The id of `fn`, registering it on first use. */
+  readonly export = (fn: AnyFunction): number => {
+    let id = this.ids.get(fn);
+    if (id === undefined) {
+      id = this.byId.size + 1;
+      this.byId.set(id, fn);
+      this.ids.set(fn, id);
+    }
+    return id;
+  };
+
+  /** The function registered under `id`. */
+  get(id: number): AnyFunction | undefined {
+    return this.byId.get(id);
+  }
+}
+
+/** Options of {@link HostLink}. */
+export interface HostLinkOptions {
+  readonly table: HostFunctionTable;
+  /** Sends an async message to the worker (settlements). */
+  readonly post: (message: HostSettleMessage) => void;
+  /** The main thread's end of the reply channel. */
+  readonly replyPort: MessagePort;
+  /** The shared signal word the worker sleeps on. */
+  readonly signal: Int32Array;
+  /** How to call a guest function that arrives as an argument. */
+  readonly importGuestFunction: ImportFunction;
+  /** Called with +1 when a host call starts and -1 when it ends (the wall clock stops meanwhile). */
+  readonly onHostBusy?: (delta: 1 | -1) => void;
+  readonly log?: (line: string) => void;
+}
+
+/** The main-thread side: answers the host calls of one worker (or one pool run). */
+export class HostLink {
+  private closed = false;
+
+  constructor(private readonly options: HostLinkOptions) {}
+
+  /** Stop settling async calls (the worker is gone). */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Run one host call and wake the worker with its reply. Never throws. */
+  handle(message: HostCallMessage): void {
+    const { table, importGuestFunction, onHostBusy } = this.options;
+    let reply: HostReply;
+    onHostBusy?.(1);
+    let settledLater = false;
+    try {
+      const fn = table.get(message.fid);
+      if (fn === undefined) throw new TypeError("unknown host function");
+      const args = decodeValue(message.args, importGuestFunction);
+      if (!Array.isArray(args)) throw new TypeError("bad host call arguments");
+      const result = (fn as (...a: unknown[]) => unknown)(...args);
+      if (isThenable(result)) {
+        settledLater = true;
+        reply = { hseq: message.hseq, ok: true, pending: true };
+        const settle = (ok: boolean, value: unknown) => {
+          onHostBusy?.(-1);
+          if (this.closed) return;
+          let wire: Wire;
+          try {
+            wire = ok ? encodeValue(value, table.export) : encodeError(value, table.export);
+          } catch (error) {
+            ok = false;
+            wire = encodeError(error, table.export);
+          }
+          try {
+            this.options.post({ t: "settle", hseq: message.hseq, ok, value: wire });
+          } catch (error) {
+            this.options.post({ t: "settle", hseq: message.hseq, ok: false, value: encodeError(cloneFailure(error), table.export) });
+          }
+        };
+        result.then((v) => settle(true, v), (e) => settle(false, e));
+      } else {
+        reply = { hseq: message.hseq, ok: true, value: encodeValue(result, table.export) };
+      }
+    } catch (error) {
+      reply = { hseq: message.hseq, ok: false, value: encodeError(error, table.export) };
+    }
+    if (!settledLater) onHostBusy?.(-1);
+    this.reply(reply);
+  }
+
+  private reply(reply: HostReply): void {
+    const { replyPort, signal } = this.options;
+    try {
+      replyPort.postMessage(reply);
+    } catch (error) {
+      // The value could not be structured-cloned (e.g. a symbol): say so to the guest.
+      replyPort.postMessage({ hseq: reply.hseq, ok: false, value: encodeError(cloneFailure(error), this.options.table.export) });
+    }
+    // postMessage has queued the reply on the worker's port; now wake the worker.
+    Atomics.store(signal, 0, 1);
+    Atomics.notify(signal, 0);
+  }
+}
+
+function cloneFailure(error: unknown): CloneError {
+  return new CloneError(`a host function's result could not be copied to the worker: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
+
+/** The worker side of one connection to the main thread. */
+export class GuestLink {
+  private hseq = 0;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  /** Guest functions handed to the host, by id. */
+  private readonly guestFunctions = new Map<number, AnyFunction>();
+  private readonly guestIds = new Map<AnyFunction, number>();
+  private nextGuestId = 1;
+  /** Host-call time accounting: how many are in flight, since when, and the total. */
+  private hostInFlight = 0;
+  private hostSince = 0;
+  private hostTotalMs = 0;
+
+  constructor(
+    /** Sends an async message to the main thread. */
+    private readonly post: (message: HostCallMessage | ReleaseMessage | Record<string, unknown>) => void,
+    /** The worker's end of the reply channel (no listener: read synchronously). */
+    private readonly replyPort: MessagePort,
+    private readonly signal: Int32Array,
+  ) {}
+
+  /** Give a guest function (a host-side callable from the realm) an id the host can call. */
+  readonly exportGuestFunction = (fn: AnyFunction): number => {
+    let id = this.guestIds.get(fn);
+    if (id === undefined) {
+      id = this.nextGuestId++;
+      this.guestFunctions.set(id, fn);
+      this.guestIds.set(fn, id);
+    }
+    return id;
+  };
+
+  /** The guest function registered under `id`. */
+  guestFunction(id: number): AnyFunction | undefined {
+    return this.guestFunctions.get(id);
+  }
+
+  /** Drop guest functions the host no longer references. */
+  release(ids: readonly number[]): void {
+    for (const id of ids) {
+      const fn = this.guestFunctions.get(id);
+      this.guestFunctions.delete(id);
+      if (fn) this.guestIds.delete(fn);
+    }
+  }
+
+  /** Milliseconds spent with at least one host call in flight since the link was made. */
+  get hostMs(): number {
+    return this.hostTotalMs + (this.hostInFlight > 0 ? performance.now() - this.hostSince : 0);
+  }
+
+  private hostBusy(delta: 1 | -1): void {
+    if (delta === 1 && this.hostInFlight++ === 0) this.hostSince = performance.now();
+    if (delta === -1 && --this.hostInFlight === 0) this.hostTotalMs += performance.now() - this.hostSince;
+  }
+
+  /** An async settlement from the host. */
+  settle(message: HostSettleMessage, importHost: ImportFunction): void {
+    const waiter = this.pending.get(message.hseq);
+    if (!waiter) return;
+    this.pending.delete(message.hseq);
+    this.hostBusy(-1);
+    try {
+      const value = decodeValue(message.value, importHost);
+      (message.ok ? waiter.resolve : waiter.reject)(value);
+    } catch (error) {
+      waiter.reject(error);
+    }
+  }
+
+  /** Reject every async host call still waiting (the run is over). */
+  abandon(reason: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(reason);
+    this.pending.clear();
+    this.hostInFlight = 0;
+  }
+
+  /**
+   * Call host function `fid` synchronously: block this thread until the host
+   * answers. Returns the value, or a promise when the host function is async.
+   */
+  callHost(fid: number, args: unknown[], importHost: ImportFunction): unknown {
+    const hseq = ++this.hseq;
+    const wire = encodeValue(args, this.exportGuestFunction);
+    this.hostBusy(1);
+    let reply: HostReply | undefined;
+    try {
+      Atomics.store(this.signal, 0, 0);
+      this.post({ t: "hcall", hseq, fid, args: wire });
+      for (;;) {
+        // The host thread answers as soon as its event loop is free; the timeout
+        // only makes the loop re-check, it is not a deadline.
+        while (Atomics.load(this.signal, 0) === 0) Atomics.wait(this.signal, 0, 0, 1000);
+        const received = receiveMessageOnPort(this.replyPort)?.message as HostReply | undefined;
+        if (received === undefined) {
+          Atomics.store(this.signal, 0, 0);
+          continue;
+        }
+        if (received.hseq === hseq) {
+          reply = received;
+          break;
+        }
+      }
+    } finally {
+      if (!reply?.pending) this.hostBusy(-1);
+    }
+    if (reply.pending) {
+      return new Promise((resolve, reject) => this.pending.set(hseq, { resolve, reject }));
+    }
+    const value = decodeValue(reply.value!, importHost);
+    if (!reply.ok) throw value;
+    return value;
+  }
+}
