@@ -27,3 +27,5 @@ export { FileSystemHooks, type FileSystemHooksOptions } from "./loader/hooks/fil
 export { MemoryHooks, type MemoryHooksOptions } from "./loader/hooks/memory-hooks.js";
 export { UrlHooks, type UrlHooksOptions } from "./loader/hooks/url-hooks.js";
 export type { OpenMode } from "./host/module-host.js";
+export { WorkerRExec, type WorkerRExecOptions, type WorkerModeOptions } from "./worker/index.js";
+export { RExecPool, QueueFullError, AbortError, type RExecPoolOptions, type PoolRunOptions, type PoolRunResult, type PoolRunStats } from "./pool/index.js";

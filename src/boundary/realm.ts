@@ -37,6 +37,7 @@ import { encodeHostValue } from "./host-encode.js";
 export interface RealmLimits {
   readonly memoryBytes: number;
   readonly timeoutMs: number;
+  readonly wallTimeMs: number;
   readonly stackBytes: number;
   readonly outputBytes: number;
   readonly resultBytes: number;
@@ -113,6 +114,9 @@ export class GuestRealm {
   private exitCode: number | undefined;
   private callRefs: GuestRef[] = [];
   private inCall = false;
+  private wallDeadline = Infinity;
+  /** CPU milliseconds charged to the guest by the most recent call. */
+  lastCallCpuMs = 0;
 
   private constructor(
     engine: Engine,
@@ -192,14 +196,15 @@ export class GuestRealm {
    * promise is driven to settlement; the result is copied out unless
    * `copyResult` is false. Limits apply from start to finish.
    */
-  run(enter: (engine: Engine) => GuestRef, output: OutputSink, copyResult = true, budgetMs = this.options.limits.timeoutMs): Promise<unknown> {
-    const next = this.queue.then(() => this.runNow(enter, output, copyResult, budgetMs));
+  run(enter: (engine: Engine) => GuestRef, output: OutputSink, copyResult = true, budgetMs = this.options.limits.timeoutMs, untilIdle = false): Promise<unknown> {
+    const next = this.queue.then(() => this.runNow(enter, output, copyResult, budgetMs, untilIdle));
     this.queue = next.catch(() => {});
     return next;
   }
 
-  private async runNow(enter: (engine: Engine) => GuestRef, output: OutputSink, copyResult: boolean, budgetMs: number): Promise<unknown> {
+  private async runNow(enter: (engine: Engine) => GuestRef, output: OutputSink, copyResult: boolean, budgetMs: number, untilIdle: boolean): Promise<unknown> {
     const engine = this.live();
+    this.wallDeadline = performance.now() + this.options.limits.wallTimeMs;
     this.outputSink = output;
     this.outputUsed = 0;
     this.outputExceeded = false;
@@ -212,6 +217,8 @@ export class GuestRealm {
       let result = this.temp(enter(engine));
       this.drainJobs(engine);
       if (this.isPromise(engine, result)) result = await this.settle(engine, result);
+      // Like a script run by Node: wait for the host calls and timers it started.
+      if (untilIdle) await this.idle(engine);
       this.checkStops();
       const value = copyResult ? this.copyOut(engine, result) : undefined;
       // Getters run while copying may have queued jobs: they belong to this call.
@@ -219,9 +226,10 @@ export class GuestRealm {
       this.checkStops();
       return value;
     } catch (error) {
-      throw this.discardLeftoverJobs(this.classify(error));
+      throw this.errorMapper(this.discardLeftoverJobs(this.classify(error)));
     } finally {
       const spent = this.budget.end();
+      this.lastCallCpuMs = spent;
       this.inCall = false;
       this.outputSink = () => {};
       this.freeCallRefs();
@@ -272,14 +280,46 @@ export class GuestRealm {
       if (this.pendingHostCalls === 0 && !engine.hasPendingJobs()) {
         throw new GuestError("Error", "the guest awaited a promise that can never settle (no host call or job is pending)", "", []);
       }
-      // Waiting for the host is not guest CPU time.
-      this.budget.pause();
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = undefined;
-      this.budget.resume();
-      this.live();
+      await this.waitForHost();
     }
   }
+
+  /** Run until no job, host call or timer of the guest is pending. */
+  private async idle(engine: Engine): Promise<void> {
+    for (;;) {
+      this.applySettlements();
+      this.drainJobs(engine);
+      if (this.settlements.length > 0) continue;
+      if (this.pendingHostCalls === 0 && !engine.hasPendingJobs()) return;
+      await this.waitForHost();
+    }
+  }
+
+  /** Wait for a host result. Waiting is not guest CPU time, but the wall-clock limit applies. */
+  private async waitForHost(): Promise<void> {
+    this.budget.pause();
+    const remaining = this.wallDeadline - performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      timer = setTimeout(() => {
+        timedOut = true;
+        resolve();
+      }, Math.max(0, remaining));
+    });
+    clearTimeout(timer);
+    this.wake = undefined;
+    this.budget.resume();
+    this.live();
+    if (timedOut && this.settlements.length === 0) {
+      this.options.log(`limit: wallTimeMs (${this.options.limits.wallTimeMs}) exceeded while waiting for host calls`);
+      throw new TimeoutError(this.options.limits.wallTimeMs, " of wall-clock time while waiting for host calls or timers", "wallTimeMs");
+    }
+  }
+
+  /** Applied to every error a call ends with (set by the host API: e.g. source-mapping TypeScript frames). */
+  errorMapper: (error: Error) => Error = (error) => error;
 
   private applySettlements(): void {
     while (this.settlements.length > 0) this.settlements.shift()!();

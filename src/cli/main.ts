@@ -20,7 +20,7 @@ import {
 } from "../index.js";
 import { parseCli, realDir, realFile, RootMap, UsageError, type CliArgs } from "./options.js";
 import { EXIT, exitCodeOf, formatError, readText, type SourceLookup } from "./report.js";
-import { DRAIN_GLOBAL, HostStdin, STDIN_GLOBAL, stdinSetup } from "./stdin.js";
+import { Readable } from "node:stream";
 import { runRepl } from "./repl.js";
 
 export { EXIT } from "./report.js";
@@ -111,7 +111,6 @@ export interface Sandbox {
   sources: SourceLookup;
   /** Map of virtual `<eval>`-style file names to their code, for carets. */
   inline: Map<string, string>;
-  stdin: HostStdin | undefined;
   /** The host directories the guest sees. */
   roots: RootMap;
 }
@@ -151,7 +150,6 @@ function sandbox(cli: CliArgs, extra: SandboxExtra): Sandbox {
   if (cli.timeout !== undefined) limits.timeoutMs = cli.timeout;
   if (cli.stack !== undefined) limits.stackBytes = cli.stack;
   if (cli.maxOutput !== undefined) limits.outputBytes = cli.maxOutput;
-  const stdin = extra.stdin ? new HostStdin() : undefined;
   const options: RExecOptions & { worker?: boolean } = {
     hooks,
     limits,
@@ -161,7 +159,8 @@ function sandbox(cli: CliArgs, extra: SandboxExtra): Sandbox {
     argv: cli.rest,
     verbose: cli.verbose ? (line: string) => process.stderr.write(`rexec: ${line}\n`) : false,
   };
-  if (stdin) options.globals = { [STDIN_GLOBAL]: stdin.read, [DRAIN_GLOBAL]: stdin.drain };
+  // The guest's process.stdin is the process's for `run`; the REPL keeps stdin for itself.
+  if (!extra.stdin) options.stdio = { stdin: Readable.from([]) };
   if (cli.worker) options.worker = true;
   if (cli.verbose) {
     for (const [i, root] of roots.roots.entries()) process.stderr.write(`rexec: root ${roots.roots.length === 1 ? "/" : `/root${i}`} = ${root}\n`);
@@ -178,7 +177,7 @@ function sandbox(cli: CliArgs, extra: SandboxExtra): Sandbox {
   }
   const inline = new Map<string, string>();
   const sources: SourceLookup = (fileName) => inline.get(fileName) ?? readText(roots.hostPath(fileName));
-  return { rx, sources, inline, stdin, roots };
+  return { rx, sources, inline, roots };
 }
 
 /** `rexec run <file|url> [args...]` */
@@ -203,15 +202,14 @@ async function run(cli: CliArgs): Promise<number> {
       if (guest === undefined) throw new UsageError(`the script ${target} is not inside --root ${cli.root}`);
       specifier = guest;
     }
-    await box.rx.s_exec(stdinSetup(Boolean(process.stdin.isTTY)), { filename: "<rexec:stdin>" });
+    // s_execfile runs like `node file`: until the script's host calls, reads and timers are done.
     await box.rx.s_execfile(specifier);
-    const rx = box.rx;
-    await box.stdin?.settle((code) => rx.s_eval(code, { filename: "<rexec:stdin>" }));
     return EXIT.OK;
   } catch (error) {
     return fail(error, box);
   } finally {
-    box?.stdin?.release();
+    // A guest that stopped reading mid-stream must not keep the process alive.
+    if (!process.stdin.isTTY) process.stdin.destroy();
     box?.rx.dispose();
   }
 }

@@ -70,8 +70,10 @@ export class LimitError extends RExecError {
 
 /** The guest used more CPU time than `limits.timeoutMs` in one call. */
 export class TimeoutError extends LimitError {
-  constructor(value: number, detail = "") {
-    super("timeoutMs", value, `guest code ran longer than limits.timeoutMs (${value} ms)${detail}; raise limits.timeoutMs to allow longer runs`);
+  constructor(value: number, detail = "", limit: "timeoutMs" | "wallTimeMs" = "timeoutMs") {
+    super(limit, value, limit === "timeoutMs"
+      ? `guest code ran longer than limits.timeoutMs (${value} ms)${detail}; raise limits.timeoutMs to allow longer runs`
+      : `the call took longer than limits.wallTimeMs (${value} ms)${detail}; raise limits.wallTimeMs to wait longer`);
   }
 }
 
@@ -113,6 +115,9 @@ export class RestrictedError extends RExecError {
   ) {
     super(`access denied: ${denied}; to allow it, ${allowWith}${flag ? ` (CLI: ${flag})` : ""}`);
   }
+
+  /** Where in the guest the denied request was made, when it came from guest code. */
+  frames: readonly GuestFrame[] = [];
 }
 
 /** A module specifier could not be resolved (distinct from a policy denial). */
@@ -120,6 +125,9 @@ export class ModuleNotFoundError extends RExecError {
   constructor(readonly specifier: string, readonly referrer: string | undefined) {
     super(`cannot find module "${specifier}"${referrer ? ` imported from ${referrer}` : ""}`);
   }
+
+  /** Where in the guest the import was made, when it came from guest code. */
+  frames: readonly GuestFrame[] = [];
 }
 
 /** The guest called `exit(code)` or `process.exit(code)`. Catch it; the host never exits. */

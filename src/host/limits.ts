@@ -22,6 +22,12 @@ export interface Limits {
    */
   readonly timeoutMs: number;
   /**
+   * Wall-clock time one call may spend waiting for host calls, host promises
+   * and guest timers (default 30 000). Guest CPU time is bounded by
+   * `timeoutMs`; this bounds the waiting, so a call can never hang.
+   */
+  readonly wallTimeMs: number;
+  /**
    * Guest stack in bytes (default 256 KiB; about 1,600 frames of simple
    * recursion). On the main thread the engine shares Node's native stack, so
    * shapes that overflow it first (very deep nesting in source or JSON) end in
@@ -38,6 +44,7 @@ export interface Limits {
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   memoryBytes: 64 * 1024 * 1024,
   timeoutMs: 1000,
+  wallTimeMs: 30_000,
   stackBytes: 256 * 1024,
   outputBytes: 1024 * 1024,
   resultBytes: 8 * 1024 * 1024,
@@ -52,6 +59,7 @@ interface Range {
 const RANGES: Record<keyof Limits, Range> = {
   memoryBytes: { min: 1024 * 1024, max: 2 * 1024 * 1024 * 1024 - 32 * 1024 * 1024, unit: "bytes" },
   timeoutMs: { min: 1, max: 24 * 60 * 60 * 1000, unit: "ms" },
+  wallTimeMs: { min: 1, max: 7 * 24 * 60 * 60 * 1000, unit: "ms" },
   stackBytes: { min: 16 * 1024, max: 64 * 1024 * 1024, unit: "bytes" },
   outputBytes: { min: 0, max: 2 ** 40, unit: "bytes" },
   resultBytes: { min: 1024, max: 1024 * 1024 * 1024, unit: "bytes" },
@@ -60,7 +68,7 @@ const RANGES: Record<keyof Limits, Range> = {
 /** Merge `given` over the defaults, rejecting unknown names and values out of range. */
 export function resolveLimits(given: Partial<Limits> | undefined, defaults: Readonly<Limits> = DEFAULT_LIMITS): Limits {
   if (given === undefined) return { ...defaults };
-  if (typeof given !== "object" || given === null) throw new TypeError("options.limits must be an object like { memoryBytes, timeoutMs, stackBytes, outputBytes, resultBytes }");
+  if (typeof given !== "object" || given === null) throw new TypeError("options.limits must be an object like { memoryBytes, timeoutMs, wallTimeMs, stackBytes, outputBytes, resultBytes }");
   const out: Record<string, number> = { ...defaults };
   for (const [key, value] of Object.entries(given)) {
     const range = RANGES[key as keyof Limits];

@@ -54,6 +54,8 @@ export class ModuleHost {
   /** Placeholder name → message of a resolution that failed, thrown when the engine loads it. */
   private readonly failedResolutions = new Map<string, string>();
   private failedCount = 0;
+  /** Length of the CommonJS wrapper header on line 1, per id. */
+  private readonly firstLineShift = new Map<string, number>();
   /** Ids to drop from the guest's CommonJS cache at the start of the next call. */
   private readonly pendingForget: string[] = [];
 
@@ -116,7 +118,9 @@ export class ModuleHost {
   original(error: unknown): unknown {
     if (!(error instanceof GuestError)) return error;
     const match = this.raised.find((e) => e.message === error.message);
-    return match ?? error;
+    if (!match) return error;
+    if ((match instanceof RestrictedError || match instanceof ModuleNotFoundError) && match.frames.length === 0) match.frames = error.frames;
+    return match;
   }
 
   private raise(error: RExecError): never {
@@ -237,6 +241,7 @@ export class ModuleHost {
     }
     // The wrapper's header shares the module's first line, so line numbers in stacks stay the file's own.
     const header = record.format === "builtin" ? "(function (module, exports, require) {" : "(function (exports, require, module, __filename, __dirname) {";
+    this.firstLineShift.set(id, header.length);
     return engine.evalScript(`${header}${record.code}\n})`, this.engineName(id));
   }
 
@@ -313,6 +318,10 @@ export class ModuleHost {
 
   /** The original source position of a guest stack frame in a transpiled module. */
   mapFrame(fileName: string, line: number, column: number): { line: number; column: number } | undefined {
-    return this.loader.mapPosition(this.idOf(fileName), line, column);
+    const id = this.idOf(fileName);
+    // A CommonJS wrapper's header shares line 1 with the module's own code.
+    const shift = line === 1 ? this.firstLineShift.get(id) ?? 0 : 0;
+    const col = Math.max(1, column - shift);
+    return this.loader.mapPosition(id, line, col) ?? (shift > 0 ? { line, column: col } : undefined);
   }
 }

@@ -13,6 +13,8 @@ import type { EngineVariantName } from "../engine/wasm-variant.js";
 import { DisposedError, GuestError, RestrictedError } from "./errors.js";
 import { ModuleHost, type OpenMode } from "./module-host.js";
 import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
+import { GuestTimers } from "./guest-timers.js";
+import { WorkerRExec, type WorkerModeOptions, type WorkerRExecOptions } from "../worker/worker-rexec.js";
 import { resolveLimits, type Limits } from "./limits.js";
 import { makeLogger, type Verbose } from "./verbose.js";
 import type { RHooks } from "../loader/types.js";
@@ -56,6 +58,12 @@ export interface RExecOptions {
   argv?: readonly string[];
   /** Which QuickJS build to run (default: the benchmarked choice). */
   engine?: EngineVariantName;
+  /**
+   * Run the realm in a worker thread: the host's event loop never blocks on
+   * guest code, a wall-clock deadline terminates runaway workers, and worker
+   * `resourceLimits` back up the engine's own caps. Same API; all methods async.
+   */
+  worker?: boolean | WorkerModeOptions;
 }
 
 /** Options of one eval/exec call. */
@@ -90,33 +98,41 @@ export class RExec {
   /** Environment variables visible in the guest's `process.env` (values copied when the realm starts). */
   static okEnv: readonly string[] = [];
   /** Members of the guest's `process` object. */
-  static okProcessNames: readonly string[] = ["argv", "env", "exit", "cwd", "nextTick", "stdout", "stderr", "hrtime", "exitCode"];
+  static okProcessNames: readonly string[] = ["argv", "env", "exit", "cwd", "nextTick", "stdin", "stdout", "stderr", "hrtime", "exitCode"];
   /** Globals deleted from the guest realm before guest code runs. */
   static nokBuiltinNames: readonly string[] = [];
 
+  // Fields are definitely assigned unless the constructor returned a WorkerRExec instead (`!`).
   /** The limits in force for this instance (defaults merged with `options.limits`). */
-  readonly limits: Limits;
+  readonly limits!: Limits;
   /** The effective policy of this instance. */
-  readonly okBuiltinModules: readonly string[];
-  readonly okEnv: readonly string[];
-  readonly okProcessNames: readonly string[];
-  readonly nokBuiltinNames: readonly string[];
+  readonly okBuiltinModules!: readonly string[];
+  readonly okEnv!: readonly string[];
+  readonly okProcessNames!: readonly string[];
+  readonly nokBuiltinNames!: readonly string[];
 
   /** Directories (guest paths) where the guest may write, for the default {@link r_open}. */
-  readonly okWritePaths: readonly string[];
+  readonly okWritePaths!: readonly string[];
   /** Where guest modules and files come from. */
-  readonly hooks: RHooks;
+  readonly hooks!: RHooks;
 
-  protected readonly log: (line: string) => void;
-  protected readonly options: RExecOptions;
+  protected readonly log!: (line: string) => void;
+  protected readonly options!: RExecOptions;
   private modules: ModuleHost | undefined;
-  private readonly realmReady: Promise<GuestRealm>;
+  private readonly realmReady!: Promise<GuestRealm>;
   private realm: GuestRealm | undefined;
   private disposed = false;
   private captured = { stdout: "", stderr: "" };
+  private stdioSinkInstance: OutputSink | undefined;
+  private stdinConnected = false;
+  private stdinIterator: AsyncIterator<Buffer | string> | undefined;
+  private readonly stdinDecoder = new TextDecoder();
+  private readonly timers = new GuestTimers();
 
   constructor(options: RExecOptions = {}) {
     if (typeof options !== "object" || options === null) throw new TypeError("RExec options must be an object");
+    // Worker mode: the same API, the realm in a worker thread (a subclass's static policy carries over).
+    if (options.worker) return new WorkerRExec(options as WorkerRExecOptions, new.target as never) as unknown as RExec;
     for (const key of Object.keys(options)) {
       if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`unknown RExec option "${key}"; known options: ${[...KNOWN_OPTIONS].join(", ")}`);
     }
@@ -155,12 +171,18 @@ export class RExec {
       natives: {
         write: (stream: unknown, text: unknown) => realm.write(stream === "stderr" ? "stderr" : "stdout", String(text)),
         exit: (code: unknown) => realm.requestExit(typeof code === "number" && Number.isInteger(code) ? code : 1),
+        sleep: (id: unknown, ms: unknown) => this.timers.sleep(id, ms),
+        cancel: (id: unknown) => this.timers.cancel(id),
+        readStdin: () => this.readStdin(),
       },
       config: this.processConfig(),
     });
     const modules = new ModuleHost(realm, this.hooks, this.okBuiltinModules, (path, mode) => this.r_open(path, mode), this.log);
     await modules.install();
     this.modules = modules;
+    // Every call's error, including calls of guest functions the host holds:
+    // host originals for denials, TypeScript frames mapped to the .ts lines.
+    realm.errorMapper = (error) => this.mapError(modules.original(error)) as Error;
     for (const [name, value] of Object.entries(this.options.globals ?? {})) {
       await realm.defineGlobal(name, value);
     }
@@ -198,6 +220,16 @@ export class RExec {
     return { ...this.captured };
   }
 
+  /** Bytes of wasm memory the guest realm holds now (its high-water mark; wasm memory never shrinks). */
+  get heapBytes(): number {
+    return this.realm?.heapBytes ?? 0;
+  }
+
+  /** CPU milliseconds the most recent call charged to the guest. */
+  get lastCallCpuMs(): number {
+    return this.realm?.lastCallCpuMs ?? 0;
+  }
+
   /** True until {@link dispose} (or a failure that discarded the engine). */
   get alive(): boolean {
     return !this.disposed && (this.realm === undefined || this.realm.alive);
@@ -214,9 +246,12 @@ export class RExec {
 
   /** A sink that writes to `stdio` (s_* methods). */
   protected stdioSink(): OutputSink {
-    const stdout = toWriter(this.options.stdio?.stdout ?? process.stdout);
-    const stderr = toWriter(this.options.stdio?.stderr ?? process.stderr);
-    return (stream, text) => (stream === "stdout" ? stdout : stderr)(text);
+    if (!this.stdioSinkInstance) {
+      const stdout = toWriter(this.options.stdio?.stdout ?? process.stdout);
+      const stderr = toWriter(this.options.stdio?.stderr ?? process.stderr);
+      this.stdioSinkInstance = (stream, text) => (stream === "stdout" ? stdout : stderr)(text);
+    }
+    return this.stdioSinkInstance;
   }
 
   /** Evaluate an expression (or script) and return its completion value, copied out. */
@@ -259,18 +294,25 @@ export class RExec {
    * Run one call in the realm: the loader's per-call state is reset first, and a
    * guest copy of a host denial is replaced by the host's own error.
    */
-  private async runCall(enter: (engine: Engine, modules: ModuleHost) => GuestRef, sink: OutputSink, copyResult: boolean): Promise<unknown> {
+  private async runCall(enter: (engine: Engine, modules: ModuleHost) => GuestRef, sink: OutputSink, copyResult: boolean, untilIdle = false): Promise<unknown> {
     const realm = await this.ready();
     const modules = this.modules!;
     realm.defaultSink = sink;
-    try {
-      return await realm.run((engine) => {
-        modules.beginCall(engine);
-        return enter(engine, modules);
-      }, sink, copyResult);
-    } catch (error) {
-      throw this.mapError(modules.original(error));
-    }
+    return realm.run((engine) => {
+      this.stdinConnected = sink === this.stdioSinkInstance;
+      modules.beginCall(engine);
+      return enter(engine, modules);
+    }, sink, copyResult, undefined, untilIdle);
+  }
+
+  /** The next chunk of stdin for the guest (s_* calls only; r_* calls see the end at once). */
+  private async readStdin(): Promise<string | null> {
+    if (!this.stdinConnected) return null;
+    const stream = this.options.stdio?.stdin ?? process.stdin;
+    this.stdinIterator ??= (stream as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+    const { value, done } = await this.stdinIterator.next();
+    if (done) return null;
+    return typeof value === "string" ? value : this.stdinDecoder.decode(value, { stream: true });
   }
 
   /** Point TypeScript frames of a GuestError at the .ts file's own lines. */
@@ -301,10 +343,15 @@ export class RExec {
     const specifier = this.checkName(name, what);
     await this.ready();
     await this.modules!.loader.prefetch(specifier, undefined, "import");
+    const asScript = !copyResult; // execfile: run like `node file`, until its async work is done
     return this.runCall((engine, modules) => {
       const { id, format } = modules.resolve(specifier, undefined, "import");
+      if (asScript) {
+        // process.argv[1] names the script, as in Node.
+        this.realm!.track(engine.evalScript(`if (globalThis.process && Array.isArray(process.argv)) process.argv[1] = ${JSON.stringify(id)};`, "<rexec:argv>"));
+      }
       return modules.evaluate(engine, id, format);
-    }, sink, copyResult);
+    }, sink, copyResult, asScript);
   }
 
   /**
@@ -411,6 +458,7 @@ export class RExec {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.timers.clear();
     this.realm?.dispose();
   }
 

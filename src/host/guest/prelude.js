@@ -12,6 +12,7 @@
   const { natives, config } = setup;
   const write = natives.write;
   const hostExit = natives.exit;
+  const { sleep, cancel, readStdin } = natives;
   const { defineProperty, freeze, keys, getPrototypeOf } = Object;
   const StringCtor = String;
   const isArray = Array.isArray;
@@ -105,6 +106,68 @@
   };
   console.groupCollapsed = console.group;
 
+  // --- timers ------------------------------------------------------------------
+  // A timer is an async host call (natives.sleep) the call driver waits for;
+  // the callback then runs as a promise job, inside a call and under its limits.
+  const liveTimers = new Map();
+  let nextTimer = 1;
+  function arm(id, fn, ms, args, repeat) {
+    sleep(id, ms).then(() => {
+      const timer = liveTimers.get(id);
+      if (!timer) return;
+      if (!repeat) liveTimers.delete(id);
+      else arm(id, fn, ms, args, true);
+      if (typeof fn === "function") fn(...args);
+    });
+  }
+  function startTimer(fn, ms, args, repeat) {
+    const id = nextTimer++;
+    const delay = Math.max(0, Math.min(Number(ms) || 0, 2147483647));
+    liveTimers.set(id, true);
+    arm(id, fn, delay, args, repeat);
+    return id;
+  }
+  function stopTimer(id) {
+    if (liveTimers.delete(id)) cancel(id);
+  }
+  const setTimeout = (fn, ms, ...args) => startTimer(fn, ms, args, false);
+  const setInterval = (fn, ms, ...args) => startTimer(fn, Math.max(1, Number(ms) || 0), args, true);
+  const setImmediate = (fn, ...args) => startTimer(fn, 0, args, false);
+  const queueMicrotask = (fn) => { Promise.resolve().then(() => fn()); };
+
+  // --- stdin -----------------------------------------------------------------
+  // Only the s_* methods connect stdin; under r_* a read ends at once (EOF).
+  const stdin = {
+    isTTY: false,
+    /** The next chunk as a string, or null at the end. */
+    read: () => readStdin(),
+    /** All of stdin as one string. */
+    async text() {
+      let out = "";
+      for (let chunk = await readStdin(); chunk !== null; chunk = await readStdin()) out += chunk;
+      return out;
+    },
+    async *[Symbol.asyncIterator]() {
+      for (let chunk = await readStdin(); chunk !== null; chunk = await readStdin()) yield chunk;
+    },
+    setEncoding() { return stdin; },
+    on(event, listener) {
+      if (event === "data" || event === "end") {
+        listeners[event].push(listener);
+        if (!flowing) {
+          flowing = true;
+          (async () => {
+            for (let chunk = await readStdin(); chunk !== null; chunk = await readStdin()) for (const l of listeners.data) l(chunk);
+            for (const l of listeners.end) l();
+          })();
+        }
+      }
+      return stdin;
+    },
+  };
+  const listeners = { data: [], end: [] };
+  let flowing = false;
+
   // --- process -----------------------------------------------------------------
   // Only what okProcessNames grants; env holds only the okEnv names the host copied.
   const allowed = new Set(config.processNames);
@@ -121,6 +184,7 @@
     version: () => config.version,
     versions: () => ({ node: config.version.replace(/^v/, "") }),
     nextTick: () => (fn, ...args) => { Promise.resolve().then(() => fn(...args)); },
+    stdin: () => stdin,
     stdout: () => streamOf("stdout"),
     stderr: () => streamOf("stderr"),
     hrtime: () => {
@@ -152,5 +216,12 @@
     define("performance", freeze({ now: () => Date.now() - start, timeOrigin: start }));
   }
   define("global", globalThis);
+  define("setTimeout", setTimeout);
+  define("clearTimeout", stopTimer);
+  define("setInterval", setInterval);
+  define("clearInterval", stopTimer);
+  define("setImmediate", setImmediate);
+  define("clearImmediate", stopTimer);
+  define("queueMicrotask", queueMicrotask);
   for (const name of config.nokBuiltinNames) delete globalThis[name];
 })
