@@ -31,6 +31,7 @@ import {
 } from "../host/errors.js";
 import { CpuBudget } from "./cpu-budget.js";
 import { decodeGuestValue } from "./host-decode.js";
+import { takeSpare } from "./spare-realms.js";
 import { encodeHostValue } from "./host-encode.js";
 
 /** Limits the boundary enforces; see `Limits` in the host API for meaning and defaults. */
@@ -121,7 +122,7 @@ export class GuestRealm {
   private constructor(
     engine: Engine,
     budget: CpuBudget,
-    private readonly options: RealmOptions,
+    private options: RealmOptions,
   ) {
     this.engine = engine;
     this.budget = budget;
@@ -135,15 +136,28 @@ export class GuestRealm {
 
   /** Create a realm with its own engine and kernel. */
   static async create(options: RealmOptions): Promise<GuestRealm> {
+    const spare = takeSpare(options);
+    if (spare) {
+      spare.options = options;
+      return spare;
+    }
+    return GuestRealm.createFresh(options);
+  }
+
+  /** A new realm, never from the spares (used to fill them). */
+  static async createFresh(options: RealmOptions): Promise<GuestRealm> {
     const budget = new CpuBudget();
+    let realm: GuestRealm | undefined;
     const engine = await createQuickJSEngine({
       memoryBytes: options.limits.memoryBytes,
       stackBytes: options.limits.stackBytes,
       shouldInterrupt: budget.shouldInterrupt,
       variant: options.variant,
-      log: (line) => options.log(`engine: ${line}`),
+      // The realm's current logger (a spare realm gets its owner's options later).
+      log: (line) => (realm?.options ?? options).log(`engine: ${line}`),
     });
-    return new GuestRealm(engine, budget, options);
+    realm = new GuestRealm(engine, budget, options);
+    return realm;
   }
 
   private installKernel(engine: Engine): KernelRefs {
@@ -431,6 +445,18 @@ export class GuestRealm {
 
   /** Copy a guest value to the host (runs the guest kernel under the current budget). */
   private copyOut(engine: Engine, ref: GuestRef): unknown {
+    // Fast path: numbers, booleans and undefined need no codec (strings do:
+    // the engine's string read is lossy for lone surrogates).
+    switch (engine.typeOf(ref)) {
+      case "number":
+        return engine.getNumber(ref);
+      case "boolean":
+        return engine.getNumber(ref) === 1;
+      case "undefined":
+        return undefined;
+      default:
+        break;
+    }
     const limit = this.options.limits.resultBytes;
     const limitRef = this.temp(engine.newNumber(limit));
     const encoded = this.temp(engine.call(this.kernel.encode, null, [ref, limitRef]));

@@ -60,7 +60,9 @@ const RANGES: Record<keyof Limits, Range> = {
   memoryBytes: { min: 1024 * 1024, max: 2 * 1024 * 1024 * 1024 - 32 * 1024 * 1024, unit: "bytes" },
   timeoutMs: { min: 1, max: 24 * 60 * 60 * 1000, unit: "ms" },
   wallTimeMs: { min: 1, max: 7 * 24 * 60 * 60 * 1000, unit: "ms" },
-  stackBytes: { min: 16 * 1024, max: 64 * 1024 * 1024, unit: "bytes" },
+  // Above 4 MiB the engine's own stack check no longer fires before the
+  // native stack of even a 64 MB worker overflows (measured), so no more.
+  stackBytes: { min: 16 * 1024, max: 4 * 1024 * 1024, unit: "bytes" },
   outputBytes: { min: 0, max: 2 ** 40, unit: "bytes" },
   resultBytes: { min: 1024, max: 1024 * 1024 * 1024, unit: "bytes" },
 };
