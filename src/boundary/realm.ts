@@ -77,6 +77,9 @@ const SETUP_BUDGET_MS = 60_000;
 const LEFTOVER_JOBS_MS = 50;
 const LEFTOVER_JOBS_MAX = 1000;
 
+/** Characters the engine's C-string transfer cannot carry (NUL, lone surrogates). */
+const UNSAFE_FOR_ENGINE_STRING = /[\0\ud800-\udfff]/;
+
 /** Messages QuickJS builds use for a stack overflow caught inside the engine. */
 const STACK_OVERFLOW = /^(Maximum call stack size exceeded|stack overflow)$/;
 
@@ -560,13 +563,58 @@ export class GuestRealm {
     if (!this.inCall || this.exitCode !== undefined || this.outputExceeded) {
       throw this.guestThrow(engine, "Error", "the sandbox is stopping");
     }
-    const [opRef, idRef, jsonRef, ...bufferRefs] = args;
-    if (!opRef || !idRef || !jsonRef || engine.typeOf(idRef) !== "number" || engine.typeOf(jsonRef) !== "string") {
+    const [opRef, idRef, ...rest] = args;
+    if (!opRef || !idRef || engine.typeOf(opRef) !== "string" || engine.typeOf(idRef) !== "number") {
       throw this.guestThrow(engine, "TypeError", "bad host call");
     }
-    const id = engine.getNumber(idRef);
-    const fn = this.hostFunctions.get(id);
+    const op = engine.getString(opRef);
+    const fn = this.hostFunctions.get(engine.getNumber(idRef));
     if (!fn) throw this.guestThrow(engine, "TypeError", "unknown host function");
+    const argv = op === "prim" ? this.primitiveArgs(engine, rest) : op === "call" ? this.encodedArgs(engine, rest) : undefined;
+    if (!argv) throw this.guestThrow(engine, "TypeError", "bad host call");
+    return this.invokeHost(engine, fn, argv);
+  }
+
+  /**
+   * Fast path: the kernel passes up to a few primitive arguments as themselves
+   * (no codec). Anything that is not a plain primitive is refused here, so a
+   * subverted kernel gains nothing by using this path.
+   */
+  private primitiveArgs(engine: Engine, refs: readonly GuestRef[]): unknown[] | undefined {
+    if (refs.length > 8) return undefined;
+    const argv: unknown[] = [];
+    for (const ref of refs) {
+      switch (engine.typeOf(ref)) {
+        case "number":
+          argv.push(engine.getNumber(ref));
+          break;
+        case "boolean":
+          argv.push(engine.getNumber(ref) === 1);
+          break;
+        case "undefined":
+          argv.push(undefined);
+          break;
+        case "string": {
+          // The engine's string read stops at NUL and is lossy for lone
+          // surrogates; such strings must take the codec path.
+          const text = engine.getString(ref);
+          const length = engine.getNumber(this.temp(engine.getProp(ref, "length")));
+          // A lone surrogate comes back as U+FFFD (or changes the length): either way, refused.
+          if (text.length !== length || length > 4096 || text.includes("\ufffd")) return undefined;
+          argv.push(text);
+          break;
+        }
+        default:
+          return undefined;
+      }
+    }
+    return argv;
+  }
+
+  /** The general path: arguments encoded by the kernel (JSON text plus ArrayBuffers). */
+  private encodedArgs(engine: Engine, refs: readonly GuestRef[]): unknown[] | undefined {
+    const [jsonRef, ...bufferRefs] = refs;
+    if (!jsonRef || engine.typeOf(jsonRef) !== "string") return undefined;
     const limit = this.options.limits.resultBytes;
     if (engine.getNumber(this.temp(engine.getProp(jsonRef, "length"))) > limit) {
       throw this.guestThrow(engine, "RangeError", `arguments are larger than limits.resultBytes (${limit})`);
@@ -579,7 +627,11 @@ export class GuestRealm {
       if (error instanceof EngineFault || error instanceof GuestThrow) throw error;
       throw this.guestThrow(engine, "TypeError", error instanceof CloneError ? error.message : "arguments could not be copied");
     }
-    if (!Array.isArray(argv)) throw this.guestThrow(engine, "TypeError", "bad host call arguments");
+    return Array.isArray(argv) ? argv : undefined;
+  }
+
+  /** Call a host function with copied arguments; copy its result (or error) back. */
+  private invokeHost(engine: Engine, fn: AnyFunction, argv: unknown[]): GuestRef | undefined {
     const name = fn.name || "anonymous";
     this.options.log(`host call: ${name}(${argv.length} argument${argv.length === 1 ? "" : "s"})`);
     let result: unknown;
@@ -594,6 +646,10 @@ export class GuestRealm {
     }
     this.budget.resume();
     if (isThenable(result)) return this.hostPromise(engine, name, result);
+    // Fast path for primitive results the engine can take as they are.
+    if (typeof result === "number") return engine.newNumber(result);
+    if (result === undefined) return undefined;
+    if (typeof result === "string" && result.length <= 4096 && !UNSAFE_FOR_ENGINE_STRING.test(result)) return engine.newString(result);
     try {
       return this.copyIn(engine, result);
     } catch (error) {
