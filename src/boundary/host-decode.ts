@@ -221,5 +221,12 @@ export function decodeGuestValue(json: string, buffers: readonly Uint8Array[], g
         break;
     }
   }
-  return list[0]![0] === "v" ? resolve(list[0]![1]) : values[0];
+  const root = list[0]![0] === "v" ? resolve(list[0]![1]) : values[0];
+  // A thenable root would be adopted by the promise the host API returns: the
+  // host's own `await` would call guest code outside any call's deadline, and a
+  // `then` that never calls back would leave the host waiting forever.
+  if (typeof root === "object" && root !== null && typeof (root as { then?: unknown }).then === "function") {
+    throw new CloneError("cannot copy an object with a then() method out of the sandbox: a host await would call it (return it inside an array or object, or rename the method)");
+  }
+  return root;
 }

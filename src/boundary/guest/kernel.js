@@ -32,10 +32,13 @@
   const getterOf = (proto, name) => uncurry(Object.getOwnPropertyDescriptor(proto, name).get);
   const StringCtor = String;
   const ErrorCtor = Error;
-  const errorCtors = { Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
+  // Null prototype: a name such as "__proto__", "constructor" or one the guest
+  // added to Object.prototype must not pick a non-error (or guest) constructor.
+  const errorCtors = objectCreate(null);
+  for (const C of [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError]) errorCtors[C.name] = C;
   if (typeof AggregateError === "function") errorCtors.AggregateError = AggregateError;
-  const MapCtor = Map, SetCtor = Set, DateCtor = Date, RegExpCtor = RegExp, ArrayBufferCtor = ArrayBuffer;
-  const mapGet = uncurry(Map.prototype.get), mapSet = uncurry(Map.prototype.set), mapHas = uncurry(Map.prototype.has);
+  const ArrayCtor = Array, MapCtor = Map, SetCtor = Set, DateCtor = Date, RegExpCtor = RegExp, ArrayBufferCtor = ArrayBuffer;
+  const mapGet = uncurry(Map.prototype.get), mapSet = uncurry(Map.prototype.set), mapHas = uncurry(Map.prototype.has), mapDelete = uncurry(Map.prototype.delete);
   const mapForEach = uncurry(Map.prototype.forEach), setForEach = uncurry(Set.prototype.forEach), setAdd = uncurry(Set.prototype.add);
   const dateGetTime = uncurry(Date.prototype.getTime);
   const regexpSource = getterOf(RegExp.prototype, "source"), regexpFlags = getterOf(RegExp.prototype, "flags");
@@ -50,10 +53,11 @@
   const dataViewBuffer = getterOf(DataView.prototype, "buffer");
   const dataViewOffset = getterOf(DataView.prototype, "byteOffset");
   const dataViewLength = getterOf(DataView.prototype, "byteLength");
-  const typedArrayCtors = {
+  const typedArrayCtors = objectCreate(null);
+  Object.assign(typedArrayCtors, {
     Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
     Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
-  };
+  });
   const weakBrands = [];
   for (const C of [typeof WeakMap === "function" && WeakMap, typeof WeakSet === "function" && WeakSet, typeof WeakRef === "function" && WeakRef]) {
     if (C) weakBrands.push([C.name, uncurry(C === WeakRef ? C.prototype.deref : C.prototype.has)]);
@@ -61,7 +65,61 @@
   const PromiseCtor = Promise;
   const promiseThen = uncurry(Promise.prototype.then);
   const objectToString = uncurry(Object.prototype.toString);
-  const arrayPush = uncurry(Array.prototype.push);
+  const arrayPop = uncurry(Array.prototype.pop);
+  const stringSlice = uncurry(String.prototype.slice);
+  // Append by *defining* elements: Array.prototype.push assigns, and assignment
+  // would run setters a guest put on Array.prototype's index properties.
+  const nativePush = uncurry(Array.prototype.push);
+  const reflectOwnKeys = Reflect.ownKeys;
+  function definingPush(arr) {
+    for (let i = 1; i < arguments.length; i++) {
+      defineProperty(arr, arr.length, { value: arguments[i], writable: true, enumerable: true, configurable: true });
+    }
+  }
+  let arrayPush = nativePush;
+  let serialize = (nodes) => jsonStringify(nodes);
+  // Fast path unless the guest has put index properties or a toJSON on
+  // Array.prototype / Object.prototype (or replaced Array.prototype's
+  // prototype): checked at the start of each copy.
+  const CANONICAL_INDEX = /^(0|[1-9][0-9]*)$/;
+  function protosArePristine() {
+    if (getPrototypeOf(ArrayProto) !== ObjectProto) return false;
+    for (let p = 0; p < 2; p++) {
+      const ks = reflectOwnKeys(p === 0 ? ArrayProto : ObjectProto);
+      for (let i = 0; i < ks.length; i++) {
+        const k = ks[i];
+        if (k === "toJSON" || (typeof k === "string" && CANONICAL_INDEX.test(k))) return false;
+      }
+    }
+    return true;
+  }
+  function chooseArrayOps() {
+    const pristine = protosArePristine();
+    arrayPush = pristine ? nativePush : definingPush;
+    serialize = pristine ? (nodes) => jsonStringify(nodes) : nodesJson;
+  }
+  // JSON text of the node table, written here rather than by JSON.stringify of
+  // the nodes: JSON.stringify would call a toJSON the guest put on
+  // Array.prototype. Nodes hold only primitives and one-element slot arrays;
+  // JSON.stringify of a primitive string consults no guest code.
+  function slotJson(x) {
+    switch (typeof x) {
+      case "string": return jsonStringify(x);
+      case "number": return "" + x;
+      case "boolean": return x ? "true" : "false";
+      default: return x === null ? "null" : "[" + slotJson(x[0]) + "]";
+    }
+  }
+  function nodesJson(nodes) {
+    let out = "[";
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i];
+      out += i === 0 ? "[" : ",[";
+      for (let j = 0; j < n.length; j++) out += (j === 0 ? "" : ",") + slotJson(n[j]);
+      out += "]";
+    }
+    return out + "]";
+  }
   const reflectApply = Reflect.apply;
   const BigIntCtor = BigInt;
   const bigintToString = uncurry(BigInt.prototype.toString);
@@ -195,8 +253,8 @@
         return out;
       }
       if (isPromise(v)) throw new Uncopyable("a Promise (await it before returning it)");
-      for (const [name, check] of weakBrands) {
-        if (brand(check)(v)) throw new Uncopyable(`a ${name}`);
+      for (let i = 0; i < weakBrands.length; i++) {
+        if (brand(weakBrands[i][1])(v)) throw new Uncopyable(`a ${weakBrands[i][0]}`);
       }
       if (v instanceof ErrorCtor || objectToString(v) === "[object Error]") {
         const read = (key) => { const x = v[key]; return x === undefined ? undefined : StringCtor(x); };
@@ -230,20 +288,21 @@
       return out;
     }
 
+    chooseArrayOps();
     try {
       const rootSlot = slot(root);
       if (!isArray(rootSlot) || rootSlot[0] < 0) {
         // A primitive root is stored as a one-element wrapper node. Any other
         // root was the first node created, so it is node 0.
-        return [jsonStringify([["v", rootSlot]])];
+        return [serialize([["v", rootSlot]])];
       }
       while (work.length > 0) {
-        const index = work.pop();
-        const v = work.pop();
+        const index = arrayPop(work);
+        const v = arrayPop(work);
         nodes[index] = fill(v);
         if (budget < 0) throw new Uncopyable("size");
       }
-      const out = [jsonStringify(nodes)];
+      const out = [serialize(nodes)];
       for (let i = 0; i < buffers.length; i++) arrayPush(out, buffers[i]);
       return out;
     } catch (error) {
@@ -255,7 +314,9 @@
   /** Rebuild a value the host encoded (same format). The host's encoder is trusted. */
   function decode(json, buffers) {
     const nodes = jsonParse(json);
-    const values = new Array(nodes.length);
+    chooseArrayOps();
+    // Null prototype: `values[i] = …` must not meet setters a guest put on Array.prototype.
+    const values = objectCreate(null);
     const bufs = [];
     for (let i = 0; i < buffers.length; i++) arrayPush(bufs, buffers[i]);
     const resolve = (s) => {
@@ -276,10 +337,10 @@
       const n = nodes[i];
       switch (n[0]) {
         case "o": values[i] = {}; break;
-        case "a": values[i] = new Array(n[1]); break;
+        case "a": values[i] = new ArrayCtor(n[1]); break;
         case "m": values[i] = new MapCtor(); break;
         case "s": values[i] = new SetCtor(); break;
-        case "n": values[i] = n[1][0] === "-" ? -BigIntCtor("0x" + n[1].slice(1)) : BigIntCtor("0x" + n[1]); break;
+        case "n": values[i] = n[1][0] === "-" ? -BigIntCtor("0x" + stringSlice(n[1], 1)) : BigIntCtor("0x" + n[1]); break;
         case "b": values[i] = bufs[n[1]]; break;
         case "r": values[i] = new RegExpCtor(n[1], n[2]); break;
         case "f": values[i] = hostFunction(n[1], n[2]); break;
@@ -316,7 +377,8 @@
           for (let j = 2; j < n.length; j++) {
             const s = n[j];
             if (isArray(s) && s[0] === HOLE) continue;
-            target[j - 2] = resolve(s);
+            if (arrayPush === nativePush) target[j - 2] = resolve(s);
+            else defineProperty(target, j - 2, { value: resolve(s), writable: true, enumerable: true, configurable: true });
           }
           break;
         case "m":
@@ -347,7 +409,9 @@
           ? `arguments to host function ${name} are too large to copy`
           : `cannot pass ${encoded[1]} to host function ${name}`);
       }
-      return bridge("call", id, ...encoded);
+      const callArgs = ["call", id];
+      for (let i = 0; i < encoded.length; i++) arrayPush(callArgs, encoded[i]);
+      return reflectApply(bridge, undefined, callArgs);
     };
     // Name it like the host function, but it is and stays a plain guest function.
     wrapper = { [name]: (...args) => reflectApply(call, undefined, args) }[name];
@@ -366,8 +430,8 @@
   function releaseGuest(id) {
     const fn = mapGet(guestFns, id);
     if (fn !== undefined) {
-      guestFns.delete(id);
-      guestFnIds.delete(fn);
+      mapDelete(guestFns, id);
+      mapDelete(guestFnIds, fn);
     }
   }
 
