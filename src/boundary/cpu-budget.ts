@@ -53,6 +53,11 @@ export class CpuBudget {
     return this.limitMs - this.remainingMs;
   }
 
+  /** True while time is being charged (not paused, call open). */
+  get charging(): boolean {
+    return this.running;
+  }
+
   /** CPU milliseconds charged so far in this call. */
   get spentMs(): number {
     const remaining = this.running ? Math.max(0, this.deadline - performance.now()) : this.remainingMs;

@@ -248,6 +248,11 @@ export class GuestRealm {
       const spent = this.budget.end();
       this.lastCallCpuMs = spent;
       this.inCall = false;
+      // Guest promises handed to host code by nested calls cannot settle once the call is over.
+      for (const wait of this.nestedWaits.splice(0)) {
+        this.callRefs.push(wait.promise);
+        wait.reject(new RExecError("the sandbox call ended before this guest callback's promise settled"));
+      }
       this.outputSink = () => {};
       this.freeCallRefs();
       if (spent > this.options.limits.timeoutMs) this.options.log(`call used ${spent.toFixed(1)} ms of CPU`);
@@ -268,19 +273,21 @@ export class GuestRealm {
     }
   }
 
+  /** Is `ref` a genuine guest promise? Asked of the engine: no guest code (species, then) runs. */
   private isPromise(engine: Engine, ref: GuestRef): boolean {
-    if (engine.typeOf(ref) !== "object") return false;
-    const answer = this.temp(engine.call(this.kernel.isPromise, null, [ref]));
-    return engine.typeOf(answer) === "boolean" && engine.getNumber(answer) === 1;
+    return engine.isPromise(ref);
   }
 
   /** Run queued promise jobs until none are left (a job loop is bounded by the budget). */
   private drainJobs(engine: Engine): void {
-    while (engine.hasPendingJobs()) {
-      engine.runJobs();
-      this.checkStops();
-      this.applySettlements();
-    }
+    do {
+      while (engine.hasPendingJobs()) {
+        engine.runJobs();
+        this.checkStops();
+        this.applySettlements();
+      }
+      if (this.nestedWaits.length > 0) this.settleNestedWaits(engine);
+    } while (engine.hasPendingJobs());
   }
 
   /** Drive a guest promise until it settles, applying host results as they arrive. */
@@ -294,7 +301,7 @@ export class GuestRealm {
         this.applySettlements();
         continue;
       }
-      if (this.pendingHostCalls === 0 && !engine.hasPendingJobs()) {
+      if (this.pendingHostCalls === 0 && !engine.hasPendingJobs() && this.nestedWaits.length === 0) {
         throw new GuestError("Error", "the guest awaited a promise that can never settle (no host call or job is pending)", "", []);
       }
       await this.waitForHost();
@@ -410,7 +417,10 @@ export class GuestRealm {
     }
     if (error instanceof GuestThrow) {
       const guestError = this.toGuestError(error.value);
-      if (guestError.guestName === "InternalError" && guestError.message === "out of memory") {
+      // Reading the thrown value ran guest code: it may have called exit().
+      if (this.exitCode !== undefined) return new SystemExit(this.exitCode);
+      const heapFull = (this.engine?.heapBytes ?? 0) + 64 * 1024 >= (this.engine?.heapLimitBytes ?? Infinity);
+      if ((guestError.guestName === "InternalError" && guestError.message === "out of memory") || (guestError.unreadable && heapFull)) {
         this.options.log(`limit: memoryBytes (${limits.memoryBytes}) reached`);
         return new MemoryLimitError("memoryBytes", limits.memoryBytes);
       }
@@ -434,10 +444,15 @@ export class GuestRealm {
       if (value instanceof GuestError) return value;
       return new GuestError("Error", `guest threw a non-Error value: ${preview(value)}`, "", [], value);
     } catch (error) {
-      if (error instanceof GuestThrow) return new GuestError("Error", "guest threw a value whose fields could not be read (reading them threw)", "", []);
-      if (error instanceof CloneError) return new GuestError("Error", `guest threw a value that cannot be copied: ${error.message}`, "", []);
       if (error instanceof EngineFault) throw error;
-      return new GuestError("Error", "guest threw a value that could not be read in time", "", []);
+      const unreadable =
+        error instanceof GuestThrow
+          ? new GuestError("Error", "guest threw a value whose fields could not be read (reading them threw)", "", [])
+          : error instanceof CloneError
+            ? new GuestError("Error", `guest threw a value that cannot be copied: ${error.message}`, "", [])
+            : new GuestError("Error", "guest threw a value that could not be read in time", "", []);
+      unreadable.unreadable = true;
+      return unreadable;
     } finally {
       this.budget.end();
     }
@@ -520,17 +535,80 @@ export class GuestRealm {
   /** The host-side callable for a guest function: async, each call a full call under the limits. */
   private guestFunction(id: number, name: string): (...args: unknown[]) => Promise<unknown> {
     const realm = this;
+    const enter = (engine: Engine, args: unknown[]): GuestRef => {
+      const encoded = encodeHostValue(args, (f) => realm.registerHostFunction(f));
+      const callArgs = [realm.temp(engine.newNumber(id)), realm.temp(engine.newString(encoded.json))];
+      for (const bytes of encoded.buffers) callArgs.push(realm.temp(engine.newArrayBuffer(bytes)));
+      return engine.call(realm.kernel.callGuest, null, callArgs);
+    };
     const fn = {
       [name || "guestFunction"]: (...args: unknown[]): Promise<unknown> =>
-        realm.run((engine) => {
-          const encoded = encodeHostValue(args, (f) => realm.registerHostFunction(f));
-          const callArgs = [realm.temp(engine.newNumber(id)), realm.temp(engine.newString(encoded.json))];
-          for (const bytes of encoded.buffers) callArgs.push(realm.temp(engine.newArrayBuffer(bytes)));
-          return engine.call(realm.kernel.callGuest, null, callArgs);
-        }, realm.defaultSink),
+        // Called by a host function while this realm's call is running (a
+        // callback): queueing it behind that call would deadlock, so it runs
+        // now, inside the running call and under its budget.
+        realm.inCall ? realm.runNested((engine) => enter(engine, args)) : realm.run((engine) => enter(engine, args), realm.defaultSink),
     }[name || "guestFunction"]!;
     this.guestFunctionRegistry.register(fn, id);
     return fn;
+  }
+
+  /** Guest promises returned to host code by nested calls, settled by the running call's driver. */
+  private readonly nestedWaits: Array<{ promise: GuestRef; resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
+
+  /** Run guest code re-entrantly inside the running call (see {@link guestFunction}). */
+  private runNested(enter: (engine: Engine) => GuestRef): Promise<unknown> {
+    const paused = !this.budget.charging;
+    if (paused) this.budget.resume();
+    try {
+      const engine = this.live();
+      const result = this.temp(enter(engine));
+      if (!engine.isPromise(result)) return Promise.resolve(this.copyOut(engine, result));
+      return new Promise((resolve, reject) => {
+        // Kept past this call's ref cleanup until it settles.
+        this.callRefs.splice(this.callRefs.indexOf(result), 1);
+        this.nestedWaits.push({ promise: result, resolve, reject });
+        this.wake?.();
+      });
+    } catch (error) {
+      if (error instanceof GuestThrow) return Promise.reject(this.readThrown(this.live(), error.value));
+      return Promise.reject(error);
+    } finally {
+      if (paused) this.budget.pause();
+    }
+  }
+
+  /** Settle the host promises of nested calls whose guest promise has settled. */
+  private settleNestedWaits(engine: Engine): void {
+    for (let i = 0; i < this.nestedWaits.length; ) {
+      const wait = this.nestedWaits[i]!;
+      const state = engine.promiseState(wait.promise);
+      if (state.state === "pending") {
+        i++;
+        continue;
+      }
+      this.nestedWaits.splice(i, 1);
+      this.temp(wait.promise);
+      const value = this.temp(state.value);
+      try {
+        if (state.state === "fulfilled") wait.resolve(this.copyOut(engine, value));
+        else wait.reject(this.readThrown(engine, value));
+      } catch (error) {
+        if (error instanceof EngineFault) throw error;
+        wait.reject(error instanceof GuestThrow ? this.readThrown(engine, error.value) : error);
+      }
+    }
+  }
+
+  /** A thrown guest value as a GuestError, read under the current budget. */
+  private readThrown(engine: Engine, thrown: GuestRef): GuestError {
+    try {
+      const value = this.copyOut(engine, thrown);
+      if (value instanceof GuestError) return this.errorMapper(value) as GuestError;
+      return new GuestError("Error", `guest threw a non-Error value: ${preview(value)}`, "", [], value);
+    } catch (error) {
+      if (error instanceof EngineFault) throw error;
+      return new GuestError("Error", "guest threw a value that could not be read", "", []);
+    }
   }
 
   /** Output sink used by guest functions called from the host (set by the host API). */

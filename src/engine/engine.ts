@@ -103,6 +103,8 @@ export interface Engine extends Disposable {
   /** A new guest promise with host-side resolve/reject (which take ownership of nothing). */
   newPromise(): { promise: GuestRef; resolve(value: GuestRef): void; reject(value: GuestRef): void };
   promiseState(promise: GuestRef): PromiseState;
+  /** True for a genuine promise object (a brand check: runs no guest code). */
+  isPromise(ref: GuestRef): boolean;
   /** Run queued promise jobs; returns how many ran. A job that throws ends the run with GuestThrow. */
   runJobs(max?: number): number;
   hasPendingJobs(): boolean;

@@ -302,6 +302,22 @@ class QuickJSEngine implements Engine {
     });
   }
 
+  isPromise(ref: GuestRef): boolean {
+    return this.guard((ctx) => {
+      const handle = this.get(ref);
+      if (ctx.typeof(handle) !== "object") return false;
+      const state = ctx.getPromiseState(handle);
+      if (state.type === "pending") return true;
+      if (state.type === "fulfilled") {
+        if (state.notAPromise) return false;
+        state.value.dispose();
+        return true;
+      }
+      state.error.dispose();
+      return true;
+    });
+  }
+
   runJobs(max = -1): number {
     return this.guard(() => {
       const result = this.runtime!.executePendingJobs(max);

@@ -42,6 +42,8 @@ export class GuestError extends RExecError {
    * copied out; otherwise `undefined`.
    */
   readonly thrown: unknown;
+  /** @internal Set when the thrown value could not be read (used to classify limit hits). */
+  unreadable = false;
 
   constructor(guestName: string, message: string, guestStack: string, frames: readonly GuestFrame[], thrown?: unknown) {
     super(message);

@@ -21,6 +21,14 @@ import type { RHooks } from "../loader/types.js";
 import type { Engine, GuestRef } from "../engine/engine.js";
 
 const PRELUDE_SOURCE = readFileSync(new URL("./guest/prelude.js", import.meta.url), "utf8");
+const NATIVE_GUARDS_SOURCE = readFileSync(new URL("./guest/native-guards.js", import.meta.url), "utf8");
+/**
+ * Longest generic Array.prototype loop left to the engine's native code (which
+ * the CPU deadline cannot interrupt); longer ones run as interruptible
+ * JavaScript, or are refused past NATIVE_REFUSE_MAX (see guest/native-guards.js).
+ */
+const NATIVE_LOOP_MAX = 2 ** 20;
+const NATIVE_REFUSE_MAX = 2 ** 22;
 
 /** A host function the guest may call: called with copies, its result (or rejection) copied back. */
 export type HostFunction = (...args: any[]) => unknown;
@@ -177,6 +185,7 @@ export class RExec {
       },
       config: this.processConfig(),
     });
+    await realm.installPrelude(NATIVE_GUARDS_SOURCE, "<rexec:guards>", { nativeMax: NATIVE_LOOP_MAX, refuseMax: NATIVE_REFUSE_MAX });
     const modules = new ModuleHost(realm, this.hooks, this.okBuiltinModules, (path, mode) => this.r_open(path, mode), this.log);
     await modules.install();
     this.modules = modules;

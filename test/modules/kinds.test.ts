@@ -111,7 +111,6 @@ test("TypeScript: a GuestError's frames point at the .ts file's own lines (throw
 });
 
 test("TypeScript: frames are mapped also when the host calls a function of an r_import namespace", {
-  todo: "BUG: functions of an r_import namespace are called through the boundary, not runCall, so RExec.mapError never maps their frames (line 11 of the transpiled code instead of 9)",
 }, async () => {
   const { rx } = rexecOver({ "boom.ts": THROWING_TS });
   using _ = rx;

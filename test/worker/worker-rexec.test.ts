@@ -170,13 +170,14 @@ describe("WorkerRExec lifetime", () => {
     await assert.rejects(rx.r_eval("1"), DisposedError);
   });
 
-  it("turns a non-Error failure inside the worker into an RExecError", async () => {
-    // An engine stack beyond what the wasm build supports leaves the engine broken (a core issue);
-    // whatever it throws, the host sees a typed error and the process is unharmed.
-    const rx = new WorkerRExec({ limits: { stackBytes: 8 * 1024 * 1024, timeoutMs: 5000 } });
+  it("refuses a stackBytes the engine cannot honour; the largest allowed one ends deep recursion cleanly", async () => {
+    // Above 4 MiB the engine's own stack check stops firing before the worker's native stack overflows.
+    assert.throws(() => new WorkerRExec({ limits: { stackBytes: 8 * 1024 * 1024 } }), /limits\.stackBytes must be between/);
+    const rx = new WorkerRExec({ limits: { stackBytes: 4 * 1024 * 1024, timeoutMs: 5000 } });
     try {
       const error = await rx.r_eval("function r() { return r() + 1 } r()").catch((e) => e);
-      assert.ok(error instanceof RExecError, String(error));
+      assert.ok(error instanceof StackLimitError, String(error));
+      assert.equal(await rx.r_eval("1 + 1"), 2);
     } finally {
       rx.dispose();
     }

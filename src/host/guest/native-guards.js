@@ -1,0 +1,235 @@
+// Native loop guards. QuickJS polls its interrupt handler only while running
+// bytecode, so a builtin that loops in C over a guest-chosen `length` — e.g.
+// `Array.prototype.indexOf.call({ length: 2 ** 53 }, 1)` or
+// `new Array(2 ** 32 - 1).join("")` — would run past `timeoutMs` for as long as
+// the guest likes, and no memory grows to stop it (ENGINE-FACTS, fact 3).
+//
+// So before any guest code runs, the generic Array.prototype methods are
+// replaced by wrappers that call the native method only when the length is
+// small enough for its loop to be short (`nativeMax`), and otherwise run an
+// equivalent loop written in JavaScript, which the interrupt handler can stop.
+// Methods without such a fallback refuse huge lengths with a RangeError. The
+// originals are kept only in this closure.
+//
+// Typed arrays and strings need no guard, nor do methods that write every
+// element (fill, push): their loops are bounded by memory the guest actually
+// holds or creates, which `memoryBytes` caps.
+(function rexecNativeGuards(setup) {
+  "use strict";
+  const { nativeMax, refuseMax } = setup;
+  const AP = Array.prototype;
+  const { defineProperty, getOwnPropertyDescriptor } = Object;
+  const apply = Reflect.apply;
+  const isArray = Array.isArray;
+  const StringCtor = String;
+  const ObjectCtor = Object;
+  const MathMax = Math.max, MathMin = Math.min, MathTrunc = Math.trunc;
+
+  const toObject = (v, name) => {
+    if (v === null || v === undefined) throw new TypeError(`Array.prototype.${name} called on null or undefined`);
+    return ObjectCtor(v);
+  };
+  const toLength = (v) => {
+    const n = Number(v);
+    if (!(n > 0)) return 0;
+    return MathMin(MathTrunc(n), 2 ** 53 - 1);
+  };
+  const toInteger = (v) => {
+    const n = Number(v);
+    if (n !== n) return 0;
+    return MathTrunc(n);
+  };
+  const relative = (v, len, dflt) => {
+    if (v === undefined) return dflt;
+    const r = toInteger(v);
+    return r < 0 ? MathMax(len + r, 0) : MathMin(r, len);
+  };
+  const callable = (fn, name) => {
+    if (typeof fn !== "function") throw new TypeError(`${StringCtor(fn)} is not a function (Array.prototype.${name})`);
+    return fn;
+  };
+  const sameValueZero = (a, b) => a === b || (a !== a && b !== b);
+
+  // JavaScript versions of the loops, used above nativeMax. Same results as
+  // the natives for ordinary values; what matters is that they are bytecode.
+  const fallbacks = {
+    indexOf(O, len, search, from) {
+      for (let k = relative(from, len, 0); k < len; k++) if (k in O && O[k] === search) return k;
+      return -1;
+    },
+    lastIndexOf(O, len, search, ...rest) {
+      let k = rest.length ? toInteger(rest[0]) : len - 1;
+      k = k < 0 ? len + k : MathMin(k, len - 1);
+      for (; k >= 0; k--) if (k in O && O[k] === search) return k;
+      return -1;
+    },
+    includes(O, len, search, from) {
+      for (let k = relative(from, len, 0); k < len; k++) if (sameValueZero(O[k], search)) return true;
+      return false;
+    },
+    join(O, len, separator) {
+      const sep = separator === undefined ? "," : StringCtor(separator);
+      let out = "";
+      for (let k = 0; k < len; k++) {
+        if (k > 0) out += sep;
+        const v = O[k];
+        if (v !== undefined && v !== null) out += StringCtor(v);
+      }
+      return out;
+    },
+    forEach(O, len, fn, thisArg) {
+      callable(fn, "forEach");
+      for (let k = 0; k < len; k++) if (k in O) apply(fn, thisArg, [O[k], k, O]);
+      return undefined;
+    },
+    some(O, len, fn, thisArg) {
+      callable(fn, "some");
+      for (let k = 0; k < len; k++) if (k in O && apply(fn, thisArg, [O[k], k, O])) return true;
+      return false;
+    },
+    every(O, len, fn, thisArg) {
+      callable(fn, "every");
+      for (let k = 0; k < len; k++) if (k in O && !apply(fn, thisArg, [O[k], k, O])) return false;
+      return true;
+    },
+    find(O, len, fn, thisArg) {
+      callable(fn, "find");
+      for (let k = 0; k < len; k++) { const v = O[k]; if (apply(fn, thisArg, [v, k, O])) return v; }
+      return undefined;
+    },
+    findIndex(O, len, fn, thisArg) {
+      callable(fn, "findIndex");
+      for (let k = 0; k < len; k++) if (apply(fn, thisArg, [O[k], k, O])) return k;
+      return -1;
+    },
+    findLast(O, len, fn, thisArg) {
+      callable(fn, "findLast");
+      for (let k = len - 1; k >= 0; k--) { const v = O[k]; if (apply(fn, thisArg, [v, k, O])) return v; }
+      return undefined;
+    },
+    findLastIndex(O, len, fn, thisArg) {
+      callable(fn, "findLastIndex");
+      for (let k = len - 1; k >= 0; k--) if (apply(fn, thisArg, [O[k], k, O])) return k;
+      return -1;
+    },
+    reduce(O, len, fn, ...init) {
+      callable(fn, "reduce");
+      let k = 0, acc;
+      if (init.length) acc = init[0];
+      else {
+        while (k < len && !(k in O)) k++;
+        if (k >= len) throw new TypeError("Reduce of empty array with no initial value");
+        acc = O[k++];
+      }
+      for (; k < len; k++) if (k in O) acc = fn(acc, O[k], k, O);
+      return acc;
+    },
+    reduceRight(O, len, fn, ...init) {
+      callable(fn, "reduceRight");
+      let k = len - 1, acc;
+      if (init.length) acc = init[0];
+      else {
+        while (k >= 0 && !(k in O)) k--;
+        if (k < 0) throw new TypeError("Reduce of empty array with no initial value");
+        acc = O[k--];
+      }
+      for (; k >= 0; k--) if (k in O) acc = fn(acc, O[k], k, O);
+      return acc;
+    },
+    reverse(O, len) {
+      for (let lo = 0, hi = len - 1; lo < hi; lo++, hi--) {
+        const hasLo = lo in O, hasHi = hi in O;
+        const vLo = O[lo], vHi = O[hi];
+        if (hasHi) O[lo] = vHi; else delete O[lo];
+        if (hasLo) O[hi] = vLo; else delete O[hi];
+      }
+      return O;
+    },
+  };
+  fallbacks.toString = (O, len) => fallbacks.join(O, len, undefined);
+
+  const define = (A, i, v) => defineProperty(A, i, { value: v, writable: true, enumerable: true, configurable: true });
+  const spreadable = (E) => {
+    if (E === null || (typeof E !== "object" && typeof E !== "function")) return false;
+    const flag = E[Symbol.isConcatSpreadable];
+    return flag !== undefined ? !!flag : isArray(E);
+  };
+  // flat/flatMap walk nested arrays whose lengths the wrapper cannot see in
+  // advance, and concat walks its arguments: these always run as JavaScript.
+  function flatInto(A, src, depth) {
+    const len = toLength(src.length);
+    for (let k = 0; k < len; k++) {
+      if (!(k in src)) continue;
+      const v = src[k];
+      if (depth > 0 && isArray(v)) flatInto(A, v, depth - 1);
+      else define(A, A.length, v);
+    }
+  }
+  const always = {
+    flat(...args) {
+      const O = toObject(this, "flat");
+      const depth = args[0] === undefined ? 1 : toInteger(args[0]);
+      const A = [];
+      flatInto(A, O, depth);
+      return A;
+    },
+    flatMap(fn, thisArg) {
+      const O = toObject(this, "flatMap");
+      callable(fn, "flatMap");
+      const len = toLength(O.length);
+      const A = [];
+      for (let k = 0; k < len; k++) {
+        if (!(k in O)) continue;
+        const v = apply(fn, thisArg, [O[k], k, O]);
+        if (isArray(v)) flatInto(A, v, 0);
+        else define(A, A.length, v);
+      }
+      return A;
+    },
+  };
+  const nativeConcat = AP.concat;
+  always.concat = function concat(...items) {
+    const O = toObject(this, "concat");
+    let big = false;
+    for (const E of [O, ...items]) if (spreadable(E) && toLength(E.length) > nativeMax) big = true;
+    if (!big) return apply(nativeConcat, O, items);
+    const A = [];
+    let n = 0;
+    for (const E of [O, ...items]) {
+      if (!spreadable(E)) { define(A, n++, E); continue; }
+      const len = toLength(E.length);
+      for (let k = 0; k < len; k++, n++) if (k in E) define(A, n, E[k]);
+    }
+    A.length = n;
+    return A;
+  };
+
+  // Methods with no fallback: refused above refuseMax, run natively below it.
+  const refused = ["slice", "splice", "sort", "map", "filter", "copyWithin", "shift", "unshift",
+    "toReversed", "toSorted", "toSpliced", "with", "toLocaleString"];
+
+  function guard(name, fallback) {
+    const desc = getOwnPropertyDescriptor(AP, name);
+    if (!desc || typeof desc.value !== "function") return;
+    const native = desc.value;
+    const wrapper = {
+      [name](...args) {
+        const O = toObject(this, name);
+        const len = toLength(O.length);
+        if (len <= nativeMax || (isArray(O) && fallback === undefined && len <= refuseMax)) return apply(native, O, args);
+        if (fallback !== undefined) return fallback(O, len, ...args);
+        throw new RangeError(`Array.prototype.${name} over ${len} elements is refused in rexec: the engine cannot interrupt a native loop that long`);
+      },
+    }[name];
+    defineProperty(wrapper, "length", { value: native.length, configurable: true });
+    defineProperty(AP, name, { value: wrapper, writable: desc.writable, enumerable: desc.enumerable, configurable: desc.configurable });
+  }
+  for (const name of Object.keys(fallbacks)) guard(name, fallbacks[name]);
+  for (const name of refused) guard(name, undefined);
+  for (const name of Object.keys(always)) {
+    const desc = getOwnPropertyDescriptor(AP, name);
+    if (!desc) continue;
+    defineProperty(always[name], "length", { value: desc.value.length, configurable: true });
+    defineProperty(AP, name, { value: always[name], writable: desc.writable, enumerable: desc.enumerable, configurable: desc.configurable });
+  }
+})
