@@ -49,6 +49,8 @@ export interface RealmOptions {
   readonly limits: RealmLimits;
   /** Logs real decisions (limit hits, host calls); never guest data beyond names and sizes. */
   readonly log: (line: string) => void;
+  /** Whether `log` goes anywhere (lines on hot paths are only built when it does). */
+  readonly verbose?: boolean;
   readonly variant?: EngineVariantName;
 }
 
@@ -87,6 +89,7 @@ interface KernelRefs {
   readonly encode: GuestRef;
   readonly decode: GuestRef;
   readonly callGuest: GuestRef;
+  readonly callGuestPrim: GuestRef;
   readonly releaseGuest: GuestRef;
   readonly makeError: GuestRef;
   readonly defineGlobal: GuestRef;
@@ -166,19 +169,21 @@ export class GuestRealm {
   private installKernel(engine: Engine): KernelRefs {
     const factory = engine.evalScript(KERNEL_SOURCE, KERNEL_FILE);
     const bridge = engine.newFunction("bridge", (args) => this.onBridgeCall(args));
+    const bridgePrim = engine.newFunction("bridgePrim", (args) => this.onBridgePrim(args));
     const limit = engine.newNumber(this.options.limits.resultBytes);
-    const api = engine.call(factory, null, [bridge, limit]);
+    const api = engine.call(factory, null, [bridge, limit, bridgePrim]);
     const get = (name: string) => engine.getProp(api, name);
     const refs: KernelRefs = {
       encode: get("encode"),
       decode: get("decode"),
       callGuest: get("callGuest"),
+      callGuestPrim: get("callGuestPrim"),
       releaseGuest: get("releaseGuest"),
       makeError: get("makeError"),
       defineGlobal: get("defineGlobal"),
       isPromise: get("isPromise"),
     };
-    for (const ref of [factory, bridge, limit, api]) engine.free(ref);
+    for (const ref of [factory, bridge, bridgePrim, limit, api]) engine.free(ref);
     return refs;
   }
 
@@ -536,6 +541,14 @@ export class GuestRealm {
   private guestFunction(id: number, name: string): (...args: unknown[]) => Promise<unknown> {
     const realm = this;
     const enter = (engine: Engine, args: unknown[]): GuestRef => {
+      // Fast path: numbers, undefined and short plain strings cross as themselves.
+      if (args.length <= 8 && args.every(isEnginePrimitive)) {
+        const refs = [realm.temp(engine.newNumber(id))];
+        for (const a of args) {
+          refs.push(realm.temp(a === undefined ? engine.undefinedRef() : typeof a === "number" ? engine.newNumber(a) : engine.newString(a as string)));
+        }
+        return engine.call(realm.kernel.callGuestPrim, null, refs);
+      }
       const encoded = encodeHostValue(args, (f) => realm.registerHostFunction(f));
       const callArgs = [realm.temp(engine.newNumber(id)), realm.temp(engine.newString(encoded.json))];
       for (const bytes of encoded.buffers) callArgs.push(realm.temp(engine.newArrayBuffer(bytes)));
@@ -624,7 +637,47 @@ export class GuestRealm {
   // ---------------------------------------------------------------------------
   // Host functions called by the guest
 
-  /** The kernel's only way out: `bridge("call", id, json, ...buffers)`. */
+  /**
+   * The fast way out: `bridgePrim(id, tags, ...primitives)` (see the kernel).
+   * Every argument is read by a conversion to the tagged primitive type, so
+   * whatever the guest passes, the host function receives only primitives.
+   */
+  private onBridgePrim(args: readonly GuestRef[]): GuestRef | undefined {
+    try {
+      const engine = this.live();
+      if (!this.inCall || this.exitCode !== undefined || this.outputExceeded) {
+        throw this.guestThrow(engine, "Error", "the sandbox is stopping");
+      }
+      const [idRef, tagsRef, ...rest] = args;
+      const fn = idRef === undefined ? undefined : this.hostFunctions.get(engine.getNumber(idRef));
+      if (!fn || tagsRef === undefined || rest.length > 8) throw this.guestThrow(engine, "TypeError", "bad host call");
+      let tags = engine.getNumber(tagsRef);
+      if (!Number.isInteger(tags) || tags < 0) throw this.guestThrow(engine, "TypeError", "bad host call");
+      const argv: unknown[] = [];
+      for (const ref of rest) {
+        const tag = tags % 4;
+        tags = (tags - tag) / 4;
+        if (tag === 0) argv.push(engine.getNumber(ref));
+        else if (tag === 1) argv.push(engine.getNumber(ref) === 1);
+        else if (tag === 2) argv.push(undefined);
+        else {
+          const text = engine.getString(ref);
+          // Cut at NUL or changed by a lone surrogate: refuse rather than pass a different string.
+          if (engine.typeOf(ref) !== "string" || text.length !== engine.getNumber(this.temp(engine.getProp(ref, "length"))) || text.includes("\ufffd")) {
+            throw this.guestThrow(engine, "TypeError", "bad host call");
+          }
+          argv.push(text);
+        }
+      }
+      return this.invokeHost(engine, fn, argv);
+    } catch (error) {
+      if (error instanceof GuestThrow || error instanceof EngineFault) throw error;
+      this.options.log(`host call failed inside rexec: ${errorName(error)}`);
+      throw this.guestThrow(this.live(), "Error", "host call failed");
+    }
+  }
+
+  /** The kernel's general way out: `bridge("call", id, json, ...buffers)`. */
   private onBridgeCall(args: readonly GuestRef[]): GuestRef | undefined {
     try {
       return this.bridgeCall(args);
@@ -648,45 +701,9 @@ export class GuestRealm {
     const op = engine.getString(opRef);
     const fn = this.hostFunctions.get(engine.getNumber(idRef));
     if (!fn) throw this.guestThrow(engine, "TypeError", "unknown host function");
-    const argv = op === "prim" ? this.primitiveArgs(engine, rest) : op === "call" ? this.encodedArgs(engine, rest) : undefined;
+    const argv = op === "call" ? this.encodedArgs(engine, rest) : undefined;
     if (!argv) throw this.guestThrow(engine, "TypeError", "bad host call");
     return this.invokeHost(engine, fn, argv);
-  }
-
-  /**
-   * Fast path: the kernel passes up to a few primitive arguments as themselves
-   * (no codec). Anything that is not a plain primitive is refused here, so a
-   * subverted kernel gains nothing by using this path.
-   */
-  private primitiveArgs(engine: Engine, refs: readonly GuestRef[]): unknown[] | undefined {
-    if (refs.length > 8) return undefined;
-    const argv: unknown[] = [];
-    for (const ref of refs) {
-      switch (engine.typeOf(ref)) {
-        case "number":
-          argv.push(engine.getNumber(ref));
-          break;
-        case "boolean":
-          argv.push(engine.getNumber(ref) === 1);
-          break;
-        case "undefined":
-          argv.push(undefined);
-          break;
-        case "string": {
-          // The engine's string read stops at NUL and is lossy for lone
-          // surrogates; such strings must take the codec path.
-          const text = engine.getString(ref);
-          const length = engine.getNumber(this.temp(engine.getProp(ref, "length")));
-          // A lone surrogate comes back as U+FFFD (or changes the length): either way, refused.
-          if (text.length !== length || length > 4096 || text.includes("\ufffd")) return undefined;
-          argv.push(text);
-          break;
-        }
-        default:
-          return undefined;
-      }
-    }
-    return argv;
   }
 
   /** The general path: arguments encoded by the kernel (JSON text plus ArrayBuffers). */
@@ -711,7 +728,7 @@ export class GuestRealm {
   /** Call a host function with copied arguments; copy its result (or error) back. */
   private invokeHost(engine: Engine, fn: AnyFunction, argv: unknown[]): GuestRef | undefined {
     const name = fn.name || "anonymous";
-    this.options.log(`host call: ${name}(${argv.length} argument${argv.length === 1 ? "" : "s"})`);
+    if (this.options.verbose) this.options.log(`host call: ${name}(${argv.length} argument${argv.length === 1 ? "" : "s"})`);
     let result: unknown;
     this.budget.pause();
     try {
@@ -892,6 +909,11 @@ export class GuestRealm {
     this.wake?.();
     if (engine?.alive) engine.dispose();
   }
+}
+
+/** A value the engine can take as it is (see the kernel's isPlainPrimitive). */
+function isEnginePrimitive(value: unknown): boolean {
+  return value === undefined || typeof value === "number" || (typeof value === "string" && value.length <= 4096 && !UNSAFE_FOR_ENGINE_STRING.test(value));
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -169,7 +169,7 @@ export class RExec {
   }
 
   private async start(): Promise<GuestRealm> {
-    const realm = await GuestRealm.create({ limits: this.limits, log: this.log, variant: this.options.engine });
+    const realm = await GuestRealm.create({ limits: this.limits, log: this.log, verbose: Boolean(this.options.verbose), variant: this.options.engine });
     if (this.disposed) {
       realm.dispose();
       throw new DisposedError("dispose() was called");

@@ -168,3 +168,20 @@ test("host functions handed to a guest function as arguments are callable from t
   const apply = (await rx.r_eval("(f, x) => f(x) + 1")) as (f: (x: number) => number, x: number) => Promise<number>;
   assert.equal(await apply((x) => x * 10, 4), 41);
 });
+
+test("primitive fast paths carry exactly what the codec would (NUL, lone surrogates, U+FFFD, -0, booleans)", async () => {
+  const seen: unknown[] = [];
+  using rx = new RExec({ globals: { echo: (...a: unknown[]) => { seen.push(a); return a[0]; } } });
+  const samples = ["plain", "nul\u0000inside", "lone\ud800", "\ufffd replacement", "é😀", "x".repeat(5000)];
+  for (const s of samples) {
+    seen.length = 0;
+    const back = await rx.r_eval(`echo(${JSON.stringify(s)}, 1, true, undefined)`);
+    assert.equal(back, s);
+    assert.deepEqual(seen, [[s, 1, true, undefined]]);
+  }
+  assert.ok(Object.is(await rx.r_eval("echo(-0)"), -0));
+  const id = (await rx.r_eval("(a, b, c) => [a, b, c]")) as (...a: unknown[]) => Promise<unknown>;
+  for (const s of samples) assert.deepEqual(await id(s, -0, undefined), [s, -0, undefined]);
+  // A lying kernel caller cannot make the host read an object: the fast bridge converts, never hands objects over.
+  assert.deepEqual(await rx.r_eval("typeof echo({ toString() { return 'x' } })"), "object");
+});

@@ -18,7 +18,7 @@
 // Wire format: JSON text of an array of nodes; node 0 is the root. A "slot"
 // (a child value) is a JSON string, finite number, boolean or null as itself,
 // or [i]: node i, or a negative constant below.
-(function rexecKernel(bridge, encodeLimit) {
+(function rexecKernel(bridge, encodeLimit, bridgePrim) {
   "use strict";
   const UNDEF = -1, NAN = -2, POS_INF = -3, NEG_INF = -4, NEG_ZERO = -5, HOLE = -6;
 
@@ -67,6 +67,7 @@
   const objectToString = uncurry(Object.prototype.toString);
   const arrayPop = uncurry(Array.prototype.pop);
   const stringSlice = uncurry(String.prototype.slice);
+  const stringCharCodeAt = uncurry(String.prototype.charCodeAt);
   // Append by *defining* elements: Array.prototype.push assigns, and assignment
   // would run setters a guest put on Array.prototype's index properties.
   const nativePush = uncurry(Array.prototype.push);
@@ -288,6 +289,12 @@
       return out;
     }
 
+    // Fast path: a string root needs no table, and JSON.stringify of a
+    // primitive string consults no guest code.
+    if (typeof root === "string") {
+      if (root.length + 16 > budget) return [null, "size"];
+      return ['[["v",' + jsonStringify(root) + "]]"];
+    }
     chooseArrayOps();
     try {
       const rootSlot = slot(root);
@@ -403,6 +410,26 @@
     let wrapper = mapGet(hostFnWrappers, id);
     if (wrapper) return wrapper;
     const call = function (...args) {
+      // Fast path: a few plain primitives cross as themselves (the host
+      // re-checks each one); everything else goes through the codec.
+      if (args.length <= 8) {
+        let plain = true;
+        for (let i = 0; i < args.length && plain; i++) plain = isPlainPrimitive(args[i]);
+        if (plain) {
+          // Two bits per argument tell the host how to read it: 0 number,
+          // 1 boolean, 2 undefined, 3 string (the host's reads convert, so a
+          // wrong tag can only yield a wrong primitive, never a host object).
+          let tags = 0;
+          const callArgs = [id, 0];
+          for (let i = 0; i < args.length; i++) {
+            const a = args[i], t = typeof a;
+            tags += (t === "number" ? 0 : t === "boolean" ? 1 : t === "undefined" ? 2 : 3) * 4 ** i;
+            arrayPush(callArgs, a);
+          }
+          callArgs[1] = tags;
+          return reflectApply(bridgePrim, undefined, callArgs);
+        }
+      }
       const encoded = encode(args, encodeLimit);
       if (encoded[0] === null) {
         throw new TypeError(encoded[1] === "size"
@@ -417,6 +444,30 @@
     wrapper = { [name]: (...args) => reflectApply(call, undefined, args) }[name];
     mapSet(hostFnWrappers, id, wrapper);
     return wrapper;
+  }
+
+  /**
+   * A primitive the engine can pass to the host as itself: numbers, booleans,
+   * undefined, and short strings without NUL, surrogates or U+FFFD (the host reads
+   * strings as C strings, which stop at NUL and are lossy for lone surrogates).
+   */
+  function isPlainPrimitive(v) {
+    const t = typeof v;
+    if (t === "number" || t === "boolean" || t === "undefined") return true;
+    if (t !== "string" || v.length > 4096) return false;
+    for (let i = 0; i < v.length; i++) {
+      const c = stringCharCodeAt(v, i);
+      // U+FFFD too: the host refuses it on this path (it is how a lost surrogate looks).
+      if (c === 0 || (c >= 0xd800 && c <= 0xdfff) || c === 0xfffd) return false;
+    }
+    return true;
+  }
+
+  /** Call a guest function the host holds by id, with primitive arguments passed as themselves. */
+  function callGuestPrim(id, ...args) {
+    const fn = mapGet(guestFns, id);
+    if (fn === undefined) throw new TypeError("this guest function is no longer available");
+    return reflectApply(fn, undefined, args);
   }
 
   /** Call a guest function the host holds by id, with host-encoded arguments. */
@@ -459,6 +510,7 @@
     encode: encodeFor,
     decode: (json, ...buffers) => decode(json, buffers),
     callGuest,
+    callGuestPrim,
     releaseGuest,
     makeError,
     defineGlobal,
