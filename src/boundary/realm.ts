@@ -425,7 +425,9 @@ export class GuestRealm {
       // Reading the thrown value ran guest code: it may have called exit().
       if (this.exitCode !== undefined) return new SystemExit(this.exitCode);
       const heapFull = (this.engine?.heapBytes ?? 0) + 64 * 1024 >= (this.engine?.heapLimitBytes ?? Infinity);
-      if ((guestError.guestName === "InternalError" && guestError.message === "out of memory") || (guestError.unreadable && heapFull)) {
+      // QuickJS throws `null` when it runs out of memory while already handling an out-of-memory error.
+      const oomNull = heapFull && guestError.thrown === null && /non-Error value: null$/.test(guestError.message);
+      if ((guestError.guestName === "InternalError" && guestError.message === "out of memory") || (guestError.unreadable && heapFull) || oomNull) {
         this.options.log(`limit: memoryBytes (${limits.memoryBytes}) reached`);
         return new MemoryLimitError("memoryBytes", limits.memoryBytes);
       }
