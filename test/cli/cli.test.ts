@@ -110,6 +110,14 @@ describe("rexec", { concurrency: 4 }, () => {
     assert.equal(r.stdout, "");
   });
 
+  test("--isolate=worker runs the script off the main thread with the same results and exit codes", async () => {
+    const ok = await rexec(["run", "--isolate=worker", join(dir, "hello.js"), "from", "worker"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, "hi from worker\n");
+    assert.equal((await rexec(["run", "--isolate=worker", join(dir, "exit.js")])).code, 42);
+    assert.equal((await rexec(["run", "--isolate=worker", "--timeout", "200ms", join(dir, "loop.js")])).code, 3);
+  });
+
   test("module or script not found exits 8", async () => {
     assert.equal((await rexec(["run", join(dir, "nope.js")])).code, 8);
     assert.equal((await rexec(["eval", "import('nope')"])).code, 8);
