@@ -67,22 +67,6 @@ function makeRealm(): Promise<RExec> {
 
 let spare: Promise<RExec> | undefined = makeRealm();
 
-/** Guest heap bytes: a public accessor when the core has one, else the realm's. */
-function heapBytes(rx: RExec): number {
-  const open = rx as unknown as { heapBytes?: unknown; realm?: { heapBytes?: unknown } };
-  if (typeof open.heapBytes === "number") return open.heapBytes;
-  // Interim: GuestRealm.heapBytes through RExec's private field, until RExec exposes it.
-  const realmBytes = open.realm?.heapBytes;
-  return typeof realmBytes === "number" ? realmBytes : 0;
-}
-
-/** CPU ms of the last call: the core's own figure when it exposes one, else wall minus host time. */
-function cpuMs(rx: RExec, wallMs: number, hostMs: number): number {
-  const open = rx as unknown as { lastCallCpuMs?: unknown };
-  if (typeof open.lastCallCpuMs === "number") return open.lastCallCpuMs;
-  return Math.max(0, wallMs - hostMs);
-}
-
 /** Run one job in a fresh realm. */
 export default async function runTask(task: PoolTask): Promise<PoolTaskResult> {
   const link = new GuestLink((m) => task.port.postMessage(m), task.replyPort, new Int32Array(task.signal));
@@ -96,17 +80,14 @@ export default async function runTask(task: PoolTask): Promise<PoolTaskResult> {
   let ok = true;
   let result: unknown;
   let wallMs = 0;
-  let hostMs = 0;
   try {
     rx = await realm;
     task.port.postMessage({ t: "started" });
     const t0 = performance.now();
-    const host0 = link.hostMs;
     try {
       result = await rx.r_eval(task.code, task.filename === undefined ? undefined : { filename: task.filename });
     } finally {
       wallMs = performance.now() - t0;
-      hostMs = link.hostMs - host0;
     }
   } catch (error) {
     ok = false;
@@ -121,7 +102,7 @@ export default async function runTask(task: PoolTask): Promise<PoolTaskResult> {
     ok = false;
     value = encodeError(error, exportDead);
   }
-  const stats: PoolTaskStats = { cpuMs: rx ? cpuMs(rx, wallMs, hostMs) : 0, wallMs, peakMemoryBytes: rx ? heapBytes(rx) : 0 };
+  const stats: PoolTaskStats = { cpuMs: rx ? rx.lastCallCpuMs : 0, wallMs, peakMemoryBytes: rx ? rx.heapBytes : 0 };
   const output = rx?.output ?? { stdout: "", stderr: "" };
   rx?.dispose();
   link.abandon(new DisposedError("the pool run ended"));
