@@ -190,8 +190,9 @@ class QuickJSEngine implements Engine {
     return this.guard((ctx) => {
       const engine = this;
       const handle = ctx.newFunction(name, function (...argHandles: QuickJSHandle[]) {
-        // Arguments are borrowed for the duration of the call only.
-        const argRefs = argHandles.map((h) => engine.put(h.dup()));
+        // Arguments are borrowed for the duration of the call only: their refs
+        // name quickjs-emscripten's borrowed (weak) handles, dropped afterwards.
+        const argRefs = argHandles.map((h) => engine.put(h));
         try {
           const resultRef = impl(argRefs);
           if (resultRef === undefined) return undefined;
@@ -214,7 +215,7 @@ class QuickJSEngine implements Engine {
           // A plain guest error with a fixed message: never the host error itself.
           return { error: ctx.newError({ name: "InternalError", message: "host callback failed" }) };
         } finally {
-          for (const ref of argRefs) engine.freeQuietly(ref);
+          for (const ref of argRefs) engine.handles.delete(ref);
         }
       });
       return this.put(handle);

@@ -409,39 +409,56 @@
   function hostFunction(id, name) {
     let wrapper = mapGet(hostFnWrappers, id);
     if (wrapper) return wrapper;
-    const call = function (...args) {
-      // Fast path: a few plain primitives cross as themselves (the host
-      // re-checks each one); everything else goes through the codec.
-      if (args.length <= 8) {
-        let plain = true;
-        for (let i = 0; i < args.length && plain; i++) plain = isPlainPrimitive(args[i]);
-        if (plain) {
+    // One guest function per host function, named like it; it is and stays a
+    // plain guest function (arrow: not a constructor, no own prototype).
+    wrapper = {
+      [name]: (...args) => {
+        // Fast path: a few plain primitives cross as themselves (the host
+        // re-checks each one); everything else goes through the codec.
+        const n = args.length;
+        if (n <= 8) {
           // Two bits per argument tell the host how to read it: 0 number,
           // 1 boolean, 2 undefined, 3 string (the host's reads convert, so a
           // wrong tag can only yield a wrong primitive, never a host object).
           let tags = 0;
-          const callArgs = [id, 0];
-          for (let i = 0; i < args.length; i++) {
-            const a = args[i], t = typeof a;
-            tags += (t === "number" ? 0 : t === "boolean" ? 1 : t === "undefined" ? 2 : 3) * 4 ** i;
-            arrayPush(callArgs, a);
+          let scale = 1;
+          let plain = true;
+          for (let i = 0; i < n; i++) {
+            const a = args[i];
+            const t = typeof a;
+            if (t === "number") {
+              // tag 0
+            } else if (t === "boolean") tags += scale;
+            else if (t === "undefined") tags += 2 * scale;
+            else if (isPlainPrimitive(a)) tags += 3 * scale;
+            else { plain = false; break; }
+            scale *= 4;
           }
-          callArgs[1] = tags;
-          return reflectApply(bridgePrim, undefined, callArgs);
+          if (plain) {
+            switch (n) {
+              case 0: return bridgePrim(id, 0);
+              case 1: return bridgePrim(id, tags, args[0]);
+              case 2: return bridgePrim(id, tags, args[0], args[1]);
+              case 3: return bridgePrim(id, tags, args[0], args[1], args[2]);
+              default: {
+                const callArgs = [id, tags];
+                for (let i = 0; i < n; i++) arrayPush(callArgs, args[i]);
+                return reflectApply(bridgePrim, undefined, callArgs);
+              }
+            }
+          }
         }
-      }
-      const encoded = encode(args, encodeLimit);
-      if (encoded[0] === null) {
-        throw new TypeError(encoded[1] === "size"
-          ? `arguments to host function ${name} are too large to copy`
-          : `cannot pass ${encoded[1]} to host function ${name}`);
-      }
-      const callArgs = ["call", id];
-      for (let i = 0; i < encoded.length; i++) arrayPush(callArgs, encoded[i]);
-      return reflectApply(bridge, undefined, callArgs);
-    };
-    // Name it like the host function, but it is and stays a plain guest function.
-    wrapper = { [name]: (...args) => reflectApply(call, undefined, args) }[name];
+        const encoded = encode(args, encodeLimit);
+        if (encoded[0] === null) {
+          throw new TypeError(encoded[1] === "size"
+            ? `arguments to host function ${name} are too large to copy`
+            : `cannot pass ${encoded[1]} to host function ${name}`);
+        }
+        const callArgs = ["call", id];
+        for (let i = 0; i < encoded.length; i++) arrayPush(callArgs, encoded[i]);
+        return reflectApply(bridge, undefined, callArgs);
+      },
+    }[name];
     mapSet(hostFnWrappers, id, wrapper);
     return wrapper;
   }
