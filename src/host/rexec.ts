@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { GuestRealm, type OutputSink } from "../boundary/realm.js";
+import { formatGuestStack } from "../boundary/guest-stack.js";
 import type { EngineVariantName } from "../engine/wasm-variant.js";
 import { DisposedError, GuestError, RestrictedError } from "./errors.js";
 import { ModuleHost, type OpenMode } from "./module-host.js";
@@ -335,8 +336,7 @@ export class RExec {
       return { ...frame, line: mapped.line, column: mapped.column };
     });
     if (!changed) return error;
-    const stack = frames.map((f) => (f.functionName ? `    at ${f.functionName} (${f.fileName}:${f.line}:${f.column})` : `    at ${f.fileName}:${f.line}:${f.column}`)).join("\n");
-    return new GuestError(error.guestName, error.message, stack, frames, error.thrown);
+    return new GuestError(error.guestName, error.message, formatGuestStack(frames), frames, error.thrown);
   }
 
   // ---------------------------------------------------------------------------

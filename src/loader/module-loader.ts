@@ -19,6 +19,7 @@ import { builtinModules } from "node:module";
 import { build } from "esbuild";
 import { ModuleNotFoundError, RestrictedError } from "../host/errors.js";
 import { BUILTIN_MODULE_NAMES, builtinSource } from "./builtin-sources.js";
+import { cachedPrepared, preparedKey, rememberPrepared } from "./prepared-cache.js";
 import { detectModuleSyntax, transpileTypeScript } from "./transpile.js";
 import type { LoadedModule, ModuleFormat, RHooks, ResolveKind } from "./types.js";
 
@@ -126,8 +127,19 @@ export class ModuleLoader {
   private prepare(loaded: LoadedModule): ModuleRecord {
     const { id, source } = loaded;
     if (typeof source !== "string") throw new TypeError(`hooks returned no source text for ${id}`);
-    let format = loaded.format;
-    if (format === "json") return { id, format, code: source };
+    if (loaded.format === "json") return { id, format: "json", code: source };
+    const key = preparedKey(`${id}\0${loaded.format ?? ""}\0${loaded.typescript}`, source);
+    const cached = cachedPrepared<ModuleRecord>(key);
+    if (cached) return cached;
+    const record = this.transform(loaded);
+    rememberPrepared(key, record);
+    return record;
+  }
+
+  /** Transpile TypeScript and settle the format of an ambiguous `.js` file. */
+  private transform(loaded: LoadedModule): ModuleRecord {
+    const { id, source } = loaded;
+    let format = loaded.format === "json" ? undefined : loaded.format;
     if (loaded.typescript) {
       const transpiled = transpileTypeScript(source, id, format);
       const code = transpiled.code;

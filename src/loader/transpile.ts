@@ -97,6 +97,8 @@ export function transpileTypeScript(source: string, id: string, format: "module"
  * error with its own position when it runs the code.
  */
 export function detectModuleSyntax(code: string): boolean {
+  // Every form of ESM syntax needs one of these words; without them, no parse is needed.
+  if (!/\b(?:import|export|await)\b/.test(code)) return false;
   try {
     const result = buildSync({
       stdin: { contents: code, loader: "js", sourcefile: "detect.js" },
