@@ -193,3 +193,20 @@ test("DoS: a guest callback passed to a host function that calls it does not dea
     sb.dispose();
   }
 });
+
+test("DoS: a default-order sort of a large array is stopped by timeoutMs (no long native sort)", async () => {
+  const big = Array.from({ length: 1 << 20 }, (_, i) => (i * 7919) % 1000003);
+  const sb = sandbox({ limits: { timeoutMs: 100, memoryBytes: 256 * 1024 * 1024 }, globals: { big } });
+  try {
+    await sb.r_eval("1"); // start-up (copying the 1M-element global in) is not the sort's time
+    for (const code of ["big.sort(); 1", "big.toSorted(); 1", "new Float64Array(4e6).map((_, i) => (i * 7919) % 1003).sort(); 1"]) {
+      const r = await attempt(sb, code, 30_000);
+      assert.ok(r.error instanceof TimeoutError, `${code}: ${String(r.error)}`);
+      assert.ok(r.ms < 100 * 3 + 700, `${code} ran ${r.ms.toFixed(0)} ms past a 100 ms timeout`);
+    }
+    // Small sorts keep the native default order exactly.
+    assert.equal(await sb.r_eval("[3, 1, 2, undefined, , 10].sort().join()"), "1,10,2,3,,");
+  } finally {
+    sb.dispose();
+  }
+});
