@@ -102,6 +102,17 @@ const GLOBAL_NAME = /^[A-Za-z_$][\w$]*$/;
  * ```
  */
 export class RExec {
+  /**
+   * `new RExec({ worker: true })` returns a worker-backed instance with the same
+   * API; it still answers `instanceof RExec` (and `instanceof` the subclass it was
+   * created from).
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (!(value instanceof WorkerRExec) || typeof value.hostClass !== "function") return false;
+    return value.hostClass === this || Object.prototype.isPrototypeOf.call(this.prototype, value.hostClass.prototype);
+  }
+
   /** Safe builtin modules a guest may import by bare name (or with `node:`). */
   static okBuiltinModules: readonly string[] = ["path", "util", "events", "assert", "url", "querystring", "string_decoder", "buffer", "fs"];
   /** Environment variables visible in the guest's `process.env` (values copied when the realm starts). */

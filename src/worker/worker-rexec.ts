@@ -102,6 +102,9 @@ export class WorkerRExec {
    * @param hostClass - the class the caller constructed (`new.target` in RExec's
    *   constructor): its static policy fields and any `r_open` override apply in the worker.
    */
+  /** The RExec class (or subclass) this instance stands for; `instanceof` answers by it. */
+  readonly hostClass: RExecClass | undefined;
+
   constructor(options: WorkerRExecOptions = {}, hostClass?: RExecClass) {
     if (typeof options !== "object" || options === null) throw new TypeError("RExec options must be an object");
     const mode: WorkerModeOptions = typeof options.worker === "object" && options.worker !== null ? options.worker : {};
@@ -114,6 +117,7 @@ export class WorkerRExec {
     this.#stdout = toWriter(options.stdio?.stdout ?? process.stdout);
     this.#stderr = toWriter(options.stdio?.stderr ?? process.stderr);
 
+    this.hostClass = hostClass;
     const config = buildWorkerConfig(options, this.limits, this.#table, hostClass, this);
     const signal = new SharedArrayBuffer(4);
     const reply = new MessageChannel();

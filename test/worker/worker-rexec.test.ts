@@ -210,3 +210,29 @@ describe("WorkerRExec lifetime", () => {
     assert.throws(() => new WorkerRExec({ hooks: {} as never }), TypeError);
   });
 });
+
+describe("RExec({ worker: true })", () => {
+  it("is constructed through RExec, keeps instanceof, and carries a subclass's statics", async () => {
+    const { RExec } = await import("../../src/index.ts");
+    class Strict extends RExec {
+      static override okBuiltinModules: readonly string[] = [];
+    }
+    const rx = new Strict({ worker: true });
+    try {
+      assert.ok(rx instanceof WorkerRExec);
+      assert.ok(rx instanceof RExec);
+      assert.ok(rx instanceof Strict);
+      assert.equal(await rx.r_eval("6 * 7"), 42);
+      await assert.rejects(rx.r_eval("import('path')"), /builtin module "path"/);
+    } finally {
+      rx.dispose();
+    }
+    const plain = new RExec({ worker: true });
+    try {
+      assert.ok(plain instanceof RExec);
+      assert.ok(!(plain instanceof Strict));
+    } finally {
+      plain.dispose();
+    }
+  });
+});
