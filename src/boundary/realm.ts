@@ -833,19 +833,26 @@ export class GuestRealm {
    * returns. The native runs inside calls only, under the call's budget.
    */
   installRaw(source: string, fileName: string, native: RawNative, methods: readonly string[]): Promise<Record<string, GuestRef>> {
-    const refs: Record<string, GuestRef> = {};
+    let refs: Record<string, GuestRef> = {};
     return this.run((engine) => {
-      const fn = this.temp(engine.evalScript(source, fileName));
-      const nativeRef = this.temp(
-        engine.newFunction("native", (args) => {
-          if (!this.inCall) throw this.guestThrow(engine, "Error", "the sandbox is not running");
-          return native(engine, args);
-        }),
-      );
-      const api = this.temp(engine.call(fn, null, [nativeRef]));
-      for (const name of methods) refs[name] = engine.getProp(api, name); // kept for the realm's life
+      refs = this.installRawNow(engine, source, fileName, native, methods);
       return engine.undefinedRef();
     }, () => {}, false, SETUP_BUDGET_MS).then(() => refs);
+  }
+
+  /** {@link installRaw} from inside a running call (e.g. on first use, from a module callback). */
+  installRawNow(engine: Engine, source: string, fileName: string, native: RawNative, methods: readonly string[]): Record<string, GuestRef> {
+    const refs: Record<string, GuestRef> = {};
+    const fn = this.temp(engine.evalScript(source, fileName));
+    const nativeRef = this.temp(
+      engine.newFunction("native", (args) => {
+        if (!this.inCall) throw this.guestThrow(engine, "Error", "the sandbox is not running");
+        return native(engine, args);
+      }),
+    );
+    const api = this.temp(engine.call(fn, null, [nativeRef]));
+    for (const name of methods) refs[name] = engine.getProp(api, name); // kept for the realm's life
+    return refs;
   }
 
   /** Answer the engine's ES module requests (synchronously, inside calls). */

@@ -70,8 +70,12 @@ export class ModuleHost {
   }
 
   /** Install the guest runtime and the engine's ESM callbacks. */
-  async install(): Promise<void> {
-    this.runtime = (await this.realm.installRaw(RUNTIME_SOURCE, "<rexec:modules>", (engine, args) => this.native(engine, args), RUNTIME_METHODS)) as RuntimeRefs;
+  /**
+   * Install the engine's ESM callbacks. The guest runtime itself is installed
+   * on first use ({@link runtimeFor}): many sandboxes never load a module, and
+   * parsing the runtime is a noticeable part of a sandbox's start-up.
+   */
+  install(): void {
     this.realm.setModuleLoader({
       // The engine drops an error thrown by normalize (it goes on to load the
       // module named "" instead), so a failed resolution returns a placeholder
@@ -105,12 +109,18 @@ export class ModuleHost {
     });
   }
 
+  /** The guest runtime's entry points, installed into the realm the first time they are needed. */
+  private runtimeFor(engine: Engine): RuntimeRefs {
+    this.runtime ??= this.realm.installRawNow(engine, RUNTIME_SOURCE, "<rexec:modules>", (e, args) => this.native(e, args), RUNTIME_METHODS) as RuntimeRefs;
+    return this.runtime;
+  }
+
   /** Start of a call: forget the error record and apply pending unloads. */
   beginCall(engine: Engine): void {
     this.raised = [];
     while (this.pendingForget.length > 0) {
       const id = this.pendingForget.pop()!;
-      engine.call(this.runtime!.forget, null, [this.realm.track(engine.newString(id))]);
+      if (this.runtime) engine.call(this.runtime.forget, null, [this.realm.track(engine.newString(id))]);
     }
   }
 
@@ -170,7 +180,7 @@ export class ModuleHost {
     let names: GuestRef;
     this.esmLoadDepth++;
     try {
-      names = engine.call(this.runtime!.prepareEsmView, null, [
+      names = engine.call(this.runtimeFor(engine).prepareEsmView, null, [
         this.realm.track(engine.newString(id)),
         this.realm.track(engine.newString(record.format)),
       ]);
@@ -306,7 +316,7 @@ export class ModuleHost {
     if (format === "module") {
       return engine.evalScript(`import(${JSON.stringify(this.engineName(id))})`, "<rexec:import>");
     }
-    return engine.call(this.runtime!.load, null, [this.realm.track(engine.newString(id)), this.realm.track(engine.newString(format))]);
+    return engine.call(this.runtimeFor(engine).load, null, [this.realm.track(engine.newString(id)), this.realm.track(engine.newString(format))]);
   }
 
   /** Forget a module: the next import reads it again through the hooks and evaluates it anew. */

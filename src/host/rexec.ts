@@ -199,7 +199,7 @@ export class RExec {
     });
     await realm.installPrelude(NATIVE_GUARDS_SOURCE, "<rexec:guards>", { nativeMax: NATIVE_LOOP_MAX, refuseMax: NATIVE_REFUSE_MAX });
     const modules = new ModuleHost(realm, this.hooks, this.okBuiltinModules, (path, mode) => this.r_open(path, mode), this.log);
-    await modules.install();
+    modules.install();
     this.modules = modules;
     // Every call's error, including calls of guest functions the host holds:
     // host originals for denials, TypeScript frames mapped to the .ts lines.
