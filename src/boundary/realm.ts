@@ -238,11 +238,18 @@ export class GuestRealm {
       this.applySettlements();
       let result = this.temp(enter(engine));
       this.drainJobs(engine);
-      if (this.isPromise(engine, result)) result = await this.settle(engine, result);
+      let type = engine.typeOf(result);
+      if (type === "object" && this.isPromise(engine, result)) {
+        result = await this.settle(engine, result);
+        type = engine.typeOf(result);
+      }
       // Like a script run by Node: wait for the host calls and timers it started.
       if (untilIdle) await this.idle(engine);
       this.checkStops();
-      const value = copyResult ? this.copyOut(engine, result) : undefined;
+      if (!copyResult) return undefined;
+      const primitive = primitiveOf(engine, result, type);
+      if (primitive !== NOT_PRIMITIVE) return primitive; // no guest code ran while copying
+      const value = this.copyOut(engine, result);
       // Getters run while copying may have queued jobs: they belong to this call.
       this.drainJobs(engine);
       this.checkStops();
@@ -470,18 +477,8 @@ export class GuestRealm {
 
   /** Copy a guest value to the host (runs the guest kernel under the current budget). */
   private copyOut(engine: Engine, ref: GuestRef): unknown {
-    // Fast path: numbers, booleans and undefined need no codec (strings do:
-    // the engine's string read is lossy for lone surrogates).
-    switch (engine.typeOf(ref)) {
-      case "number":
-        return engine.getNumber(ref);
-      case "boolean":
-        return engine.getNumber(ref) === 1;
-      case "undefined":
-        return undefined;
-      default:
-        break;
-    }
+    const primitive = primitiveOf(engine, ref, engine.typeOf(ref));
+    if (primitive !== NOT_PRIMITIVE) return primitive;
     const limit = this.options.limits.resultBytes;
     const limitRef = this.temp(engine.newNumber(limit));
     const encoded = this.temp(engine.call(this.kernel.encode, null, [ref, limitRef]));
@@ -917,6 +914,25 @@ export class GuestRealm {
     this.settlements.length = 0;
     this.wake?.();
     if (engine?.alive) engine.dispose();
+  }
+}
+
+const NOT_PRIMITIVE = Symbol("not a primitive");
+
+/**
+ * Fast path out: numbers, booleans and undefined need no codec (strings do:
+ * the engine's string read is lossy for lone surrogates and stops at NUL).
+ */
+function primitiveOf(engine: Engine, ref: GuestRef, type: string): unknown {
+  switch (type) {
+    case "number":
+      return engine.getNumber(ref);
+    case "boolean":
+      return engine.getNumber(ref) === 1;
+    case "undefined":
+      return undefined;
+    default:
+      return NOT_PRIMITIVE;
   }
 }
 

@@ -305,9 +305,8 @@ class QuickJSEngine implements Engine {
 
   isPromise(ref: GuestRef): boolean {
     return this.guard((ctx) => {
-      const handle = this.get(ref);
-      if (ctx.typeof(handle) !== "object") return false;
-      const state = ctx.getPromiseState(handle);
+      // The engine's promise state doubles as the brand check: a non-promise reports "not a promise".
+      const state = ctx.getPromiseState(this.get(ref));
       if (state.type === "pending") return true;
       if (state.type === "fulfilled") {
         if (state.notAPromise) return false;
