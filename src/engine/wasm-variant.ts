@@ -17,7 +17,15 @@ import quickjsClassic from "@jitl/quickjs-wasmfile-release-sync";
 /** The QuickJS builds rexec can run on. */
 export type EngineVariantName = "quickjs-ng" | "quickjs";
 
-/** The build used when none is asked for. Chosen with `npm run bench` (see bench/RESULTS.md). */
+/**
+ * The build used when none is asked for. Chosen with `npm run bench` (see
+ * bench/RESULTS.md) and the test suite: classic QuickJS is faster on compute
+ * and on copying large results, but after a guest filled its heap with many
+ * small objects it did not recover (every later call, even one that would free
+ * the memory, failed with out-of-memory), while QuickJS-ng did. A sandbox must
+ * be usable again after a limit error, so QuickJS-ng is the default; classic
+ * stays one option away (`engine: "quickjs"`).
+ */
 export const ENGINE_VARIANT: EngineVariantName = "quickjs-ng";
 
 interface VariantInfo {

@@ -51,12 +51,12 @@ test("a guest awaiting a promise that can never settle is told so instead of han
 });
 
 for (const [name, code] of [
-  ["'x'.repeat doubling", "let s = 'x'; for (;;) s = s.repeat(2);"],
-  ["flattened string doubling", "let s = 'x'; for (;;) { s += s; s.indexOf('y'); }"],
-  ["array of 1 MB strings", "const a = []; for (;;) a.push('x'.repeat(1e6) + a.length);"],
-  ["many typed arrays", "const a = []; for (;;) a.push(new Float64Array(1e5));"],
-  ["many small objects", "const a = []; for (let i = 0;; i++) a.push({ i, s: 'k' + i });"],
-  ["arrays of arrays", "const a = []; for (;;) a.push(new Array(1e5).fill(1));"],
+  ["'x'.repeat doubling", "globalThis.s = 'x'; for (;;) s = s.repeat(2);"],
+  ["flattened string doubling", "globalThis.s = 'x'; for (;;) { s += s; s.indexOf('y'); }"],
+  ["array of 1 MB strings", "globalThis.a = []; for (;;) a.push('x'.repeat(1e6) + a.length);"],
+  ["many typed arrays", "globalThis.a = []; for (;;) a.push(new Float64Array(1e5));"],
+  ["many small objects", "globalThis.a = []; for (let i = 0;; i++) a.push({ i, s: 'k' + i });"],
+  ["arrays of arrays", "globalThis.a = []; for (;;) a.push(new Array(1e5).fill(1));"],
   ["one huge allocation", "new ArrayBuffer(1024 * 1024 * 1024)"],
 ] as const) {
   test(`memory cap stops ${name}`, async () => {
