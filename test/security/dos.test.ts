@@ -210,3 +210,16 @@ test("DoS: a default-order sort of a large array is stopped by timeoutMs (no lon
     sb.dispose();
   }
 });
+
+test("DoS: Iterator.prototype.drop over a huge iterator is stopped by timeoutMs", async () => {
+  const sb = sandbox({ limits: { timeoutMs: 100 } });
+  try {
+    await sb.r_eval("1");
+    const r = await attempt(sb, "new Array(2 ** 32 - 1).values().drop(2 ** 32 - 2).next().done", 30_000);
+    assert.ok(r.error instanceof TimeoutError, String(r.error));
+    assert.ok(r.ms < 100 * 3 + 700, `ran ${r.ms.toFixed(0)} ms past a 100 ms timeout`);
+    assert.deepEqual(await sb.r_eval("[1, 2, 3, 4].values().drop(2).toArray()"), [3, 4]);
+  } finally {
+    sb.dispose();
+  }
+});

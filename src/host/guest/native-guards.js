@@ -271,6 +271,45 @@
     guardSort(TypedArrayProto, name, numericOrder, (v) => { try { return typedLength(v); } catch { return 0; } });
   }
 
+  // Iterator.prototype.drop(n) advances its source n times in C, with no poll
+  // and nothing allocated: `new Array(2 ** 32 - 1).values().drop(2 ** 32 - 2)`
+  // would run for minutes. Above nativeMax, the skipping is done by a
+  // JavaScript iterator that the native drop(0) then wraps, so the result is
+  // still a genuine iterator helper.
+  if (typeof Iterator === "function" && Iterator.prototype && typeof Iterator.prototype.drop === "function") {
+    const IteratorProto = Iterator.prototype;
+    const nativeDrop = IteratorProto.drop;
+    const { setPrototypeOf } = Object;
+    const drop = {
+      drop(limit) {
+        const n = Number(limit);
+        if (!(n > nativeMax) || n !== n) return apply(nativeDrop, this, [limit]);
+        const source = this;
+        if (source === null || (typeof source !== "object" && typeof source !== "function")) return apply(nativeDrop, source, [limit]);
+        const next = source.next;
+        let remaining = n === Infinity ? Infinity : MathTrunc(n);
+        const skipper = setPrototypeOf({
+          next() {
+            for (; remaining > 0; remaining--) {
+              const r = apply(next, source, []);
+              if (r === null || typeof r !== "object") throw new TypeError("iterator result is not an object");
+              if (r.done) { remaining = 0; return r; }
+            }
+            return apply(next, source, []);
+          },
+          return() {
+            const ret = source.return;
+            return ret === undefined ? { value: undefined, done: true } : apply(ret, source, []);
+          },
+        }, IteratorProto);
+        return apply(nativeDrop, skipper, [0]);
+      },
+    }.drop;
+    const desc = getOwnPropertyDescriptor(IteratorProto, "drop");
+    defineProperty(drop, "length", { value: nativeDrop.length, configurable: true });
+    defineProperty(IteratorProto, "drop", { value: drop, writable: desc.writable, enumerable: desc.enumerable, configurable: desc.configurable });
+  }
+
   for (const name of Object.keys(fallbacks)) guard(name, fallbacks[name]);
   for (const name of refused) guard(name, undefined);
   for (const name of Object.keys(always)) {
