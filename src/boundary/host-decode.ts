@@ -24,6 +24,8 @@ import { HOLE, NAN, NEG_INF, NEG_ZERO, POS_INF, UNDEF, VIEW_KINDS, type ViewKind
 export type GuestFunctionFactory = (id: number, name: string) => (...args: unknown[]) => Promise<unknown>;
 
 const HEX = /^-?[0-9a-f]+$/;
+/** Keys host machinery calls without being asked to (promise adoption, JSON). */
+const IMPLICITLY_CALLED = new Set(["then", "toJSON"]);
 const REGEXP_FLAGS = /^[dgimsuyv]*$/;
 
 function fail(what: string): never {
@@ -193,8 +195,12 @@ export function decodeGuestValue(json: string, buffers: readonly Uint8Array[], g
       case "e":
         for (let j = 4; j < n.length; j += 2) {
           const key = n[j] as string;
-          // GuestError's own fields are not the guest's to overwrite.
-          if (Object.hasOwn(target as object, key) || key in GuestError.prototype) continue;
+          // GuestError's own fields are not the guest's to overwrite. Nor may a
+          // guest error become a thenable or serialise itself: hosts routinely
+          // write `.catch((e) => e)`, and a `then` there would be adopted —
+          // calling guest code with the host's resolve/reject — as would a
+          // `toJSON` when the host logs the error as JSON.
+          if (Object.hasOwn(target as object, key) || key in GuestError.prototype || IMPLICITLY_CALLED.has(key)) continue;
           Object.defineProperty(target, key, { value: resolve(n[j + 1]), writable: true, enumerable: true, configurable: true });
         }
         break;

@@ -69,7 +69,6 @@ export class ModuleHost {
     this.loader = new ModuleLoader(hooks, okBuiltinModules, log);
   }
 
-  /** Install the guest runtime and the engine's ESM callbacks. */
   /**
    * Install the engine's ESM callbacks. The guest runtime itself is installed
    * on first use ({@link runtimeFor}): many sandboxes never load a module, and

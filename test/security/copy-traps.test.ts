@@ -138,3 +138,23 @@ test("a promise-job loop started by a getter during copy-out is not charged to t
     sb.dispose();
   }
 });
+
+test("copy trap: a thrown error with `then`/`toJSON` keys is never adopted or serialised through guest code", async () => {
+  const calls: string[] = [];
+  const sb = sandbox({ globals: { note: (s: string) => { calls.push(s); } } });
+  try {
+    const caught = await sb
+      .r_eval("const e = new Error('boom'); e.then = (ok) => { note('then'); ok('hijacked'); }; e.toJSON = () => { note('json'); return 'x'; }; e.code = 7; throw e")
+      .catch((e: unknown) => e);
+    // `.catch((e) => e)` resolved with the error itself: nothing adopted it.
+    assert.ok(caught instanceof GuestError, String(caught));
+    assert.equal((caught as GuestError).message, "boom");
+    assert.equal((caught as unknown as { code: number }).code, 7);
+    assert.equal(Object.hasOwn(caught as object, "then"), false);
+    JSON.stringify(caught);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(calls, []);
+  } finally {
+    sb.dispose();
+  }
+});
