@@ -9,7 +9,7 @@ import { createInterface } from "node:readline";
 import { inspect } from "node:util";
 import { GuestError, SystemExit, type RExec } from "../index.js";
 import type { CliArgs } from "./options.js";
-import { EXIT, exitCodeOf, formatError } from "./report.js";
+import { EXIT, exitCodeOf, formatError, processExitCode } from "./report.js";
 import type { Sandbox } from "./main.js";
 
 const REPL_HELP = `.help     this help
@@ -69,7 +69,7 @@ export async function runRepl(cli: CliArgs, makeSandbox: (extra: { stdin?: boole
         continue;
       }
       pending = "";
-      if (error instanceof SystemExit) { code = error.code; break; }
+      if (error instanceof SystemExit) { code = processExitCode(error.code); break; }
       process.stderr.write(formatError(error, box.sources, { uncaught: true }));
       if (!box.rx.alive) reset("the sandbox was discarded");
       // Remember the last failure for piped sessions: the exit code reports it.

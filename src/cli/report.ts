@@ -49,7 +49,7 @@ export interface SourceLookup {
 
 /** The exit code for an error thrown by an RExec call. */
 export function exitCodeOf(error: unknown): number {
-  if (error instanceof SystemExit) return error.code;
+  if (error instanceof SystemExit) return processExitCode(error.code);
   if (error instanceof UsageError) return EXIT.USAGE;
   if (error instanceof LimitError) {
     switch (error.limit) {
@@ -138,4 +138,9 @@ export function readText(hostPath: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A guest exit code as a process exit status: wrapped to 0–255, as POSIX does. */
+export function processExitCode(code: number): number {
+  return ((code % 256) + 256) % 256;
 }

@@ -190,7 +190,8 @@ export class RExec {
     await realm.installPrelude(PRELUDE_SOURCE, "<rexec:prelude>", {
       natives: {
         write: (stream: unknown, text: unknown) => realm.write(stream === "stderr" ? "stderr" : "stdout", String(text)),
-        exit: (code: unknown) => realm.requestExit(typeof code === "number" && Number.isInteger(code) ? code : 1),
+        // Like Node: a non-integer code is a failure (1); beyond safe integers is no code at all.
+        exit: (code: unknown) => realm.requestExit(typeof code === "number" && Number.isSafeInteger(code) ? code : 1),
         sleep: (id: unknown, ms: unknown) => this.timers.sleep(id, ms),
         cancel: (id: unknown) => this.timers.cancel(id),
         readStdin: () => this.readStdin(),

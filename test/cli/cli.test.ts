@@ -118,6 +118,14 @@ describe("rexec", { concurrency: 4 }, () => {
     assert.equal((await rexec(["run", "--isolate=worker", "--timeout", "200ms", join(dir, "loop.js")])).code, 3);
   });
 
+  test("any guest exit code becomes a valid process status (wrapped like POSIX), never a host crash", async () => {
+    for (const [code, status] of [["2 ** 53", 1], ["-5", 251], ["300", 44], ["1.5", 1]] as const) {
+      const r = await rexec(["eval", `exit(${code})`]);
+      assert.equal(r.code, status, `exit(${code}): ${r.stderr}`);
+      assert.ok(!/ERR_OUT_OF_RANGE|at process/.test(r.stderr), r.stderr);
+    }
+  });
+
   test("module or script not found exits 8", async () => {
     assert.equal((await rexec(["run", join(dir, "nope.js")])).code, 8);
     assert.equal((await rexec(["eval", "import('nope')"])).code, 8);
