@@ -220,7 +220,7 @@
       [name](...args) {
         const O = toObject(this, name);
         const len = toLength(O.length);
-        if ((name === "sort" || name === "toSorted") && args[0] === undefined && len > SORT_NATIVE_MAX && len <= refuseMax && isArray(O)) {
+        if ((name === "sort" || name === "toSorted") && args[0] === undefined && len > SORT_NATIVE_MAX && len <= refuseMax) {
           return apply(native, O, [defaultOrder]);
         }
         if (len <= nativeMax || (isArray(O) && fallback === undefined && len <= refuseMax)) return apply(native, O, args);
