@@ -28,8 +28,13 @@ export function takeSpare(options: RealmOptions): GuestRealm | undefined {
   const spare = spares.get(key);
   spares.delete(key);
   scheduleRefill(key, options);
-  return spare?.alive ? spare : undefined;
+  if (!spare?.alive) return undefined;
+  spareStats.taken++;
+  return spare;
 }
+
+/** How many spares were handed out (observability, and for tests). */
+export const spareStats = { taken: 0 };
 
 function scheduleRefill(key: string, options: RealmOptions): void {
   if (refilling.has(key) || spares.has(key)) return;
