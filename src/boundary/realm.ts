@@ -413,8 +413,8 @@ export class GuestRealm {
         this.options.log(`limit: stackBytes (${limits.stackBytes}) — native stack overflow, sandbox disposed`);
         return new StackLimitError(limits.stackBytes, " (the engine had to be discarded; this RExec is now disposed)");
       }
-      const nearCap = (this.engine?.heapBytes ?? 0) >= 0;
-      return nearCap && /memory/i.test(error.message)
+      // A trap the wasm engine reports as a memory failure is the cap being hit.
+      return /memory/i.test(error.message)
         ? new MemoryLimitError("memoryBytes", limits.memoryBytes, " (the engine had to be discarded; this RExec is now disposed)")
         : new RExecError(`the engine failed (${error.message}); this RExec is now disposed`, { cause: error });
     }
@@ -499,7 +499,8 @@ export class GuestRealm {
     if (length > limit) throw new MemoryLimitError("resultBytes", limit);
     const json = engine.getString(first);
     const count = engine.getNumber(this.temp(engine.getProp(encoded, "length")));
-    if (!Number.isInteger(count) || count < 1 || count > 1 + limit / 1) throw new CloneError("the sandbox returned a malformed value (buffers)");
+    // One payload plus at most one buffer per byte of the limit: anything else is not the kernel's answer.
+    if (!Number.isInteger(count) || count < 1 || count > 1 + limit) throw new CloneError("the sandbox returned a malformed value (buffers)");
     const buffers: Uint8Array[] = [];
     let total = json.length;
     for (let i = 1; i < count; i++) {
