@@ -413,8 +413,9 @@ export class GuestRealm {
         this.options.log(`limit: stackBytes (${limits.stackBytes}) — native stack overflow, sandbox disposed`);
         return new StackLimitError(limits.stackBytes, " (the engine had to be discarded; this RExec is now disposed)");
       }
-      // A trap the wasm engine reports as a memory failure is the cap being hit.
-      return /memory/i.test(error.message)
+      // An allocation failure the engine could not turn into a guest error is the cap being hit;
+      // any other trap (e.g. "memory access out of bounds") is an engine failure.
+      return /out of memory|enlarge memory|could not allocate/i.test(error.message)
         ? new MemoryLimitError("memoryBytes", limits.memoryBytes, " (the engine had to be discarded; this RExec is now disposed)")
         : new RExecError(`the engine failed (${error.message}); this RExec is now disposed`, { cause: error });
     }
