@@ -11,29 +11,40 @@
  *   `__proto__` or `constructor` key is plain data;
  * - depth: the format is flat and the rebuild is three loops, no recursion;
  * - size: the caller bounds the JSON length and buffer bytes before this runs;
+ *   here the value's host heap and its tree-walk size (shared references
+ *   counted every time a walk reaches them) are bounded before it is built
+ *   (decode-cost.ts);
+ * - implicit calls: a guest function never lands under a name host built-ins
+ *   call on their own (`then`, `toJSON`, `toString`, `valueOf`, …; see
+ *   implicit-calls.ts) — such a property is left out;
  * - bogus numbers: array lengths must match their slots, views must fit their
  *   buffers, BigInts are parsed from hex (linear time).
  *
  * @packageDocumentation
  */
-import { CloneError, GuestError } from "../host/errors.js";
+import { CloneError, GuestError, MemoryLimitError } from "../host/errors.js";
+import { excessCost } from "./decode-cost.js";
 import { formatGuestStack, parseGuestStack } from "./guest-stack.js";
+import { isImplicitCallName } from "./implicit-calls.js";
 import { HOLE, NAN, NEG_INF, NEG_ZERO, POS_INF, UNDEF, VIEW_KINDS, type ViewKind } from "./wire.js";
 
 /** Makes the host-side callable for a guest function id. */
 export type GuestFunctionFactory = (id: number, name: string) => (...args: unknown[]) => Promise<unknown>;
 
 const HEX = /^-?[0-9a-f]+$/;
-/** Keys host machinery calls without being asked to (promise adoption, JSON). */
-const IMPLICITLY_CALLED = new Set(["then", "toJSON"]);
 const REGEXP_FLAGS = /^[dgimsuyv]*$/;
 
 function fail(what: string): never {
   throw new CloneError(`the sandbox returned a malformed value (${what})`);
 }
 
-/** Decode `json` (+ `buffers`) produced by the guest kernel. */
-export function decodeGuestValue(json: string, buffers: readonly Uint8Array[], guestFunction: GuestFunctionFactory): unknown {
+/**
+ * Decode `json` (+ `buffers`) produced by the guest kernel. `limit` (the
+ * call's `resultBytes`) bounds what the built value costs the host to hold
+ * and to walk; past it a {@link MemoryLimitError} is thrown before anything
+ * is built.
+ */
+export function decodeGuestValue(json: string, buffers: readonly Uint8Array[], guestFunction: GuestFunctionFactory, limit: number): unknown {
   let nodes: unknown;
   try {
     nodes = JSON.parse(json);
@@ -166,6 +177,18 @@ export function decodeGuestValue(json: string, buffers: readonly Uint8Array[], g
         fail(`tag ${String(tag).slice(0, 10)}`);
     }
   }
+  // Every node is valid now (shapes, indices, strings): weigh it before filling anything in.
+  refuseThenableRoot(list);
+  const excess = excessCost(list, buffers, limit);
+  if (excess !== undefined) {
+    throw new MemoryLimitError(
+      "resultBytes",
+      limit,
+      excess === "walk"
+        ? " when walked as a tree (a shared reference counts every time a walk such as JSON.stringify or util.inspect reaches it)"
+        : " as host memory (estimated for the objects the host would hold)",
+    );
+  }
   // Pass 2: views (need their buffer) and dates.
   for (let i = 0; i < count; i++) {
     const n = list[i]!;
@@ -189,7 +212,10 @@ export function decodeGuestValue(json: string, buffers: readonly Uint8Array[], g
     switch (n[0]) {
       case "o":
         for (let j = 1; j < n.length; j += 2) {
-          Object.defineProperty(target, n[j] as string, { value: resolve(n[j + 1]), writable: true, enumerable: true, configurable: true });
+          const value = resolve(n[j + 1]);
+          // See implicit-calls.ts: `{ toJSON() {…} }` arrives as `{}`.
+          if (typeof value === "function" && isImplicitCallName(n[j] as string)) continue;
+          Object.defineProperty(target, n[j] as string, { value, writable: true, enumerable: true, configurable: true });
         }
         break;
       case "e":
@@ -200,7 +226,7 @@ export function decodeGuestValue(json: string, buffers: readonly Uint8Array[], g
           // write `.catch((e) => e)`, and a `then` there would be adopted —
           // calling guest code with the host's resolve/reject — as would a
           // `toJSON` when the host logs the error as JSON.
-          if (Object.hasOwn(target as object, key) || key in GuestError.prototype || IMPLICITLY_CALLED.has(key)) continue;
+          if (Object.hasOwn(target as object, key) || key in GuestError.prototype || isImplicitCallName(key)) continue;
           Object.defineProperty(target, key, { value: resolve(n[j + 1]), writable: true, enumerable: true, configurable: true });
         }
         break;
@@ -228,11 +254,23 @@ export function decodeGuestValue(json: string, buffers: readonly Uint8Array[], g
     }
   }
   const root = list[0]![0] === "v" ? resolve(list[0]![1]) : values[0];
-  // A thenable root would be adopted by the promise the host API returns: the
-  // host's own `await` would call guest code outside any call's deadline, and a
-  // `then` that never calls back would leave the host waiting forever.
-  if (typeof root === "object" && root !== null && typeof (root as { then?: unknown }).then === "function") {
-    throw new CloneError("cannot copy an object with a then() method out of the sandbox: a host await would call it (return it inside an array or object, or rename the method)");
-  }
   return root;
+}
+
+/**
+ * A root object whose `then` is a function is refused rather than stripped:
+ * the host API returns it through a promise, which would adopt it, so the
+ * guest clearly meant a thenable — and quietly handing back `{}` instead
+ * would hide the mistake. (Nested, the property is left out like every
+ * implicit-call name; see implicit-calls.ts.)
+ */
+function refuseThenableRoot(list: readonly unknown[][]): void {
+  const root = list[0]!;
+  if (root[0] !== "o") return;
+  for (let j = 1; j < root.length; j += 2) {
+    const slot = root[j + 1];
+    if (root[j] === "then" && Array.isArray(slot) && (slot[0] as number) >= 0 && list[slot[0] as number]![0] === "f") {
+      throw new CloneError("cannot copy an object with a then() method out of the sandbox: a host await would call it (return it inside an array or object, or rename the method)");
+    }
+  }
 }

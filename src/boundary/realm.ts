@@ -14,6 +14,7 @@
  * @packageDocumentation
  */
 import { readFileSync } from "node:fs";
+import { types } from "node:util";
 import type { Engine, EngineModuleLoader, GuestRef } from "../engine/engine.js";
 import { EngineFault, GuestThrow } from "../engine/engine.js";
 import { createQuickJSEngine } from "../engine/quickjs-engine.js";
@@ -31,6 +32,8 @@ import {
 } from "../host/errors.js";
 import { CpuBudget } from "./cpu-budget.js";
 import { decodeGuestValue } from "./host-decode.js";
+import { handled } from "./handled.js";
+import { describeThrown } from "./thrown-preview.js";
 import { takeSpare } from "./spare-realms.js";
 import { encodeHostValue } from "./host-encode.js";
 
@@ -124,6 +127,8 @@ export class GuestRealm {
   private wallDeadline = Infinity;
   /** CPU milliseconds charged to the guest by the most recent call. */
   lastCallCpuMs = 0;
+  /** CPU of the running call already closed off by side budgets (see openSideBudget). */
+  private bankedCpuMs = 0;
 
   private constructor(
     engine: Engine,
@@ -232,6 +237,7 @@ export class GuestRealm {
     this.outputExceeded = false;
     this.exitCode = undefined;
     this.inCall = true;
+    this.bankedCpuMs = 0;
     this.budget.begin(budgetMs);
     try {
       this.releaseCollectedGuestFunctions(engine);
@@ -257,7 +263,7 @@ export class GuestRealm {
     } catch (error) {
       throw this.errorMapper(this.discardLeftoverJobs(this.classify(error)));
     } finally {
-      const spent = this.budget.end();
+      const spent = this.bankedCpuMs + this.budget.end();
       this.lastCallCpuMs = spent;
       this.inCall = false;
       // Guest promises handed to host code by nested calls cannot settle once the call is over.
@@ -379,7 +385,7 @@ export class GuestRealm {
     const engine = this.engine;
     if (!(error instanceof TimeoutError || error instanceof SystemExit || error instanceof OutputLimitError)) return error;
     if (!engine?.alive || !engine.hasPendingJobs()) return error;
-    this.budget.begin(LEFTOVER_JOBS_MS);
+    this.openSideBudget(LEFTOVER_JOBS_MS);
     this.budget.stopRequested = true;
     try {
       for (let i = 0; i < LEFTOVER_JOBS_MAX && engine.alive && engine.hasPendingJobs(); i++) {
@@ -394,7 +400,7 @@ export class GuestRealm {
     } catch (fault) {
       if (!(fault instanceof EngineFault)) throw fault;
     } finally {
-      this.budget.end();
+      this.closeSideBudget();
     }
     const reason = "promise jobs kept coming after the guest was stopped";
     this.options.log(`${reason}; sandbox disposed`);
@@ -453,11 +459,11 @@ export class GuestRealm {
   private toGuestError(thrown: GuestRef): GuestError {
     const engine = this.engine;
     if (!engine?.alive) return new GuestError("Error", "the guest threw, and the engine was lost", "", []);
-    this.budget.begin(Math.min(ERROR_EXTRACTION_MS, this.options.limits.timeoutMs));
+    this.openSideBudget(Math.min(ERROR_EXTRACTION_MS, this.options.limits.timeoutMs));
     try {
       const value = this.copyOut(engine, thrown);
       if (value instanceof GuestError) return value;
-      return new GuestError("Error", `guest threw a non-Error value: ${preview(value)}`, "", [], value);
+      return new GuestError("Error", `guest threw a non-Error value: ${describeThrown(value)}`, "", [], value);
     } catch (error) {
       if (error instanceof EngineFault) throw error;
       const unreadable =
@@ -469,8 +475,26 @@ export class GuestRealm {
       unreadable.unreadable = true;
       return unreadable;
     } finally {
-      this.budget.end();
+      this.closeSideBudget();
     }
+  }
+
+  /**
+   * Run the next steps of a call under a fresh budget of `ms` (reading a
+   * thrown value after the call's own budget is spent, draining leftover
+   * jobs). The call's CPU so far is banked first, so `lastCallCpuMs` stays the
+   * sum of both and the fresh deadline really starts now.
+   */
+  private openSideBudget(ms: number): void {
+    this.bankedCpuMs += this.budget.end();
+    this.budget.begin(ms);
+  }
+
+  private closeSideBudget(): void {
+    this.bankedCpuMs += this.budget.end();
+    // A closed, empty budget: anything that would still run is interrupted, and ending it again adds nothing.
+    this.budget.begin(0);
+    this.budget.end();
   }
 
   // ---------------------------------------------------------------------------
@@ -517,7 +541,7 @@ export class GuestRealm {
       if (total > limit) throw new MemoryLimitError("resultBytes", limit);
       buffers.push(bytes);
     }
-    return decodeGuestValue(json, buffers, (id, name) => this.guestFunction(id, name));
+    return decodeGuestValue(json, buffers, (id, name) => this.guestFunction(id, name), limit);
   }
 
   /** Copy a host value into the guest; returns a ref (owned by the current call). */
@@ -560,7 +584,9 @@ export class GuestRealm {
         // Called by a host function while this realm's call is running (a
         // callback): queueing it behind that call would deadlock, so it runs
         // now, inside the running call and under its budget.
-        realm.inCall ? realm.runNested((engine) => enter(engine, args)) : realm.run((engine) => enter(engine, args), realm.defaultSink),
+        // Either way the promise is born handled: a host that drops it (a
+        // callback it fires and forgets) must not die of the guest's failure.
+        handled(realm.inCall ? realm.runNested((engine) => enter(engine, args)) : realm.run((engine) => enter(engine, args), realm.defaultSink)),
     }[name || "guestFunction"]!;
     this.guestFunctionRegistry.register(fn, id);
     return fn;
@@ -618,7 +644,7 @@ export class GuestRealm {
     try {
       const value = this.copyOut(engine, thrown);
       if (value instanceof GuestError) return this.errorMapper(value) as GuestError;
-      return new GuestError("Error", `guest threw a non-Error value: ${preview(value)}`, "", [], value);
+      return new GuestError("Error", `guest threw a non-Error value: ${describeThrown(value)}`, "", [], value);
     } catch (error) {
       if (error instanceof EngineFault) throw error;
       return new GuestError("Error", "guest threw a value that could not be read", "", []);
@@ -718,9 +744,10 @@ export class GuestRealm {
     let argv: unknown;
     try {
       const buffers = bufferRefs.map((ref) => engine.getArrayBuffer(ref));
-      argv = decodeGuestValue(engine.getString(jsonRef), buffers, (gid, name) => this.guestFunction(gid, name));
+      argv = decodeGuestValue(engine.getString(jsonRef), buffers, (gid, name) => this.guestFunction(gid, name), limit);
     } catch (error) {
       if (error instanceof EngineFault || error instanceof GuestThrow) throw error;
+      if (error instanceof MemoryLimitError) throw this.guestThrow(engine, "RangeError", `arguments are too large for the host: ${error.message}`);
       throw this.guestThrow(engine, "TypeError", error instanceof CloneError ? error.message : "arguments could not be copied");
     }
     return Array.isArray(argv) ? argv : undefined;
@@ -741,7 +768,16 @@ export class GuestRealm {
       throw this.hostErrorToGuest(engine, error);
     }
     this.budget.resume();
-    if (isThenable(result)) return this.hostPromise(engine, name, result);
+    if (types.isPromise(result)) {
+      // Handled before anything else can throw (the engine may have died
+      // inside the host function): its rejection is ours to report, never
+      // the process's.
+      handled(result);
+      return this.hostPromise(engine, name, result);
+    }
+    // A host-made thenable (never a guest value: guest copies carry no
+    // `then` function, see implicit-calls.ts) is adopted like an async result.
+    if (isHostThenable(result)) return this.hostPromise(engine, name, handled(Promise.resolve(result)));
     // Fast path for primitive results the engine can take as they are.
     if (typeof result === "number") return engine.newNumber(result);
     if (result === undefined) return undefined;
@@ -755,7 +791,7 @@ export class GuestRealm {
   }
 
   /** A guest promise settled (inside a later budget) when the host promise settles. */
-  private hostPromise(engine: Engine, name: string, promise: PromiseLike<unknown>): GuestRef {
+  private hostPromise(engine: Engine, name: string, promise: Promise<unknown>): GuestRef {
     const deferred = engine.newPromise();
     this.pendingHostCalls++;
     const settleWith = (apply: (engine: Engine) => void) => {
@@ -774,13 +810,15 @@ export class GuestRealm {
       });
       this.wake?.();
     };
-    promise.then(
+    // The derived promise is handled too: a throwing logger must not end the host.
+    handled(Promise.prototype.then.call(
+      promise,
       (value) => settleWith((live) => deferred.resolve(this.copyIn(live, value))),
       (error) => {
         this.options.log(`host call: ${name} rejected with ${errorName(error)}`);
         settleWith((live) => deferred.reject(this.hostErrorValue(live, error)));
       },
-    );
+    ) as Promise<unknown>);
     return deferred.promise;
   }
 
@@ -893,6 +931,15 @@ export class GuestRealm {
     this.outputSink(stream, text);
   }
 
+  // --- native-poll hook (owned by the CPU-shapes work; see native-guards.js) ---
+  /**
+   * Called by guarded natives after each potentially long native call: if the
+   * call's budget is spent, make the engine stop the guest at its very next
+   * poll instead of its next scheduled one. (Stub: filled in by the native-guards work.)
+   */
+  pollNative(): void {}
+  // --- end native-poll hook ---
+
   /** The guest called exit: stop it at the next poll and report SystemExit. */
   requestExit(code: number): void {
     if (this.exitCode === undefined) {
@@ -943,8 +990,13 @@ function isEnginePrimitive(value: unknown): boolean {
   return value === undefined || typeof value === "number" || (typeof value === "string" && value.length <= 4096 && !UNSAFE_FOR_ENGINE_STRING.test(value));
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function";
+function isHostThenable(value: unknown): value is PromiseLike<unknown> {
+  if ((typeof value !== "object" && typeof value !== "function") || value === null) return false;
+  try {
+    return typeof (value as { then?: unknown }).then === "function";
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -970,13 +1022,4 @@ function describeHostError(error: unknown): { name: string; message: string } {
 
 function errorName(error: unknown): string {
   return describeHostError(error).name;
-}
-
-function preview(value: unknown): string {
-  try {
-    const text = typeof value === "string" ? JSON.stringify(value) : typeof value === "bigint" ? `${value}n` : String(JSON.stringify(value) ?? value);
-    return text.length > 200 ? `${text.slice(0, 200)}…` : text;
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
 }

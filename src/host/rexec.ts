@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { GuestRealm, type OutputSink } from "../boundary/realm.js";
 import { formatGuestStack } from "../boundary/guest-stack.js";
+import { handled } from "../boundary/handled.js";
 import type { EngineVariantName } from "../engine/wasm-variant.js";
 import { DisposedError, GuestError, RestrictedError } from "./errors.js";
 import { ModuleHost, type OpenMode } from "./module-host.js";
@@ -277,23 +278,23 @@ export class RExec {
   }
 
   /** Evaluate an expression (or script) and return its completion value, copied out. */
-  async r_eval(code: string, options?: CallOptions): Promise<unknown> {
-    return this.evaluate(code, options, this.captureSink(), true);
+  r_eval(code: string, options?: CallOptions): Promise<unknown> {
+    return handled(this.evaluate(code, options, this.captureSink(), true));
   }
 
   /** Run statements; state persists in this realm. Resolves to undefined. */
-  async r_exec(code: string, options?: CallOptions): Promise<void> {
-    await this.evaluate(code, options, this.captureSink(), false);
+  r_exec(code: string, options?: CallOptions): Promise<void> {
+    return handled(this.evaluate(code, options, this.captureSink(), false).then(toVoid));
   }
 
   /** {@link r_eval} with the guest's console and process streams connected to `stdio`. */
-  async s_eval(code: string, options?: CallOptions): Promise<unknown> {
-    return this.evaluate(code, options, this.stdioSink(), true);
+  s_eval(code: string, options?: CallOptions): Promise<unknown> {
+    return handled(this.evaluate(code, options, this.stdioSink(), true));
   }
 
   /** {@link r_exec} with the guest's console and process streams connected to `stdio`. */
-  async s_exec(code: string, options?: CallOptions): Promise<void> {
-    await this.evaluate(code, options, this.stdioSink(), false);
+  s_exec(code: string, options?: CallOptions): Promise<void> {
+    return handled(this.evaluate(code, options, this.stdioSink(), false).then(toVoid));
   }
 
   /** camelCase alias of {@link r_eval}. */
@@ -379,8 +380,8 @@ export class RExec {
    * Run a file found through the hooks (`.js .mjs .cjs .ts .mts .cts .json`),
    * resolved as if a module at the hooks' root imported it.
    */
-  async r_execfile(path: string): Promise<void> {
-    await this.moduleCall(path, this.captureSink(), false, "r_execfile");
+  r_execfile(path: string): Promise<void> {
+    return handled(this.moduleCall(path, this.captureSink(), false, "r_execfile").then(toVoid));
   }
 
   /**
@@ -388,8 +389,8 @@ export class RExec {
    * (async, each call under the limits). `./calc.js` is a file at the root; a
    * bare `calc` is a package or a safe builtin. Each module loads once per realm.
    */
-  async r_import(name: string): Promise<Record<string, unknown>> {
-    return (await this.moduleCall(name, this.captureSink(), true, "r_import")) as Record<string, unknown>;
+  r_import(name: string): Promise<Record<string, unknown>> {
+    return handled(this.moduleCall(name, this.captureSink(), true, "r_import") as Promise<Record<string, unknown>>);
   }
 
   /**
@@ -397,9 +398,11 @@ export class RExec {
    * namespace. Like Python's reload: modules (and host code) that already hold
    * the old module's bindings keep them; later imports get the new instance.
    */
-  async r_reload(name: string): Promise<Record<string, unknown>> {
-    this.r_unload(name);
-    return this.r_import(name);
+  r_reload(name: string): Promise<Record<string, unknown>> {
+    return handled(Promise.resolve().then(() => {
+      this.r_unload(name);
+      return this.r_import(name);
+    }));
   }
 
   /**
@@ -415,19 +418,21 @@ export class RExec {
   }
 
   /** {@link r_execfile} with the guest's stdio connected to `stdio`. */
-  async s_execfile(path: string): Promise<void> {
-    await this.moduleCall(path, this.stdioSink(), false, "s_execfile");
+  s_execfile(path: string): Promise<void> {
+    return handled(this.moduleCall(path, this.stdioSink(), false, "s_execfile").then(toVoid));
   }
 
   /** {@link r_import} with the guest's stdio connected to `stdio`. */
-  async s_import(name: string): Promise<Record<string, unknown>> {
-    return (await this.moduleCall(name, this.stdioSink(), true, "s_import")) as Record<string, unknown>;
+  s_import(name: string): Promise<Record<string, unknown>> {
+    return handled(this.moduleCall(name, this.stdioSink(), true, "s_import") as Promise<Record<string, unknown>>);
   }
 
   /** {@link r_reload} with the guest's stdio connected to `stdio`. */
-  async s_reload(name: string): Promise<Record<string, unknown>> {
-    this.r_unload(name);
-    return this.s_import(name);
+  s_reload(name: string): Promise<Record<string, unknown>> {
+    return handled(Promise.resolve().then(() => {
+      this.r_unload(name);
+      return this.s_import(name);
+    }));
   }
 
   /** Same as {@link r_unload} (nothing runs). */
@@ -507,3 +512,6 @@ function toWriter(target: OutputTarget): (text: string) => void {
   if (target && typeof target.write === "function") return (text) => void target.write(text);
   throw new TypeError("stdio.stdout/stderr must be a writable stream or a function (text: string) => void");
 }
+
+/** Resolves a call's promise to undefined (r_exec, r_execfile). */
+function toVoid(): void {}

@@ -99,24 +99,30 @@ test("host await of a guest result never calls guest code after the call ended",
     const out = await attempt(sb, "({ then(res) { globalThis.calls++; res(1) } })", 5000);
     assert.ok(out.error instanceof CloneError, `a thenable result must be refused, got ${inspect(out)}`);
     assert.equal(await sb.r_eval("calls"), 0);
-    // Nested thenables are plain data with a callable (async) function: fine.
-    const nested = (await sb.r_eval("[{ then(res) { res(1) } }]")) as Array<{ then: unknown }>;
-    assert.equal(typeof nested[0]!.then, "function");
+    // Nested thenables arrive without their `then` (implicit-call names never carry guest functions).
+    const nested = (await sb.r_eval("[{ then(res) { globalThis.calls++; res(1) }, x: 1 }]")) as Array<{ then?: unknown; x: number }>;
+    assert.equal(nested[0]!.then, undefined);
+    assert.equal(nested[0]!.x, 1);
+    assert.equal(await Promise.resolve(nested[0]), nested[0]);
+    assert.equal(await sb.r_eval("calls"), 0);
   } finally {
     sb.dispose();
   }
 });
 
-test("functions in a result are async on the host: calling them cannot block the host synchronously", async () => {
+test("guest functions under implicit-call names never reach the host; other functions stay async callables", async () => {
   const sb = sandbox({ limits: { timeoutMs: TIMEOUT } });
   try {
-    const v = (await sb.r_eval("({ toString() { for (;;) {} }, valueOf() { for (;;) {} }, toJSON() { for (;;) {} } })")) as { toString: () => Promise<unknown>; valueOf: () => Promise<unknown> };
+    const v = (await sb.r_eval("({ toString() { for (;;) {} }, valueOf() { for (;;) {} }, toJSON() { for (;;) {} }, spin() { for (;;) {} } })")) as { spin: () => Promise<unknown> };
     const t0 = performance.now();
-    // The own toString/valueOf are guest functions returning promises, so String() throws a TypeError at once.
-    assert.throws(() => String(v), TypeError);
+    // Host conversions use the host's own Object.prototype methods: no guest code runs.
+    assert.equal(String(v), "[object Object]");
+    assert.equal(`${v}`, "[object Object]");
+    assert.equal(JSON.stringify(v), "{}");
+    assert.deepEqual(Object.keys(v), ["spin"]);
     assert.ok(performance.now() - t0 < 200);
-    await assert.rejects(v.toString(), TimeoutError);
-    await assert.rejects(v.valueOf(), TimeoutError);
+    // A function under any other name is an async callable under the limits.
+    await assert.rejects(v.spin(), TimeoutError);
     assert.equal(await sb.r_eval("1 + 1"), 2);
   } finally {
     sb.dispose();
