@@ -23,6 +23,8 @@ const DESCRIPTIONS: Readonly<Record<string, string>> = {
   EFBIG: "file too large",
   EINVAL: "invalid argument",
   EIO: "i/o error",
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
 };
 
 /** An `Error` with Node's `code`/`syscall`/`path` fields, where `path` is a guest path. */
@@ -41,9 +43,11 @@ export interface GuestFsError extends Error {
  * @param code - POSIX error code.
  * @param syscall - the operation that failed.
  * @param guestPath - the path as the guest sees it (never a host path).
+ * @param detail - why, in words a guest may read (appended in parentheses); e.g. which option ran out.
  */
-export function guestFsError(code: string, syscall: string, guestPath: string): GuestFsError {
-  const err = new Error(`${code}: ${DESCRIPTIONS[code] ?? "file system error"}, ${syscall} '${guestPath}'`) as GuestFsError;
+export function guestFsError(code: string, syscall: string, guestPath: string, detail?: string): GuestFsError {
+  const suffix = detail === undefined ? "" : ` (${detail})`;
+  const err = new Error(`${code}: ${DESCRIPTIONS[code] ?? "file system error"}, ${syscall} '${guestPath}'${suffix}`) as GuestFsError;
   err.code = code;
   err.syscall = syscall;
   err.path = guestPath;
