@@ -5,8 +5,8 @@
  *
  * @packageDocumentation
  */
-import { workerData, type MessagePort } from "node:worker_threads";
-import { DisposedError } from "../host/errors.js";
+import { MessageChannel, threadId, workerData, type MessagePort } from "node:worker_threads";
+import { CloneError, DisposedError } from "../host/errors.js";
 import type { RExec } from "../host/rexec.js";
 import { encodeError, encodeValue, type Wire } from "../worker/codec.js";
 import { createInnerRExec, hostStubFactory, type LinkRef } from "../worker/inner.js";
@@ -67,12 +67,44 @@ function makeRealm(): Promise<RExec> {
 
 let spare: Promise<RExec> | undefined = makeRealm();
 
+/**
+ * A rejection nobody handled in this thread (a promise the realm let go of when
+ * a run ended) must not end the thread: Node would, and piscina would then fail
+ * whichever job the thread was given next.
+ */
+process.on("unhandledRejection", () => {});
+
+/**
+ * piscina posts a run's result after {@link runTask} returns, and a value it
+ * cannot clone is thrown there — in the pool's own machinery, where it ends
+ * the thread. So the value is serialised once here (onto a channel that is
+ * closed unread), and a failure becomes the run's error instead.
+ */
+function assertPostable(value: Wire): void {
+  const probe = new MessageChannel();
+  try {
+    probe.port1.postMessage(value);
+  } finally {
+    probe.port1.close();
+    probe.port2.close();
+  }
+}
+
+/** Post on a port that may already be closed (the host gave up on the run). */
+function tryPost(port: MessagePort, message: unknown): void {
+  try {
+    port.postMessage(message);
+  } catch {
+    // Nobody is listening any more.
+  }
+}
+
 /** Run one job in a fresh realm. */
 export default async function runTask(task: PoolTask): Promise<PoolTaskResult> {
   const link = new GuestLink((m) => task.port.postMessage(m), task.replyPort, new Int32Array(task.signal));
   ref.current = link;
   task.port.on("message", (m: HostSettleMessage) => {
-    if (m.t === "settle") link.settle(m, importHost);
+    if (m?.t === "settle" && ref.current === link) link.settle(m, importHost);
   });
   const realm = spare ?? makeRealm();
   spare = undefined;
@@ -82,7 +114,8 @@ export default async function runTask(task: PoolTask): Promise<PoolTaskResult> {
   let wallMs = 0;
   try {
     rx = await realm;
-    task.port.postMessage({ t: "started" });
+    // The host's watchdog charges this thread's running time from here (src/worker/watchdog.ts).
+    tryPost(task.port, { t: "started", threadId });
     const t0 = performance.now();
     try {
       result = await rx.r_eval(task.code, task.filename === undefined ? undefined : { filename: task.filename });
@@ -98,13 +131,21 @@ export default async function runTask(task: PoolTask): Promise<PoolTaskResult> {
   let value: Wire;
   try {
     value = ok ? encodeValue(result, exportDead) : encodeError(result, exportDead);
+    assertPostable(value);
   } catch (error) {
+    const what = ok ? "result" : "error";
     ok = false;
-    value = encodeError(error, exportDead);
+    value = encodeError(new CloneError(`the run's ${what} could not cross the thread boundary: ${error instanceof Error ? error.message : typeof error}`), exportDead);
   }
-  const stats: PoolTaskStats = { cpuMs: rx ? rx.lastCallCpuMs : 0, wallMs, peakMemoryBytes: rx ? rx.heapBytes : 0 };
-  const output = rx?.output ?? { stdout: "", stderr: "" };
-  rx?.dispose();
+  let stats: PoolTaskStats = { cpuMs: 0, wallMs, peakMemoryBytes: 0 };
+  let output = { stdout: "", stderr: "" };
+  try {
+    stats = { cpuMs: rx ? rx.lastCallCpuMs : 0, wallMs, peakMemoryBytes: rx ? rx.heapBytes : 0 };
+    output = rx?.output ?? output;
+    rx?.dispose();
+  } catch {
+    // A realm that cannot report or be disposed is dropped with its run.
+  }
   link.abandon(new DisposedError("the pool run ended"));
   ref.current = undefined;
   task.port.close();

@@ -14,13 +14,15 @@
 import { availableParallelism } from "node:os";
 import { MessageChannel, type ResourceLimits } from "node:worker_threads";
 import { Piscina } from "piscina";
+import { handled } from "../boundary/handled.js";
 import { DisposedError, MemoryLimitError, RExecError, TimeoutError } from "../host/errors.js";
 import { resolveLimits, type Limits } from "../host/limits.js";
 import type { RExecOptions } from "../host/rexec.js";
 import { makeLogger } from "../host/verbose.js";
 import { decodeValue } from "../worker/codec.js";
 import { buildWorkerConfig } from "../worker/config.js";
-import { HostFunctionTable, HostLink, type HostCallMessage } from "../worker/link.js";
+import { HostFunctionTable, HostLink, LINK_SIGNAL_BYTES, type HostCallMessage } from "../worker/link.js";
+import { Watchdog } from "../worker/watchdog.js";
 import { WORKER_DEFAULT_STACK_BYTES, poolScript, workerResourceLimits } from "../worker/spawn.js";
 import type { PoolTask, PoolTaskResult, PoolTaskStats } from "./pool-task.js";
 
@@ -34,7 +36,11 @@ export interface RExecPoolOptions extends Omit<RExecOptions, "stdio"> {
    * the caller can act on, rather than unbounded memory.
    */
   readonly queueLimit?: number;
-  /** Wall-clock deadline of one run in ms (default `limits.timeoutMs * 2 + 1000`); see `WorkerModeOptions.wallTimeoutMs`. */
+  /**
+   * Deadline of one run in ms of its thread's running time (default
+   * `limits.timeoutMs * 2 + 1000`); time the thread only waits for a host
+   * function is not charged. See `WorkerModeOptions.wallTimeoutMs`.
+   */
   readonly wallTimeoutMs?: number;
   /** Overrides of each thread's `resourceLimits`. */
   readonly resourceLimits?: ResourceLimits;
@@ -159,7 +165,12 @@ export class RExecPool {
    * completion value and the run's stats; rejects with the same typed errors
    * as {@link RExec} (plus {@link QueueFullError} and {@link AbortError}).
    */
-  async run(code: string, options: PoolRunOptions = {}): Promise<PoolRunResult> {
+  run(code: string, options: PoolRunOptions = {}): Promise<PoolRunResult> {
+    // Marked handled (boundary/handled.ts): a host that drops a run's promise does not die of its rejection.
+    return handled(this.#run(code, options));
+  }
+
+  async #run(code: string, options: PoolRunOptions): Promise<PoolRunResult> {
     if (typeof code !== "string") throw new TypeError(`code must be a string, got ${code === null ? "null" : typeof code}`);
     if (this.#closed) throw new DisposedError("this RExecPool has been closed");
     const { signal, filename } = options;
@@ -170,48 +181,32 @@ export class RExecPool {
 
     const channel = new MessageChannel();
     const reply = new MessageChannel();
-    const shared = new SharedArrayBuffer(4);
+    const shared = new SharedArrayBuffer(LINK_SIGNAL_BYTES);
+    const signalWord = new Int32Array(shared);
     const deadline = new AbortController();
     let timedOut = false;
 
-    // Wall clock: starts when the guest starts (not while queued), stops during host calls.
-    let hostBusy = 0;
-    let started = false;
-    let spentMs = 0;
-    let since: number | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const clock = () => {
-      const now = performance.now();
-      if (since !== undefined) spentMs += now - since;
-      since = undefined;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      if (!started || hostBusy > 0 || timedOut) return;
-      if (spentMs >= this.wallTimeoutMs) {
-        timedOut = true;
-        this.#log(`limit: wallTimeoutMs (${this.wallTimeoutMs}) exceeded; terminating the pool thread`);
-        deadline.abort();
-        return;
-      }
-      since = now;
-      timer = setTimeout(clock, this.wallTimeoutMs - spentMs + 1);
-    };
+    // Deadline: charges the thread's running time from when the guest starts
+    // (not while queued), not its waiting for host functions (watchdog.ts).
+    const watchdog = new Watchdog(this.wallTimeoutMs, () => {
+      timedOut = true;
+      this.#log(`limit: wallTimeoutMs (${this.wallTimeoutMs}) exceeded; terminating the pool thread`);
+      deadline.abort();
+    });
 
     const link = new HostLink({
       table: this.#table,
       post: (message) => channel.port1.postMessage(message),
       replyPort: reply.port1,
-      signal: new Int32Array(shared),
+      signal: signalWord,
       importGuestFunction: deadFunction,
-      onHostBusy: (delta) => {
-        hostBusy += delta;
-        clock();
-      },
+      guestChecks: { walkLimit: this.limits.resultBytes },
     });
-    channel.port1.on("message", (message: HostCallMessage | { t: "started" }) => {
+    channel.port1.on("message", (message: HostCallMessage | { t: "started"; threadId: number }) => {
       if (message.t === "started") {
-        started = true;
-        clock();
+        // The thread running this job: its event loop's running time is what the watchdog charges.
+        const thread = this.#piscina.threads.find((w) => w.threadId === message.threadId);
+        watchdog.start(thread, signalWord);
       } else if (message.t === "hcall") link.handle(message);
     });
 
@@ -221,14 +216,14 @@ export class RExecPool {
         signal: signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal,
         transferList: [channel.port2, reply.port2] as never,
       });
-      const value = decodeValue(result.value, deadFunction);
+      const value = decodeValue(result.value, deadFunction, { walkLimit: this.limits.resultBytes });
       if (!result.ok) throw value;
       return { value, stats: result.stats, output: result.output };
     } catch (error) {
       throw this.#failure(error, timedOut, signal);
     } finally {
       this.#inFlight--;
-      if (timer) clearTimeout(timer);
+      watchdog.stop();
       link.close();
       channel.port1.close();
       reply.port1.close();
@@ -260,15 +255,19 @@ export class RExecPool {
    * Stop accepting runs and wait for queued and running ones to finish
    * (`force: true` cancels them instead). Then the threads exit.
    */
-  async close(options: { force?: boolean } = {}): Promise<void> {
+  close(options: { force?: boolean } = {}): Promise<void> {
     this.#closed = true;
-    await this.#piscina.close({ force: options.force === true });
+    return handled(this.#close(options.force === true));
+  }
+
+  async #close(force: boolean): Promise<void> {
+    await this.#piscina.close({ force });
     await this.#piscina.destroy();
   }
 
   /** `await using pool = new RExecPool()`. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close({ force: true });
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close({ force: true });
   }
 }
 
@@ -276,6 +275,6 @@ export class RExecPool {
 function deadFunction(_id: number, name: string): (...args: unknown[]) => Promise<never> {
   const label = name || "guestFunction";
   return {
-    [label]: () => Promise.reject(new DisposedError("the pool run that created this function has ended; runs are stateless")),
+    [label]: () => handled(Promise.reject(new DisposedError("the pool run that created this function has ended; runs are stateless"))),
   }[label]!;
 }

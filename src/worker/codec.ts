@@ -40,6 +40,8 @@ import {
   SystemExit,
   TimeoutError,
 } from "../host/errors.js";
+import { isImplicitCallName } from "../boundary/implicit-calls.js";
+import { walkCost } from "./walk-bound.js";
 
 /**
  * Deepest nesting that may cross the worker boundary. V8's deserializer
@@ -240,10 +242,32 @@ export function encodeValue(value: unknown, exportFunction: ExportFunction): Wir
 }
 
 /**
+ * Checks the host thread applies to guest-derived values from a worker
+ * (defense in depth: the realm's own decoder in the worker does the same).
+ */
+export interface GuestValueChecks {
+  /** Most tree-walk units the value may cost (`limits.resultBytes`); see walk-bound.ts. */
+  readonly walkLimit: number;
+}
+
+/**
  * Rebuild a value received from the other side: markers become function
  * proxies (from `importFunction`) and typed errors of the same class.
+ *
+ * With `guest` (the host thread decoding what a worker sent): a function
+ * under an implicit-call name (`then`, `toJSON`, `toString`, … — see
+ * implicit-calls.ts) is left out, so host built-ins never call guest code on
+ * their own; and a value that would cost more than `guest.walkLimit` to walk
+ * as a tree is refused with a {@link MemoryLimitError} before it is built.
  */
-export function decodeValue(wire: Wire, importFunction: ImportFunction): unknown {
+export function decodeValue(wire: Wire, importFunction: ImportFunction, guest?: GuestValueChecks): unknown {
+  if (guest !== undefined && walkCost(wire?.v, guest.walkLimit) > guest.walkLimit) {
+    throw new MemoryLimitError(
+      "resultBytes",
+      guest.walkLimit,
+      " when walked as a tree (a shared reference counts every time a walk such as JSON.stringify or util.inspect reaches it)",
+    );
+  }
   if (!wire || wire.r.length === 0) return wire?.v;
   const markers = new Map<object, Marker>();
   for (const m of wire.r) markers.set(m, m);
@@ -293,7 +317,9 @@ export function decodeValue(wire: Wire, importFunction: ImportFunction): unknown
       for (const k of Object.keys(rec)) {
         const x = rec[k];
         const y = swap(x);
-        if (y !== x) defineData(rec, k, y);
+        // See implicit-calls.ts: `{ toJSON() {…} }` from a guest arrives as `{}`.
+        if (guest !== undefined && typeof y === "function" && isImplicitCallName(k)) delete rec[k];
+        else if (y !== x) defineData(rec, k, y);
       }
     }
   }

@@ -19,9 +19,42 @@
  *
  * @packageDocumentation
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
+import { handled } from "../boundary/handled.js";
 import { CloneError } from "../host/errors.js";
-import { decodeValue, encodeError, encodeValue, type ImportFunction, type Wire } from "./codec.js";
+import { decodeValue, encodeError, encodeValue, type GuestValueChecks, type ImportFunction, type Wire } from "./codec.js";
+
+/**
+ * Layout of the shared buffer of one link: word 0 (Int32) is the signal the
+ * worker sleeps on during a host call; bytes 8–15 (BigInt64) count the
+ * microseconds the worker has spent blocked in host calls, written by the
+ * worker and read by the host's watchdog (see watchdog.ts).
+ */
+export const LINK_SIGNAL_BYTES = 16;
+
+/** Microseconds the worker behind `signal` has spent blocked in synchronous host calls. */
+export function blockedMicros(signal: Int32Array): bigint {
+  return Atomics.load(new BigInt64Array(signal.buffer, 8, 1), 0);
+}
+
+/**
+ * The host call a guest-function wrapper is called from, if any. A host
+ * function that calls a guest callback (`forEach(cb)`, an async function
+ * awaiting `cb()`) is part of the guest's running call, which waits for it: the
+ * callback must run inside that call, not be queued behind it (a deadlock).
+ * A wrapper called from anywhere else is an independent call and is queued
+ * like every other. AsyncLocalStorage follows the host function's own async
+ * continuations, so an async host function's later `await cb()` counts too.
+ */
+export interface HostCallScope {
+  readonly link: HostLink;
+  /** False once the host call has returned or settled. */
+  live: boolean;
+}
+
+/** Set while a host function called by a guest runs (and in its async continuations). */
+export const hostCallScope = new AsyncLocalStorage<HostCallScope>();
 
 type AnyFunction = (...args: never[]) => unknown;
 
@@ -88,8 +121,10 @@ export interface HostLinkOptions {
   readonly signal: Int32Array;
   /** How to call a guest function that arrives as an argument. */
   readonly importGuestFunction: ImportFunction;
-  /** Called with +1 when a host call starts and -1 when it ends (the wall clock stops meanwhile). */
+  /** Called with +1 when a host call starts and -1 when it ends (the worker is kept referenced meanwhile). */
   readonly onHostBusy?: (delta: 1 | -1) => void;
+  /** Checks on the guest-derived arguments (see {@link decodeValue}). */
+  readonly guestChecks?: GuestValueChecks;
   readonly log?: (line: string) => void;
 }
 
@@ -110,16 +145,19 @@ export class HostLink {
     let reply: HostReply;
     onHostBusy?.(1);
     let settledLater = false;
+    const scope: HostCallScope = { link: this, live: true };
     try {
       const fn = table.get(message.fid);
       if (fn === undefined) throw new TypeError("unknown host function");
-      const args = decodeValue(message.args, importGuestFunction);
+      const args = decodeValue(message.args, importGuestFunction, this.options.guestChecks);
       if (!Array.isArray(args)) throw new TypeError("bad host call arguments");
-      const result = (fn as (...a: unknown[]) => unknown)(...args);
+      const result = hostCallScope.run(scope, () => (fn as (...a: unknown[]) => unknown)(...args));
       if (isThenable(result)) {
-        settledLater = true;
-        reply = { hseq: message.hseq, ok: true, pending: true };
+        let done = false;
         const settle = (ok: boolean, value: unknown) => {
+          if (done) return;
+          done = true;
+          scope.live = false;
           onHostBusy?.(-1);
           if (this.closed) return;
           let wire: Wire;
@@ -132,17 +170,28 @@ export class HostLink {
           try {
             this.options.post({ t: "settle", hseq: message.hseq, ok, value: wire });
           } catch (error) {
-            this.options.post({ t: "settle", hseq: message.hseq, ok: false, value: encodeError(cloneFailure(error), table.export) });
+            try {
+              this.options.post({ t: "settle", hseq: message.hseq, ok: false, value: encodeError(cloneFailure(error), table.export) });
+            } catch {
+              // The worker is gone: nobody is waiting for this settlement.
+            }
           }
         };
-        result.then((v) => settle(true, v), (e) => settle(false, e));
+        // Adopted like `await` would (a `then` that throws is a rejection); the
+        // settlement itself never throws, the chain is marked handled regardless.
+        handled(Promise.resolve(result).then((v) => settle(true, v), (e) => settle(false, e)));
+        settledLater = true;
+        reply = { hseq: message.hseq, ok: true, pending: true };
       } else {
         reply = { hseq: message.hseq, ok: true, value: encodeValue(result, table.export) };
       }
     } catch (error) {
       reply = { hseq: message.hseq, ok: false, value: encodeError(error, table.export) };
     }
-    if (!settledLater) onHostBusy?.(-1);
+    if (!settledLater) {
+      scope.live = false;
+      onHostBusy?.(-1);
+    }
     this.reply(reply);
   }
 
@@ -152,7 +201,11 @@ export class HostLink {
       replyPort.postMessage(reply);
     } catch (error) {
       // The value could not be structured-cloned (e.g. a symbol): say so to the guest.
-      replyPort.postMessage({ hseq: reply.hseq, ok: false, value: encodeError(cloneFailure(error), this.options.table.export) });
+      try {
+        replyPort.postMessage({ hseq: reply.hseq, ok: false, value: encodeError(cloneFailure(error), this.options.table.export) });
+      } catch {
+        // The port is closed (the run or worker is gone); the wake-up below is harmless.
+      }
     }
     // postMessage has queued the reply on the worker's port; now wake the worker.
     Atomics.store(signal, 0, 1);
@@ -180,6 +233,8 @@ export class GuestLink {
   private hostInFlight = 0;
   private hostSince = 0;
   private hostTotalMs = 0;
+  /** Shared with the host's watchdog: microseconds blocked in synchronous host calls. */
+  private readonly blocked: BigInt64Array;
 
   constructor(
     /** Sends an async message to the main thread. */
@@ -187,7 +242,9 @@ export class GuestLink {
     /** The worker's end of the reply channel (no listener: read synchronously). */
     private readonly replyPort: MessagePort,
     private readonly signal: Int32Array,
-  ) {}
+  ) {
+    this.blocked = new BigInt64Array(signal.buffer, 8, 1);
+  }
 
   /** Give a guest function (a host-side callable from the realm) an id the host can call. */
   readonly exportGuestFunction = (fn: AnyFunction): number => {
@@ -240,6 +297,7 @@ export class GuestLink {
 
   /** Reject every async host call still waiting (the run is over). */
   abandon(reason: Error): void {
+    // The realm that awaited them may be gone: their rejections are expected to go unheard.
     for (const waiter of this.pending.values()) waiter.reject(reason);
     this.pending.clear();
     this.hostInFlight = 0;
@@ -254,6 +312,7 @@ export class GuestLink {
     const wire = encodeValue(args, this.exportGuestFunction);
     this.hostBusy(1);
     let reply: HostReply | undefined;
+    const blockedSince = performance.now();
     try {
       Atomics.store(this.signal, 0, 0);
       this.post({ t: "hcall", hseq, fid, args: wire });
@@ -272,10 +331,12 @@ export class GuestLink {
         }
       }
     } finally {
+      // Time blocked here is the host's: the watchdog does not charge it to the guest.
+      Atomics.add(this.blocked, 0, BigInt(Math.round((performance.now() - blockedSince) * 1000)));
       if (!reply?.pending) this.hostBusy(-1);
     }
     if (reply.pending) {
-      return new Promise((resolve, reject) => this.pending.set(hseq, { resolve, reject }));
+      return handled(new Promise((resolve, reject) => this.pending.set(hseq, { resolve, reject })));
     }
     const value = decodeValue(reply.value!, importHost);
     if (!reply.ok) throw value;

@@ -43,7 +43,11 @@ export interface WorkerStartData {
 /** Main → worker. */
 export type ToWorker =
   | { readonly t: "call"; readonly seq: number; readonly method: string; readonly args: Wire }
-  | { readonly t: "callFn"; readonly seq: number; readonly fid: number; readonly args: Wire }
+  /**
+   * Call a guest function. `nested`: called by a host function on behalf of
+   * the running call, so it runs inside that call rather than queued behind it.
+   */
+  | { readonly t: "callFn"; readonly seq: number; readonly fid: number; readonly args: Wire; readonly nested?: boolean }
   | { readonly t: "release"; readonly ids: readonly number[] }
   | HostSettleMessage;
 

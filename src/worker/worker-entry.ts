@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { RExecError } from "../host/errors.js";
+import { CloneError, RExecError } from "../host/errors.js";
 import type { RExec } from "../host/rexec.js";
 import { encodeError, encodeValue, decodeValue } from "./codec.js";
 import { createInnerRExec, hostStubFactory, type LinkRef } from "./inner.js";
@@ -38,6 +38,7 @@ try {
     () => post({ t: "ready" }),
     (error) => post({ t: "startError", error: encodeError(asError(error), link.exportGuestFunction) }),
   );
+  started.catch(ignore);
 } catch (error) {
   post({ t: "startError", error: encodeError(error, link.exportGuestFunction) });
 }
@@ -58,6 +59,32 @@ async function invoke(message: Extract<ToWorker, { t: "call" | "callFn" }>): Pro
   return (method as (...a: unknown[]) => unknown).apply(rx, args);
 }
 
+/**
+ * Independent calls run one after another, as in-thread (a realm runs one
+ * call at a time). Only a guest function called by a host function on behalf
+ * of the running call (`nested`) skips the queue: it runs inside that call,
+ * which is waiting for it. Without this, a second independent call arriving
+ * while the first awaited something ran *inside* the first, and was rejected
+ * when the first ended.
+ */
+let queue: Promise<unknown> = started;
+
+/** Post a call's outcome. Never throws: a value that cannot be posted becomes an error that can. */
+function reply(seq: number, ok: boolean, value: unknown): void {
+  const output = rx?.output;
+  try {
+    post({ t: "result", seq, ok, value: ok ? encodeValue(value, link.exportGuestFunction) : encodeError(asError(value), link.exportGuestFunction), output });
+    return;
+  } catch (error) {
+    // encodeValue refused the value, or postMessage could not clone it.
+    try {
+      post({ t: "result", seq, ok: false, value: encodeError(new CloneError(`the result could not cross the worker boundary: ${describe(error)}`), link.exportGuestFunction), output });
+    } catch {
+      post({ t: "result", seq, ok: false, value: encodeError(new CloneError("the result could not cross the worker boundary"), link.exportGuestFunction), output: undefined });
+    }
+  }
+}
+
 port.on("message", (message: ToWorker) => {
   switch (message.t) {
     case "settle":
@@ -69,32 +96,37 @@ port.on("message", (message: ToWorker) => {
     case "call":
     case "callFn": {
       const seq = message.seq;
-      started.then(() => invoke(message)).then(
-        (value) => {
-          let wire;
-          try {
-            wire = encodeValue(value, link.exportGuestFunction);
-          } catch (error) {
-            post({ t: "result", seq, ok: false, value: encodeError(error, link.exportGuestFunction), output: rx?.output });
-            return;
-          }
-          post({ t: "result", seq, ok: true, value: wire, output: rx?.output });
-        },
-        (error) => post({ t: "result", seq, ok: false, value: encodeError(asError(error), link.exportGuestFunction), output: rx?.output }),
+      const nested = message.t === "callFn" && message.nested === true;
+      const run = (nested ? started : queue).then(() => invoke(message));
+      if (!nested) queue = run.then(ignore, ignore);
+      run.then(
+        (value) => reply(seq, true, value),
+        (error) => reply(seq, false, error),
       );
       return;
     }
   }
 });
 
-/** Calls reject with Errors; anything else (an engine-internal value) becomes an RExecError. */
+/**
+ * Last line of defense: a rejection nobody handled in this thread (a promise
+ * the realm let go of when a call ended) must not end the worker — Node ends a
+ * thread on an unhandled rejection, which would fail every call in flight.
+ */
+process.on("unhandledRejection", () => {});
+
+function ignore(): void {}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : typeof error;
+}
+
+/**
+ * Calls reject with Errors; anything else (an engine-internal value) becomes
+ * an RExecError. The value is never stringified: it may be guest-made, and
+ * stringifying would run its `toJSON`/`toString`.
+ */
 function asError(error: unknown): unknown {
   if (error instanceof Error) return error;
-  let what: string;
-  try {
-    what = JSON.stringify(error) ?? String(error);
-  } catch {
-    what = Object.prototype.toString.call(error);
-  }
-  return new RExecError(`the sandbox failed with a non-error value (${what.slice(0, 200)})`);
+  return new RExecError(`the sandbox failed with a non-error value (of type ${error === null ? "null" : typeof error})`);
 }

@@ -13,12 +13,14 @@
  * @packageDocumentation
  */
 import { MessageChannel, Worker, type ResourceLimits } from "node:worker_threads";
+import { handled } from "../boundary/handled.js";
 import { CloneError, DisposedError, MemoryLimitError, RExecError, TimeoutError } from "../host/errors.js";
 import { resolveLimits, type Limits } from "../host/limits.js";
 import type { CapturedOutput, OutputTarget, RExecOptions } from "../host/rexec.js";
 import { makeLogger } from "../host/verbose.js";
 import { decodeValue, encodeValue, type Wire } from "./codec.js";
-import { HostFunctionTable, HostLink } from "./link.js";
+import { HostFunctionTable, HostLink, hostCallScope, LINK_SIGNAL_BYTES } from "./link.js";
+import { Watchdog } from "./watchdog.js";
 import { buildWorkerConfig, type RExecClass } from "./config.js";
 
 export type { RExecClass };
@@ -31,10 +33,13 @@ export interface WorkerModeOptions {
    * Wall-clock deadline of one call in milliseconds (default
    * `limits.timeoutMs * 2 + 1000`). It is a backstop under the CPU budget the
    * engine enforces itself: it catches what the engine's interrupt cannot
-   * (a long native call such as a huge `join`), by terminating the worker. The
-   * clock stops while a host function the guest called is running or pending,
-   * since that time is the host's, not the guest's; startup is not counted.
-   * After it fires the call rejects with `TimeoutError` (`limit` is
+   * (a long native call such as a huge `join`), by terminating the worker.
+   * It charges every moment the worker thread runs — guest code, however it
+   * was started (a call, a guest timer or promise job while the guest awaits a
+   * host function) — and not the time the worker only waits for the host (a
+   * host function running, an async one pending; the realm's own
+   * `limits.wallTimeMs` bounds that waiting). See watchdog.ts. Startup is not
+   * counted. After it fires the call rejects with `TimeoutError` (`limit` is
    * `"wallTimeoutMs"`) and the instance is disposed.
    */
   readonly wallTimeoutMs?: number;
@@ -91,11 +96,11 @@ export class WorkerRExec {
   #startError: unknown;
   #deathReason: string | undefined;
   #output: CapturedOutput = { stdout: "", stderr: "" };
-  // Wall clock: time the worker has spent on the current call, excluding host time.
+  /** Host calls in flight (the worker is kept referenced meanwhile). */
   #hostBusy = 0;
-  #busyMs = 0;
-  #runningSince: number | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #watchdog: Watchdog;
+  readonly #signal: Int32Array;
+  readonly #resourceLimits: ResourceLimits;
 
   /**
    * @param options - {@link RExec} options, plus `worker`.
@@ -119,14 +124,17 @@ export class WorkerRExec {
 
     this.hostClass = hostClass;
     const config = buildWorkerConfig(options, this.limits, this.#table, hostClass, this);
-    const signal = new SharedArrayBuffer(4);
+    const signal = new SharedArrayBuffer(LINK_SIGNAL_BYTES);
+    this.#signal = new Int32Array(signal);
+    this.#watchdog = new Watchdog(this.wallTimeoutMs, () => this.#onClock());
     const reply = new MessageChannel();
     this.#link = new HostLink({
       table: this.#table,
       post: (message) => this.#post(message),
       replyPort: reply.port1,
-      signal: new Int32Array(signal),
+      signal: this.#signal,
       importGuestFunction: (id, name) => this.#guestFunction(id, name),
+      guestChecks: { walkLimit: this.limits.resultBytes },
       onHostBusy: (delta) => {
         this.#hostBusy += delta;
         this.#updateClock();
@@ -134,10 +142,11 @@ export class WorkerRExec {
       log: this.#log,
     });
     const startData: WorkerStartData = { config, replyPort: reply.port2, signal };
+    this.#resourceLimits = workerResourceLimits(this.limits, mode.resourceLimits);
     this.#worker = new Worker(workerScript("./worker-entry"), {
       workerData: startData,
       transferList: [reply.port2],
-      resourceLimits: workerResourceLimits(this.limits, mode.resourceLimits),
+      resourceLimits: this.#resourceLimits,
       stdout: false,
       stderr: false,
     });
@@ -175,7 +184,11 @@ export class WorkerRExec {
         this.#updateClock();
         return;
       case "startError":
-        this.#startError = decodeValue(message.error, (id, name) => this.#guestFunction(id, name));
+        try {
+          this.#startError = decodeValue(message.error, (id, name) => this.#guestFunction(id, name), this.#guestChecks);
+        } catch (error) {
+          this.#startError = error;
+        }
         for (const seq of [...this.#calls.keys()]) this.#settle(seq, false, this.#startError);
         return;
       case "hcall":
@@ -191,7 +204,7 @@ export class WorkerRExec {
         if (message.output) this.#output = message.output;
         let value: unknown;
         try {
-          value = decodeValue(message.value, (id, name) => this.#guestFunction(id, name));
+          value = decodeValue(message.value, (id, name) => this.#guestFunction(id, name), this.#guestChecks);
         } catch (error) {
           this.#settle(message.seq, false, error);
           return;
@@ -207,15 +220,21 @@ export class WorkerRExec {
     if (!call) return;
     this.#calls.delete(seq);
     // Progress: the next call starts with a fresh wall clock.
-    this.#busyMs = 0;
+    this.#watchdog.stop();
     this.#updateClock();
     (ok ? call.resolve : call.reject)(value);
   }
 
+  /** Checks on everything guest-derived that arrives from the worker (see codec.ts). */
+  get #guestChecks() {
+    return { walkLimit: this.limits.resultBytes };
+  }
+
+  /** Every promise handed out is marked handled (boundary/handled.ts): a host that drops one does not die of it. */
   #send(message: ToWorker & { seq: number }, label: string): Promise<unknown> {
-    if (this.#deathReason !== undefined) return Promise.reject(new DisposedError(this.#deathReason));
-    if (this.#startError !== undefined) return Promise.reject(this.#startError);
-    return new Promise((resolve, reject) => {
+    if (this.#deathReason !== undefined) return handled(Promise.reject(new DisposedError(this.#deathReason)));
+    if (this.#startError !== undefined) return handled(Promise.reject(this.#startError));
+    return handled(new Promise((resolve, reject) => {
       this.#calls.set(message.seq, { resolve, reject, label });
       try {
         this.#worker.postMessage(message);
@@ -225,7 +244,7 @@ export class WorkerRExec {
         return;
       }
       this.#updateClock();
-    });
+    }));
   }
 
   /**
@@ -234,12 +253,12 @@ export class WorkerRExec {
    * method is this with its name.
    */
   invoke(method: string, ...args: unknown[]): Promise<unknown> {
-    if (!FORWARDED_METHOD.test(method)) return Promise.reject(new TypeError(`${method} is not a method worker mode forwards`));
+    if (!FORWARDED_METHOD.test(method)) return handled(Promise.reject(new TypeError(`${method} is not a method worker mode forwards`)));
     let wire: Wire;
     try {
       wire = encodeValue(args, this.#table.export);
     } catch (error) {
-      return Promise.reject(error);
+      return handled(Promise.reject(error));
     }
     return this.#send({ t: "call", seq: ++this.#seq, method, args: wire }, method);
   }
@@ -253,9 +272,13 @@ export class WorkerRExec {
         try {
           wire = encodeValue(args, this.#table.export);
         } catch (error) {
-          return Promise.reject(error);
+          return handled(Promise.reject(error));
         }
-        return this.#send({ t: "callFn", seq: ++this.#seq, fid: id, args: wire }, label);
+        // Called by one of this instance's host functions, on behalf of the
+        // running call: it must run inside that call (see link.ts, HostCallScope).
+        const scope = hostCallScope.getStore();
+        const nested = scope !== undefined && scope.link === this.#link && scope.live;
+        return this.#send({ t: "callFn", seq: ++this.#seq, fid: id, args: wire, nested }, label);
       },
     }[label]!;
     this.#registry.register(fn, id);
@@ -276,28 +299,20 @@ export class WorkerRExec {
   // ---------------------------------------------------------------------------
   // Wall clock and worker death
 
-  /** Run the clock while a call is in flight, the worker has started, and no host call is running. */
+  /** Charge the worker's running time while a call is in flight and the worker has started (see watchdog.ts). */
   #updateClock(): void {
-    const now = performance.now();
-    if (this.#runningSince !== undefined) {
-      this.#busyMs += now - this.#runningSince;
-      this.#runningSince = undefined;
-    }
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
     const busy = this.#calls.size > 0 || this.#hostBusy > 0;
     // Keep the process alive only while something is in flight, as an in-thread RExec would.
     if (this.#deathReason === undefined) busy ? this.#worker.ref() : this.#worker.unref();
-    if (this.#deathReason !== undefined || !this.#ready || this.#calls.size === 0 || this.#hostBusy > 0) return;
-    this.#runningSince = now;
-    const left = Math.max(0, this.wallTimeoutMs - this.#busyMs);
-    this.#timer = setTimeout(() => this.#onClock(), left + 1);
-    this.#timer.unref();
+    if (this.#deathReason !== undefined || !this.#ready || this.#calls.size === 0) {
+      this.#watchdog.stop();
+      return;
+    }
+    if (!this.#watchdog.running) this.#watchdog.start(this.#worker, this.#signal);
   }
 
   #onClock(): void {
-    this.#updateClock();
-    if (this.#busyMs < this.wallTimeoutMs || this.#deathReason !== undefined) return;
+    if (this.#deathReason !== undefined) return;
     const wall = this.wallTimeoutMs;
     this.#log(`limit: wallTimeoutMs (${wall}) exceeded; terminating the worker`);
     const error = new TimeoutError(this.limits.timeoutMs);
@@ -312,9 +327,9 @@ export class WorkerRExec {
     if (this.#deathReason !== undefined) return;
     this.#deathReason = reason;
     this.#link.close();
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#watchdog.stop();
     for (const seq of [...this.#calls.keys()]) this.#settle(seq, false, new DisposedError(reason));
-    void this.#worker.terminate();
+    handled(this.#worker.terminate());
   }
 
   #onDeath(error: Error | undefined, exitCode?: number): void {
@@ -323,7 +338,8 @@ export class WorkerRExec {
     let failure: Error;
     if ((error as { code?: unknown } | undefined)?.code === "ERR_WORKER_OUT_OF_MEMORY") {
       reason = "the worker ran out of heap (its resourceLimits backstop) and was terminated";
-      const heapMb = this.#worker.resourceLimits?.maxOldGenerationSizeMb ?? 0;
+      // What the worker was given; `worker.resourceLimits` reads 0 once it has exited.
+      const heapMb = this.#resourceLimits.maxOldGenerationSizeMb ?? 0;
       failure = new MemoryLimitError("memoryBytes", this.limits.memoryBytes);
       Object.assign(failure, { limit: "maxOldGenerationSizeMb", value: heapMb });
       failure.message = `the worker's own heap reached its resourceLimits backstop (maxOldGenerationSizeMb ${heapMb}) and the worker was terminated; this RExec is now disposed; raise worker.resourceLimits or lower limits.resultBytes`;
@@ -347,8 +363,8 @@ export class WorkerRExec {
   }
 
   /** {@link RExec.r_exec} in the worker. */
-  async r_exec(code: string, options?: { filename?: string }): Promise<void> {
-    await this.invoke("r_exec", code, options);
+  r_exec(code: string, options?: { filename?: string }): Promise<void> {
+    return handled(this.invoke("r_exec", code, options).then(() => undefined));
   }
 
   /** {@link RExec.s_eval} in the worker; guest output is written to `stdio` on this thread. */
@@ -357,8 +373,8 @@ export class WorkerRExec {
   }
 
   /** {@link RExec.s_exec} in the worker; guest output is written to `stdio` on this thread. */
-  async s_exec(code: string, options?: { filename?: string }): Promise<void> {
-    await this.invoke("s_exec", code, options);
+  s_exec(code: string, options?: { filename?: string }): Promise<void> {
+    return handled(this.invoke("s_exec", code, options).then(() => undefined));
   }
 
   /** `r_execfile` in the worker (the file is found through the hooks, on this thread). */
@@ -412,9 +428,9 @@ export class WorkerRExec {
   }
 
   /** `await using`: also waits until the worker thread has exited. */
-  async [Symbol.asyncDispose](): Promise<void> {
+  [Symbol.asyncDispose](): Promise<void> {
     this.dispose();
-    await this.#worker.terminate();
+    return handled(this.#worker.terminate().then(() => undefined));
   }
 }
 
