@@ -36,6 +36,7 @@ import {
   type PromiseState,
 } from "./engine.js";
 import { BASELINE_PAGES, WASM_PAGE_BYTES, baseVariant, compiledModule, ENGINE_VARIANT, type EngineVariantName } from "./wasm-variant.js";
+import { utcInstantiateWasm } from "./utc-time.js";
 
 /** Options of {@link createQuickJSEngine} beyond the generic {@link EngineOptions}. */
 export interface QuickJSEngineOptions extends EngineOptions {
@@ -58,10 +59,10 @@ export async function createQuickJSEngine(options: QuickJSEngineOptions): Promis
   const log = options.log ?? (() => {});
   const module = await newQuickJSWASMModuleFromVariant(
     newVariant(baseVariant(variantName), {
-      wasmModule: compiledModule(variantName),
       wasmMemory: memory,
       // Emscripten prints aborts to the console by default; route them instead.
-      emscriptenModule: { print: log, printErr: log } as never,
+      // instantiateWasm: the compiled module, with the guest's clock in UTC (see utc-time.ts).
+      emscriptenModule: { print: log, printErr: log, instantiateWasm: utcInstantiateWasm(compiledModule(variantName), memory) } as never,
     }),
   );
   const runtime = module.newRuntime();
