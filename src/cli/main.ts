@@ -6,11 +6,11 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { inspect } from "node:util";
 import {
   FileSystemHooks,
   MemoryHooks,
   RestrictedError,
+  RExecError,
   ModuleNotFoundError,
   RExec,
   UrlHooks,
@@ -22,6 +22,7 @@ import { parseCli, realDir, realFile, RootMap, UsageError, type CliArgs } from "
 import { EXIT, exitCodeOf, formatError, readText, type SourceLookup } from "./report.js";
 import { Readable } from "node:stream";
 import { runRepl } from "./repl.js";
+import { DEFAULT_PRINT, printValue } from "./print.js";
 
 export { EXIT } from "./report.js";
 
@@ -80,8 +81,32 @@ Exit codes:
   70  internal error in rexec
 `;
 
+let rejectionGuard = false;
+
+/**
+ * The CLI never dies of a rejection it did not create. A rejection that nobody
+ * handled and that carries a rexec error comes from guest code the host ran
+ * without asking (the library is meant to prevent that; this is the CLI's last
+ * line): it is dropped, after a note under --verbose, instead of ending the
+ * process with Node's internal stack. Anything else is a rexec bug, reported as
+ * one without printing the (possibly guest-derived) value by calling into it.
+ */
+function guardRejections(verbose: boolean): void {
+  if (rejectionGuard) return;
+  rejectionGuard = true;
+  process.on("unhandledRejection", (reason) => {
+    if (reason instanceof RExecError) {
+      if (verbose) process.stderr.write(`rexec: ignored an unhandled ${reason.name} that no command was waiting for\n`);
+      return;
+    }
+    process.stderr.write(`rexec: internal error: unhandled rejection: ${reason instanceof Error ? reason.stack ?? reason.message : printValue(reason, { maxBytes: 4096 })}\n`);
+    process.exitCode = EXIT.INTERNAL;
+  });
+}
+
 /** Run the CLI with `args` (without node and script); resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
+  guardRejections(args.includes("-v") || args.includes("--verbose"));
   let cli: CliArgs;
   try {
     cli = parseCli(args);
@@ -229,7 +254,8 @@ async function evaluate(cli: CliArgs): Promise<number> {
     box = sandbox(cli, {});
     box.inline.set("<eval>", cli.target!);
     const value = await box.rx.s_eval(cli.target!, { filename: "<eval>" });
-    process.stdout.write(`${typeof value === "string" ? value : inspect(value, { colors: Boolean(process.stdout.isTTY), depth: 6 })}\n`);
+    // Bounded in time and bytes whatever the value (see print.ts); --max-output bounds it too.
+    process.stdout.write(`${printValue(value, { colors: Boolean(process.stdout.isTTY), rawString: true, maxBytes: Math.min(cli.maxOutput ?? DEFAULT_PRINT.maxBytes, DEFAULT_PRINT.maxBytes) })}\n`);
     return EXIT.OK;
   } catch (error) {
     return fail(error, box);

@@ -6,10 +6,10 @@
  * @packageDocumentation
  */
 import { createInterface } from "node:readline";
-import { inspect } from "node:util";
 import { GuestError, SystemExit, type RExec } from "../index.js";
 import type { CliArgs } from "./options.js";
 import { EXIT, exitCodeOf, formatError, processExitCode } from "./report.js";
+import { DEFAULT_PRINT, printValue } from "./print.js";
 import type { Sandbox } from "./main.js";
 
 const REPL_HELP = `.help     this help
@@ -60,7 +60,7 @@ export async function runRepl(cli: CliArgs, makeSandbox: (extra: { stdin?: boole
       const value = await evalInput(box.rx, input, filename);
       pending = "";
       box.inline.delete(filename);
-      process.stdout.write(`${inspect(value, { colors: terminal, depth: 4 })}\n`);
+      process.stdout.write(`${printValue(value, { colors: terminal, depth: 4, maxBytes: Math.min(cli.maxOutput ?? DEFAULT_PRINT.maxBytes, DEFAULT_PRINT.maxBytes) })}\n`);
     } catch (error) {
       if (incomplete(error) && line.trim() !== "") {
         pending = input;
