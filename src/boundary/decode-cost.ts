@@ -35,6 +35,12 @@ export type CostExcess = "walk" | "heap";
 /** Cost units per item (bytes, measured on V8 / Node 20; see the file comment). */
 const HEAP = {
   node: 32,
+  /**
+   * Extra per object: V8 gives an object a dictionary (~170 bytes for one
+   * property) instead of in-object fields once the transition tree is crowded
+   * — which a guest can arrange with one earlier result of many distinct keys.
+   */
+  objectExtra: 64,
   /** A property of a small object (in-object or fast properties; keys shared as internalized strings). */
   fastProperty: 16,
   /** Objects with more properties than this are dictionaries whose keys are usually distinct strings. */
@@ -101,6 +107,7 @@ function nodeHeapCost(n: Node, buffers: readonly Uint8Array[]): number {
   switch (tag) {
     case "o":
     case "e": {
+      cost += HEAP.objectExtra;
       if (tag === "e") cost += HEAP.error + 2 * ((n[1] as string).length + (n[2] as string).length + (n[3] as string).length);
       const first = tag === "o" ? 1 : 4;
       const dictionary = (n.length - first) / 2 > HEAP.fastPropertiesMax;

@@ -469,7 +469,7 @@ export class GuestRealm {
       const unreadable =
         error instanceof GuestThrow
           ? new GuestError("Error", "guest threw a value whose fields could not be read (reading them threw)", "", [])
-          : error instanceof CloneError
+          : error instanceof CloneError || error instanceof MemoryLimitError
             ? new GuestError("Error", `guest threw a value that cannot be copied: ${error.message}`, "", [])
             : new GuestError("Error", "guest threw a value that could not be read in time", "", []);
       unreadable.unreadable = true;
@@ -933,11 +933,18 @@ export class GuestRealm {
 
   // --- native-poll hook (owned by the CPU-shapes work; see native-guards.js) ---
   /**
-   * Called by guarded natives after each potentially long native call: if the
-   * call's budget is spent, make the engine stop the guest at its very next
-   * poll instead of its next scheduled one. (Stub: filled in by the native-guards work.)
+   * Called by guarded natives after each potentially long native call: the
+   * engine's very next poll calls the interrupt handler (which checks the
+   * deadline and re-paces the polls) instead of its next scheduled one.
+   * Returns true when the budget is spent, so that a guard on an engine build
+   * without poll pacing can spin in bytecode until the handler stops it.
    */
-  pollNative(): void {}
+  pollNative(): boolean {
+    const engine = this.engine;
+    if (!this.inCall || !engine?.alive) return false;
+    engine.pollSoon();
+    return this.budget.exhausted;
+  }
   // --- end native-poll hook ---
 
   /** The guest called exit: stop it at the next poll and report SystemExit. */
