@@ -20,6 +20,13 @@
  */
 
 type ImportFunction = (...args: never[]) => unknown;
+/** The import object emscripten passes to `instantiateWasm` (namespace → name → value). */
+export type WasmImports = Record<string, Record<string, unknown>>;
+interface WasmInstance {
+  readonly exports: Record<string, unknown>;
+}
+/** `WebAssembly.Instance`, which src/types/webassembly.d.ts does not declare. */
+const Instance = (WebAssembly as unknown as { Instance: new (module: WebAssembly.Module, imports: WasmImports) => WasmInstance }).Instance;
 
 /** Offsets of `struct tm` fields (wasm32 musl: ten 32-bit ints, then `tm_zone`). */
 const TM_SEC = 0, TM_MIN = 4, TM_HOUR = 8, TM_MDAY = 12, TM_MON = 16, TM_YEAR = 20, TM_WDAY = 24, TM_YDAY = 28, TM_ISDST = 32, TM_GMTOFF = 36;
@@ -72,19 +79,19 @@ function utcImports(memory: WebAssembly.Memory): Record<"localtime" | "tzset", I
  * `imports` with the glue's time-zone imports replaced by UTC ones writing into
  * `memory` (the instance's memory). Throws if they cannot be found for sure.
  */
-export function withUtcTime(imports: WebAssembly.Imports, memory: WebAssembly.Memory): WebAssembly.Imports {
+export function withUtcTime(imports: WasmImports, memory: WebAssembly.Memory): WasmImports {
   const replacements = utcImports(memory);
   const found = new Set<string>();
-  const out: WebAssembly.Imports = {};
+  const out: WasmImports = {};
   for (const [namespace, members] of Object.entries(imports)) {
-    const copy: Record<string, WebAssembly.ImportValue> = { ...members };
+    const copy: Record<string, unknown> = { ...members };
     for (const [name, value] of Object.entries(members)) {
       if (typeof value !== "function") continue;
       const kind = timeImportKind(value as ImportFunction);
       if (kind === undefined) continue;
       if (found.has(kind)) throw new Error(`rexec: this QuickJS build has two ${kind} imports; refusing to guess which shows the host time zone`);
       found.add(kind);
-      copy[name] = replacements[kind] as WebAssembly.ImportValue;
+      copy[name] = replacements[kind];
     }
     out[namespace] = copy;
   }
@@ -98,8 +105,8 @@ export function withUtcTime(imports: WebAssembly.Imports, memory: WebAssembly.Me
  * promise instead of leaving it pending.
  */
 export function utcInstantiateWasm(module: WebAssembly.Module, memory: WebAssembly.Memory) {
-  return (imports: WebAssembly.Imports, onSuccess: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void): WebAssembly.Exports => {
-    const instance = new WebAssembly.Instance(module, withUtcTime(imports, memory));
+  return (imports: WasmImports, onSuccess: (instance: WasmInstance, module: WebAssembly.Module) => void): Record<string, unknown> => {
+    const instance = new Instance(module, withUtcTime(imports, memory));
     onSuccess(instance, module);
     return instance.exports;
   };
