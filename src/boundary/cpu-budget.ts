@@ -64,6 +64,16 @@ export class CpuBudget {
     return this.limitMs - remaining;
   }
 
+  /**
+   * True when the guest must stop: the call's time is used up or a stop was
+   * requested. Unlike {@link shouldInterrupt} it is also right while paused
+   * (inside a host function), and it has no side effects.
+   */
+  get exhausted(): boolean {
+    if (this.stopRequested) return true;
+    return this.running ? performance.now() > this.deadline : this.remainingMs <= 0;
+  }
+
   /** The engine's interrupt poll. */
   readonly shouldInterrupt = (): boolean => {
     if (this.stopRequested) return true;

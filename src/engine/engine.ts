@@ -109,6 +109,13 @@ export interface Engine extends Disposable {
   runJobs(max?: number): number;
   hasPendingJobs(): boolean;
   setModuleLoader(loader: EngineModuleLoader): void;
+  /**
+   * Make the engine call its interrupt handler at its very next poll instead of
+   * after up to ~10000 polls: called after a native call that may have run long,
+   * so a loop around such calls cannot run on past the deadline. False when this
+   * engine build cannot do it (then the next scheduled poll is the earliest).
+   */
+  pollSoon(): boolean;
   /** Release a ref. Freeing a ref twice is a bug and throws. */
   free(ref: GuestRef): void;
   dispose(): void;

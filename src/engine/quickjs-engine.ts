@@ -15,6 +15,10 @@
  * - A host callback that throws would be turned by quickjs-emscripten into a
  *   guest error carrying the host stack (host paths). Callbacks here never let
  *   a host exception escape: they answer with a plain guest error.
+ * - The engine calls its interrupt handler only every ~10000 polls, however
+ *   long the native calls between them take. An {@link InterruptPacer} paces
+ *   the polls by time and lets guarded natives ask for the next poll at once
+ *   ({@link Engine.pollSoon}).
  *
  * @packageDocumentation
  */
@@ -35,6 +39,7 @@ import {
   type HostCallback,
   type PromiseState,
 } from "./engine.js";
+import { InterruptPacer } from "./interrupt-pacer.js";
 import { BASELINE_PAGES, WASM_PAGE_BYTES, baseVariant, compiledModule, ENGINE_VARIANT, type EngineVariantName } from "./wasm-variant.js";
 import { utcInstantiateWasm } from "./utc-time.js";
 
@@ -70,9 +75,21 @@ export async function createQuickJSEngine(options: QuickJSEngineOptions): Promis
   // the wasm memory maximum is what bounds the total.
   runtime.setMemoryLimit(options.memoryBytes);
   runtime.setMaxStackSize(options.stackBytes);
-  runtime.setInterruptHandler(() => options.shouldInterrupt());
   const context = runtime.newContext();
-  return new QuickJSEngine(runtime, context, memory, maximum * WASM_PAGE_BYTES);
+  // Poll pacing (see interrupt-pacer.ts): verified on this very instance
+  // before any guest code runs, with a probe handler, then the real one.
+  const pacer = new InterruptPacer(memory, (context as unknown as { ctx: { value: number } }).ctx.value, variantName);
+  const verified = pacer.verify(
+    (handler) => runtime.setInterruptHandler(handler),
+    (iterations) => context.unwrapResult(context.evalCode(`for (let i = 0; i < ${iterations}; i++) {}`, "<rexec:pacer-probe>")).dispose(),
+  );
+  if (!verified) log(`interrupt pacing unavailable for ${variantName}: native-heavy loops are polled at the engine's own rate`);
+  runtime.setInterruptHandler(() => {
+    if (options.shouldInterrupt()) return true;
+    pacer.afterPoll();
+    return false;
+  });
+  return new QuickJSEngine(runtime, context, memory, maximum * WASM_PAGE_BYTES, pacer);
 }
 
 function isNativeStackOverflow(error: unknown): boolean {
@@ -94,6 +111,7 @@ class QuickJSEngine implements Engine {
     context: QuickJSContext,
     memory: WebAssembly.Memory,
     readonly heapLimitBytes: number,
+    private readonly pacer: InterruptPacer,
   ) {
     this.runtime = runtime;
     this.context = context;
@@ -115,6 +133,7 @@ class QuickJSEngine implements Engine {
 
   /** Drop the whole instance without freeing anything in it: it may be corrupt. */
   private abandon(): void {
+    this.pacer.disable();
     this.handles.clear();
     this.context = undefined;
     this.runtime = undefined;
@@ -352,6 +371,10 @@ class QuickJSEngine implements Engine {
         },
       );
     });
+  }
+
+  pollSoon(): boolean {
+    return this.context !== undefined && this.pacer.pollSoon();
   }
 
   private freeQuietly(ref: GuestRef): void {

@@ -199,7 +199,7 @@ export class RExec {
       },
       config: this.processConfig(),
     });
-    await realm.installPrelude(NATIVE_GUARDS_SOURCE, "<rexec:guards>", { nativeMax: NATIVE_LOOP_MAX, refuseMax: NATIVE_REFUSE_MAX });
+    await realm.installPrelude(NATIVE_GUARDS_SOURCE, "<rexec:guards>", { nativeMax: NATIVE_LOOP_MAX, refuseMax: NATIVE_REFUSE_MAX, poll: () => realm.pollNative() });
     const modules = new ModuleHost(realm, this.hooks, this.okBuiltinModules, (path, mode) => this.r_open(path, mode), this.log);
     modules.install();
     this.modules = modules;

@@ -11,12 +11,33 @@
 // Methods without such a fallback refuse huge lengths with a RangeError. The
 // originals are kept only in this closure.
 //
-// Typed arrays and strings need no guard, nor do methods that write every
-// element (fill, push): their loops are bounded by memory the guest actually
-// holds or creates, which `memoryBytes` caps.
+// `fill` is guarded too: on an array-like whose prototype is a typed array,
+// `Array.prototype.fill.call({ length: 2 ** 53, __proto__: new Uint8Array(0) })`
+// writes nothing anywhere (out-of-range typed-array writes are dropped), so no
+// memory grows to stop its loop.
+//
+// Joining turns each element into text in C (~1.2 µs per double): above
+// JOIN_NATIVE_MAX elements arrays and typed arrays join in JavaScript.
+//
+// A second mechanism bounds *loops* of long native calls: QuickJS calls its
+// interrupt handler only every so many polls (up to 10000 backward jumps or
+// calls), however long the natives between them run. After a native call on a
+// big input (more than POLL_AFTER elements or characters), the guards call the
+// host's `poll`, which makes the engine's very next poll check the deadline
+// (see src/engine/interrupt-pacer.ts). Single native calls are still bounded
+// only by what memory lets the guest build; SECURITY.md ("CPU shapes") lists
+// them with their measured worst cases.
 (function rexecNativeGuards(setup) {
   "use strict";
-  const { nativeMax, refuseMax } = setup;
+  const { nativeMax, refuseMax, poll } = setup;
+  const POLL_AFTER = 2 ** 18;
+  const JOIN_NATIVE_MAX = 2 ** 16;
+  // After a possibly long native: the engine checks the deadline at its next
+  // poll. Without poll pacing, the host answers true once the budget is spent
+  // and this loop runs bytecode until the interrupt handler stops it.
+  const afterLong = () => {
+    if (poll()) for (;;) {}
+  };
   const AP = Array.prototype;
   const { defineProperty, getOwnPropertyDescriptor } = Object;
   const apply = Reflect.apply;
@@ -140,6 +161,11 @@
       for (; k >= 0; k--) if (k in O) acc = fn(acc, O[k], k, O);
       return acc;
     },
+    fill(O, len, value, start, end) {
+      const last = relative(end, len, len);
+      for (let k = relative(start, len, 0); k < last; k++) O[k] = value;
+      return O;
+    },
     reverse(O, len) {
       for (let lo = 0, hi = len - 1; lo < hi; lo++, hi--) {
         const hasLo = lo in O, hasHi = hi in O;
@@ -216,6 +242,7 @@
     const desc = getOwnPropertyDescriptor(AP, name);
     if (!desc || typeof desc.value !== "function") return;
     const native = desc.value;
+    const max = name === "join" || name === "toString" ? JOIN_NATIVE_MAX : nativeMax;
     const wrapper = {
       [name](...args) {
         const O = toObject(this, name);
@@ -223,7 +250,12 @@
         if ((name === "sort" || name === "toSorted") && args[0] === undefined && len > SORT_NATIVE_MAX && len <= refuseMax) {
           return apply(native, O, [defaultOrder]);
         }
-        if (len <= nativeMax || (isArray(O) && fallback === undefined && len <= refuseMax)) return apply(native, O, args);
+        // A real array's fill writes elements it then holds: memory bounds it.
+        if (len <= max || (isArray(O) && (fallback === undefined ? len <= refuseMax : name === "fill"))) {
+          const result = apply(native, O, args);
+          if (len > POLL_AFTER) afterLong();
+          return result;
+        }
         if (fallback !== undefined) return fallback(O, len, ...args);
         throw new RangeError(`Array.prototype.${name} over ${len} elements is refused in rexec: the engine cannot interrupt a native loop that long`);
       },
@@ -309,6 +341,54 @@
     defineProperty(drop, "length", { value: nativeDrop.length, configurable: true });
     defineProperty(IteratorProto, "drop", { value: drop, writable: desc.writable, enumerable: desc.enumerable, configurable: desc.configurable });
   }
+
+  // Typed arrays: join in C turns every element into text; above
+  // JOIN_NATIVE_MAX elements it runs as the JavaScript loop (the brand-checked
+  // length decides, so nothing guest-defined is consulted).
+  {
+    const desc = getOwnPropertyDescriptor(TypedArrayProto, "join");
+    const native = desc.value;
+    const join = {
+      join(separator) {
+        let len = 0;
+        try { len = typedLength(this); } catch { /* not a typed array: the native throws */ }
+        if (len <= JOIN_NATIVE_MAX) return apply(native, this, arguments.length ? [separator] : []);
+        return fallbacks.join(this, len, separator);
+      },
+    }.join;
+    defineProperty(join, "length", { value: native.length, configurable: true });
+    defineProperty(TypedArrayProto, "join", { value: join, writable: desc.writable, enumerable: desc.enumerable, configurable: desc.configurable });
+  }
+
+  // String and RegExp methods whose C loops run per character or per match
+  // (~0.25 µs per regex match), JSON, and normalization: a poll after each
+  // call on a big input, so a loop of them ends at the deadline.
+  const strLen = (v) => (typeof v === "string" ? v.length : 0);
+  function pollAfter(obj, key, isBig) {
+    const desc = getOwnPropertyDescriptor(obj, key);
+    if (!desc || typeof desc.value !== "function") return;
+    const native = desc.value;
+    const name = typeof key === "symbol" ? `[${key.description}]` : key;
+    const wrapper = {
+      [name](a) {
+        const result = apply(native, this, arguments);
+        if (isBig(this, a, result)) afterLong();
+        return result;
+      },
+    }[name];
+    defineProperty(wrapper, "name", { value: native.name, configurable: true });
+    defineProperty(wrapper, "length", { value: native.length, configurable: true });
+    defineProperty(obj, key, { value: wrapper, writable: desc.writable, enumerable: desc.enumerable, configurable: desc.configurable });
+  }
+  const bigThis = (self) => strLen(self) > POLL_AFTER;
+  const bigArg = (self, a) => strLen(a) > POLL_AFTER;
+  const bigResult = (self, a, r) => strLen(r) > POLL_AFTER;
+  for (const name of ["replace", "replaceAll", "split", "match", "search", "normalize", "localeCompare", "indexOf", "lastIndexOf", "includes"]) {
+    pollAfter(String.prototype, name, bigThis);
+  }
+  for (const key of [Symbol.replace, Symbol.split, Symbol.match, Symbol.search]) pollAfter(RegExp.prototype, key, bigArg);
+  pollAfter(JSON, "parse", bigArg);
+  pollAfter(JSON, "stringify", bigResult);
 
   for (const name of Object.keys(fallbacks)) guard(name, fallbacks[name]);
   for (const name of refused) guard(name, undefined);
