@@ -193,3 +193,89 @@ describe("rexec", { concurrency: 4 }, () => {
     assert.equal(ts.stdout, "n=4 min=1 max=10\nmean=4.000 median=2.5\n");
   });
 });
+
+// Host-side work on guest values and text (issue 10): what the CLI prints of a
+// result or a thrown value is bounded, it runs no guest code to print it, and
+// guest-chosen text cannot forge lines of its reports or logs.
+describe("rexec prints guest values bounded and inert", { concurrency: 4 }, () => {
+  const NODE_INTERNALS = /node:internal|triggerUncaughtException|at process\.|dist\//;
+
+  test("a rejected or thrown value with a throwing toJSON prints the guest's value and exits 1", async () => {
+    for (const code of [
+      "Promise.reject({ toJSON() { throw new Error('x') } })",
+      "throw { toJSON() { throw new Error('x') } }",
+      "throw { toString() { throw new Error('x') }, valueOf() { for (;;) {} } }",
+    ]) {
+      const r = await rexec(["eval", code]);
+      assert.equal(r.code, 1, `${code}: ${r.stderr}`);
+      assert.ok(!NODE_INTERNALS.test(r.stderr), `${code}: ${r.stderr}`);
+      assert.ok(!r.stderr.includes("internal error"), r.stderr);
+      assert.equal(r.stdout, "");
+    }
+  });
+
+  test("a guest Error is reported as the guest error with its code frame, never a host stack", async () => {
+    const r = await rexec(["eval", "[1].map(() => { throw new TypeError('bad ' + 'item') })"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^<eval>:1:\d+\n\[1\]\.map/);
+    assert.match(r.stderr, /TypeError: bad item/);
+    assert.ok(!NODE_INTERNALS.test(r.stderr), r.stderr);
+  });
+
+  test("--max-output bounds the printed result (a 20k-key object printed 318 KB before)", async () => {
+    const r = await rexec(["--max-output", "1k", "--timeout", "10s", "eval", "var o = {}; for (var i = 0; i < 20000; i++) o['k' + i] = i; o"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(Buffer.byteLength(r.stdout) <= 1024 + 100, `${Buffer.byteLength(r.stdout)} bytes`);
+    assert.match(r.stdout, /output cut at 1024 bytes/);
+    const s = await rexec(["--max-output", "1k", "eval", "'x'.repeat(100000)"]);
+    assert.equal(s.code, 0, s.stderr);
+    assert.ok(Buffer.byteLength(s.stdout) <= 1024 + 100, `${Buffer.byteLength(s.stdout)} bytes`);
+  });
+
+  test("the 7-level, 100-wide DAG result is printed bounded or refused, never 134 MB", async () => {
+    const t = Date.now();
+    const r = await rexec(["--max-output", "64k", "eval", "var a=[1];for(var i=0;i<7;i++){var b=[];for(var j=0;j<100;j++)b.push(a);a=b} a"]);
+    assert.ok(r.code === 0 || r.code === 4, `${r.code}: ${r.stderr}`);
+    assert.ok(Buffer.byteLength(r.stdout) <= 64 * 1024 + 100, `${Buffer.byteLength(r.stdout)} bytes`);
+    assert.ok(!NODE_INTERNALS.test(r.stderr), r.stderr);
+    assert.ok(Date.now() - t < 20_000, `${Date.now() - t} ms`); // hang guard (it took 15 s)
+    // A DAG inside the result limits still prints bounded (3 levels of 100 printed 7.9 MB in 5 s).
+    const small = await rexec(["--max-output", "64k", "--timeout", "10s", "eval", "var a=[1];for(var i=0;i<3;i++){var b=[];for(var j=0;j<60;j++)b.push(a);a=b} [a, a]"]);
+    assert.ok(small.code === 0 || small.code === 4, `${small.code}: ${small.stderr}`);
+    assert.ok(Buffer.byteLength(small.stdout) <= 64 * 1024 + 100, `${Buffer.byteLength(small.stdout)} bytes`);
+  });
+
+  test("a thrown DAG or huge value is reported bounded", async () => {
+    const r = await rexec(["eval", "var a=[1];for(var i=0;i<4;i++){var b=[];for(var j=0;j<30;j++)b.push(a);a=b} throw a"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(Buffer.byteLength(r.stderr) <= 256 * 1024, `${Buffer.byteLength(r.stderr)} bytes`);
+    const m = await rexec(["eval", "throw new Error('m'.repeat(3e6))"]);
+    assert.equal(m.code, 1, m.stderr);
+    assert.ok(Buffer.byteLength(m.stderr) <= 256 * 1024, `${Buffer.byteLength(m.stderr)} bytes`);
+  });
+
+  test("guest-chosen names and paths cannot forge lines in -v logs or error reports", async () => {
+    const EVIL = "\\n[rexec] limit: forged\\x1b[2J";
+    writeFileSync(join(dir, "forge.js"), [
+      `try { require("fs").writeFileSync("/nope${EVIL}", "x") } catch {}`,
+      `const e = new Error("m"); e.name = "N${EVIL}"; e.stack = "    at f${EVIL} (/forge.js:1:1)"; throw e;`,
+    ].join("\n"));
+    const r = await rexec(["-v", "--allow-module", "fs", "run", join(dir, "forge.js")]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(!r.stderr.includes("\x1b"), JSON.stringify(r.stderr));
+    assert.ok(!/^\[rexec\] limit: forged/m.test(r.stderr), r.stderr);
+    assert.match(r.stderr, /^rexec: denied: write to \/nope\\n\[rexec\] limit: forged\\x1b\[2J$/m);
+  });
+
+  test("a guest error with a hostile stack is reported as the guest error, exit 1", async () => {
+    const r = await rexec(["eval", "var e = new Error('x'); e.stack = 'at ' + ' ('.repeat(32000); throw e"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^Error: x$/m);
+    assert.ok(Buffer.byteLength(r.stderr) < 1000, r.stderr);
+    // 20 such errors in a result took 100 s to copy out with the backtracking parser.
+    const t = Date.now();
+    const many = await rexec(["eval", "var l = []; for (var i = 0; i < 20; i++) { var e = new Error('x'); e.stack = 'at ' + ' ('.repeat(32000); l.push(e) } l"]);
+    assert.equal(many.code, 0, many.stderr);
+    assert.ok(Date.now() - t < 30_000, `${Date.now() - t} ms`); // hang guard
+  });
+});
