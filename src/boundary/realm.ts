@@ -85,6 +85,9 @@ const LEFTOVER_JOBS_MAX = 1000;
 /** Characters the engine's C-string transfer cannot carry (NUL, lone surrogates). */
 const UNSAFE_FOR_ENGINE_STRING = /[\0\ud800-\udfff]/;
 
+/** Guest calls made from host functions may nest this deep (see runNested). */
+const MAX_NESTED_CALLS = 64;
+
 /** Messages QuickJS builds use for a stack overflow caught inside the engine. */
 const STACK_OVERFLOW = /^(Maximum call stack size exceeded|stack overflow)$/;
 
@@ -592,11 +595,22 @@ export class GuestRealm {
     return fn;
   }
 
+  /** How many guest calls made from host functions are running inside each other right now. */
+  private nestedDepth = 0;
+
   /** Guest promises returned to host code by nested calls, settled by the running call's driver. */
   private readonly nestedWaits: Array<{ promise: GuestRef; resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
 
   /** Run guest code re-entrantly inside the running call (see {@link guestFunction}). */
   private runNested(enter: (engine: Engine) => GuestRef): Promise<unknown> {
+    // Each level is a host function frame plus engine frames on the host's
+    // own native stack; the guest decides how deep it goes. Refused with a
+    // clear error long before the stack runs out (which would leave V8 unable
+    // even to report the rejection).
+    if (this.nestedDepth >= MAX_NESTED_CALLS) {
+      return Promise.reject(new RExecError(`guest callbacks nested more than ${MAX_NESTED_CALLS} deep (a host function calling a guest function that calls a host function…); the call was refused to protect the host's stack`));
+    }
+    this.nestedDepth++;
     const paused = !this.budget.charging;
     if (paused) this.budget.resume();
     try {
@@ -613,6 +627,7 @@ export class GuestRealm {
       if (error instanceof GuestThrow) return Promise.reject(this.readThrown(this.live(), error.value));
       return Promise.reject(error);
     } finally {
+      this.nestedDepth--;
       if (paused) this.budget.pause();
     }
   }
