@@ -116,11 +116,14 @@ export function parseCli(args: string[]): CliArgs {
   };
 }
 
+// Applied to trimmed text: `\s*…\s*$` around the unit backtracked quadratically on a run of spaces.
+const UNIT_NUMBER = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i;
+
 const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
 
 /** `64m`, `512k`, `1g`, `1048576` (bytes). Units are binary (k = 1024). */
 export function parseSize(text: string, flag: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const m = UNIT_NUMBER.exec(text.trim());
   const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
   if (!m || unit === undefined) throw new UsageError(`${flag}: "${text}" is not a size (examples: 64m, 512k, 1g, 1048576)`);
   const bytes = Math.floor(Number(m[1]) * unit);
@@ -132,7 +135,7 @@ const TIME_UNITS: Record<string, number> = { "": 1, ms: 1, s: 1000, sec: 1000, m
 
 /** `2s`, `500ms`, `1m`, `1500` (milliseconds). */
 export function parseDuration(text: string, flag: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const m = UNIT_NUMBER.exec(text.trim());
   const unit = m ? TIME_UNITS[m[2]!.toLowerCase()] : undefined;
   if (!m || unit === undefined) throw new UsageError(`${flag}: "${text}" is not a duration (examples: 2s, 500ms, 1m, 1500)`);
   const ms = Math.round(Number(m[1]) * unit);

@@ -84,7 +84,8 @@ export async function runRepl(cli: CliArgs, makeSandbox: (extra: { stdin?: boole
 
 /** Evaluate one input: an object literal `{…}` is tried as an expression first, like Node. */
 async function evalInput(rx: RExec, input: string, filename: string): Promise<unknown> {
-  if (/^\s*\{/.test(input) && !/;\s*$/.test(input)) {
+  // trim + startsWith/endsWith, not /;\s*$/: that pattern is quadratic in a run of white space.
+  if (input.trimStart().startsWith("{") && !input.trimEnd().endsWith(";")) {
     try {
       return await rx.s_eval(`(${input}\n)`, { filename });
     } catch (error) {

@@ -15,6 +15,7 @@ import { formatGuestStack, parseGuestStack, MAX_FRAMES } from "../../src/boundar
 import { escapeLogLine, makeLogger, MAX_LOG_LINE } from "../../src/host/verbose.js";
 import { printThrown, printValue } from "../../src/cli/print.js";
 import { formatError, lineAt, readText, MAX_SOURCE_BYTES } from "../../src/cli/report.js";
+import { parseDuration, parseSize, UsageError } from "../../src/cli/options.js";
 
 const BOUND_MS = 200;
 
@@ -302,4 +303,22 @@ describe("error reports", () => {
     assert.ok(ms < BOUND_MS, `${ms} ms`);
     assert.ok(lookups <= 64, `${lookups} source lookups`);
   });
+});
+
+test("CLI size and duration parsing is linear (a run of spaces took 10 s) and keeps its forms", () => {
+  assert.equal(parseSize(" 64 m ", "--memory"), 64 * 1024 * 1024);
+  assert.equal(parseSize("1048576", "--memory"), 1048576);
+  assert.equal(parseDuration("1.5 min", "--timeout"), 90_000);
+  for (const parse of [parseSize, parseDuration]) {
+    let error: unknown;
+    const ms = timed(() => {
+      try {
+        parse("1" + " ".repeat(50_000) + "!", "--x");
+      } catch (e) {
+        error = e;
+      }
+    });
+    assert.ok(error instanceof UsageError);
+    assert.ok(ms < BOUND_MS, `${ms.toFixed(0)} ms`);
+  }
 });
