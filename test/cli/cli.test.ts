@@ -267,6 +267,24 @@ describe("rexec prints guest values bounded and inert", { concurrency: 4 }, () =
     assert.match(r.stderr, /^rexec: denied: write to \/nope\\n\[rexec\] limit: forged\\x1b\[2J$/m);
   });
 
+  test("a stray rejection carrying a rexec error (from guest code run implicitly) does not kill the CLI", async () => {
+    // The library is meant to make this impossible; the CLI's own last line of defence is tested directly.
+    const script = join(dir, "stray.mjs");
+    writeFileSync(script, [
+      `const { main } = await import(${JSON.stringify(new URL("../../dist/cli/main.js", import.meta.url).href)});`,
+      `const { GuestError } = await import(${JSON.stringify(new URL("../../dist/index.js", import.meta.url).href)});`,
+      `const code = await main(["eval", "1 + 1"]);`,
+      `Promise.reject(new GuestError("Error", "x", "    at toJSON (<eval>:1:38)", []));`,
+      `await new Promise((r) => setTimeout(r, 50));`,
+      `process.exitCode = code;`,
+    ].join("\n"));
+    const { spawnSync } = await import("node:child_process");
+    const r = spawnSync(process.execPath, [script], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "2\n");
+    assert.ok(!NODE_INTERNALS.test(r.stderr), r.stderr);
+  });
+
   test("a guest error with a hostile stack is reported as the guest error, exit 1", async () => {
     const r = await rexec(["eval", "var e = new Error('x'); e.stack = 'at ' + ' ('.repeat(32000); throw e"]);
     assert.equal(r.code, 1, r.stderr);
