@@ -27,15 +27,31 @@ import { decodeValue, encodeError, encodeValue, type GuestValueChecks, type Impo
 
 /**
  * Layout of the shared buffer of one link: word 0 (Int32) is the signal the
- * worker sleeps on during a host call; bytes 8–15 (BigInt64) count the
- * microseconds the worker has spent blocked in host calls, written by the
- * worker and read by the host's watchdog (see watchdog.ts).
+ * worker sleeps on during a host call. Two BigInt64 slots serve the host's
+ * watchdog (see watchdog.ts): at byte 8 the microseconds the worker has spent
+ * blocked in finished host calls, at byte 16 when (epoch microseconds) the
+ * worker blocked in the host call in progress, or 0. Both are written by the
+ * worker; the second one lets the watchdog see a blocked period while it
+ * lasts, not only once the worker has woken up and added it.
  */
-export const LINK_SIGNAL_BYTES = 16;
+export const LINK_SIGNAL_BYTES = 24;
 
-/** Microseconds the worker behind `signal` has spent blocked in synchronous host calls. */
+/** Epoch time in microseconds, the same clock on every thread. */
+function epochMicros(): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
+}
+
+/**
+ * Microseconds the worker behind `signal` has spent blocked in synchronous
+ * host calls, including the one in progress. Read in this order, a call that
+ * ends meanwhile may be counted twice for one reading — never not at all — so
+ * the watchdog can be late by one host call's length, never early.
+ */
 export function blockedMicros(signal: Int32Array): bigint {
-  return Atomics.load(new BigInt64Array(signal.buffer, 8, 1), 0);
+  const slots = new BigInt64Array(signal.buffer, 8, 2);
+  const since = Atomics.load(slots, 1);
+  const done = Atomics.load(slots, 0);
+  return done + (since > 0n ? epochMicros() - since : 0n);
 }
 
 /**
@@ -233,7 +249,7 @@ export class GuestLink {
   private hostInFlight = 0;
   private hostSince = 0;
   private hostTotalMs = 0;
-  /** Shared with the host's watchdog: microseconds blocked in synchronous host calls. */
+  /** Shared with the host's watchdog: time blocked in synchronous host calls (see {@link LINK_SIGNAL_BYTES}). */
   private readonly blocked: BigInt64Array;
 
   constructor(
@@ -243,7 +259,7 @@ export class GuestLink {
     private readonly replyPort: MessagePort,
     private readonly signal: Int32Array,
   ) {
-    this.blocked = new BigInt64Array(signal.buffer, 8, 1);
+    this.blocked = new BigInt64Array(signal.buffer, 8, 2);
   }
 
   /** Give a guest function (a host-side callable from the realm) an id the host can call. */
@@ -312,7 +328,8 @@ export class GuestLink {
     const wire = encodeValue(args, this.exportGuestFunction);
     this.hostBusy(1);
     let reply: HostReply | undefined;
-    const blockedSince = performance.now();
+    const blockedSince = epochMicros();
+    Atomics.store(this.blocked, 1, blockedSince);
     try {
       Atomics.store(this.signal, 0, 0);
       this.post({ t: "hcall", hseq, fid, args: wire });
@@ -332,7 +349,8 @@ export class GuestLink {
       }
     } finally {
       // Time blocked here is the host's: the watchdog does not charge it to the guest.
-      Atomics.add(this.blocked, 0, BigInt(Math.round((performance.now() - blockedSince) * 1000)));
+      Atomics.add(this.blocked, 0, epochMicros() - blockedSince);
+      Atomics.store(this.blocked, 1, 0n);
       if (!reply?.pending) this.hostBusy(-1);
     }
     if (reply.pending) {

@@ -67,7 +67,16 @@ interface PendingCall {
  *   this thread has run the function, so the guest sees a plain value exactly
  *   as in-thread, and an async function's promise as a guest promise.
  * - Guest functions returned by a call are async host functions that call
- *   back into the worker by id.
+ *   back into the worker by id. Calls run one at a time, as in-thread: one
+ *   made while another is in flight waits for it — except a guest function
+ *   called by a host function on behalf of the running call (a callback,
+ *   also after the host function's own `await`s), which runs inside that call.
+ * - No guest function arrives under a name host built-ins call implicitly
+ *   (`then`, `toJSON`, `toString`, `valueOf`, …; such a property is left
+ *   out), and a value too costly to walk as a tree is refused; see codec.ts.
+ * - Every promise handed out (method calls, guest-function calls, calls
+ *   rejected when the worker dies) is marked handled: a host that drops one
+ *   does not crash; a host that awaits it sees the rejection.
  * - Errors arrive as the same typed classes (`GuestError`, `TimeoutError`…).
  * - `hooks`: any {@link RHooks} works; its methods run on this thread and the
  *   worker calls them by message, so module and file access is exactly what the
