@@ -26,6 +26,7 @@ import { CloneError, GuestError, MemoryLimitError } from "../host/errors.js";
 import { excessCost } from "./decode-cost.js";
 import { formatGuestStack, parseGuestStack } from "./guest-stack.js";
 import { isImplicitCallName } from "./implicit-calls.js";
+import { noteStackTop } from "../host/error-enrich.js";
 import { HOLE, NAN, NEG_INF, NEG_ZERO, POS_INF, UNDEF, VIEW_KINDS, type ViewKind } from "./wire.js";
 
 /** Makes the host-side callable for a guest function id. */
@@ -166,6 +167,8 @@ export function decodeGuestValue(json: string, buffers: readonly Uint8Array[], g
         }
         const frames = parseGuestStack(stack);
         values[i] = new GuestError(name.slice(0, 200), message, formatGuestStack(frames), frames);
+        // Whether the top parsed frame is where it was thrown (RExec.mapError improves only those).
+        noteStackTop(values[i] as GuestError, stack);
         break;
       }
       case "f": {

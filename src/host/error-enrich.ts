@@ -20,8 +20,14 @@
  * {@link MAX_NAME} characters. It is a heuristic: when the source allows more
  * than one reading, it names every candidate instead of guessing one.
  *
+ * Which errors it may run on is decided by the caller (RExec.mapError): only
+ * when the guest stack's first line is a guest frame ({@link noteStackTop}) —
+ * a native function that threw (`[1].forEach(undefined)`) reports the position
+ * of its caller's call, and naming that callee would blame the wrong function.
+ *
  * @packageDocumentation
  */
+import { MAX_STACK_SCAN, parseGuestStack } from "../boundary/guest-stack.js";
 
 /** Where and what the engine reported for a thrown error. */
 export interface EngineErrorSite {
@@ -83,6 +89,27 @@ export function enrichEngineError(site: EngineErrorSite, source: string): Enrich
     }
   }
   return undefined;
+}
+
+/** Errors whose raw guest stack started with a guest frame (not a native or rexec-internal one). */
+const guestTopFrame = new WeakSet<object>();
+
+/**
+ * Remember whether `stack` (the raw guest `error.stack` that `error` was made
+ * from) starts with a frame in guest code. The parsed frames drop native and
+ * rexec-internal frames, so only the raw text tells whether the top parsed
+ * frame is where the error was thrown. Reads only the first line (at most
+ * {@link MAX_STACK_SCAN} characters).
+ */
+export function noteStackTop(error: object, stack: string): void {
+  const scan = stack.length > MAX_STACK_SCAN ? stack.slice(0, MAX_STACK_SCAN) : stack;
+  const nl = scan.indexOf("\n");
+  if (parseGuestStack(nl < 0 ? scan : scan.slice(0, nl)).length === 1) guestTopFrame.add(error);
+}
+
+/** Whether {@link noteStackTop} saw a guest frame at the top of `error`'s raw stack. */
+export function hasGuestTopFrame(error: object): boolean {
+  return guestTopFrame.has(error);
 }
 
 // --- positions ---------------------------------------------------------------

@@ -58,6 +58,13 @@ export class ModuleHost {
   private readonly firstLineShift = new Map<string, number>();
   /** Ids to drop from the guest's CommonJS cache at the start of the next call. */
   private readonly pendingForget: string[] = [];
+  /**
+   * What the engine compiled for each id's current engine name (for error
+   * reports, see {@link compiledSource}): the code is the loader record's own
+   * string, so this holds no copy; one entry per id, replaced on reload.
+   */
+  private readonly compiled = new Map<string, { name: string; header: string; code: string; serial: number }>();
+  private compileCount = 0;
 
   constructor(
     private readonly realm: GuestRealm,
@@ -173,6 +180,7 @@ export class ModuleHost {
     const record = this.loader.loadSync(id);
     if (record.format === "module") {
       this.servedEsm.add(this.engineName(id));
+      this.noteCompiled(id, "", record.code);
       return record.code;
     }
     const engine = this.realm.engineForCall();
@@ -251,7 +259,31 @@ export class ModuleHost {
     // The wrapper's header shares the module's first line, so line numbers in stacks stay the file's own.
     const header = record.format === "builtin" ? "(function (module, exports, require) {" : "(function (exports, require, module, __filename, __dirname) {";
     this.firstLineShift.set(id, header.length);
+    this.noteCompiled(id, header, record.code);
     return engine.evalScript(`${header}${record.code}\n})`, this.engineName(id));
+  }
+
+  private noteCompiled(id: string, header: string, code: string): void {
+    this.compiled.set(id, { name: this.engineName(id), header, code, serial: ++this.compileCount });
+  }
+
+  /** How many module sources the engine has been given so far: compare with {@link compiledSource}'s `serial`. */
+  get compileSerial(): number {
+    return this.compileCount;
+  }
+
+  /**
+   * Exactly the text the engine compiled under engine name `name` (a stack
+   * frame's file name): an ES module's code, or a CommonJS module wrapped as
+   * {@link compile} wrapped it; TypeScript as transpiled. `serial` orders it
+   * against {@link compileSerial}. `undefined` when no module of that name was
+   * compiled, or another generation of it was compiled since (the old
+   * instance's text is not kept).
+   */
+  compiledSource(name: string): { source: string; serial: number } | undefined {
+    const entry = this.compiled.get(this.idOf(name));
+    if (!entry || entry.name !== name) return undefined;
+    return { source: entry.header === "" ? entry.code : `${entry.header}${entry.code}\n})`, serial: entry.serial };
   }
 
   /** One guest file operation: canonicalise, ask r_open, then act through the hooks' fs. */

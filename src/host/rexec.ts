@@ -11,8 +11,9 @@ import type { Writable } from "node:stream";
 import { GuestRealm, type OutputSink } from "../boundary/realm.js";
 import { formatGuestStack } from "../boundary/guest-stack.js";
 import { handled } from "../boundary/handled.js";
-import type { EngineVariantName } from "../engine/wasm-variant.js";
-import { DisposedError, GuestError, RestrictedError } from "./errors.js";
+import { ENGINE_VARIANT, type EngineVariantName } from "../engine/wasm-variant.js";
+import { enrichEngineError, hasGuestTopFrame, type EnrichedErrorSite } from "./error-enrich.js";
+import { DisposedError, GuestError, RestrictedError, type GuestFrame } from "./errors.js";
 import { ModuleHost, type OpenMode } from "./module-host.js";
 import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
 import { GuestTimers } from "./guest-timers.js";
@@ -31,6 +32,10 @@ const NATIVE_GUARDS_SOURCE = readFileSync(new URL("./guest/native-guards.js", im
  */
 const NATIVE_LOOP_MAX = 2 ** 20;
 const NATIVE_REFUSE_MAX = 2 ** 22;
+/** Characters of r_eval/r_exec code kept for error reports (about 4 MB of host memory). */
+const EVAL_SOURCE_CHARS = 2 * 1024 * 1024;
+/** File names whose r_eval/r_exec history is kept for error reports. */
+const EVAL_SOURCE_NAMES = 256;
 
 /** A host function the guest may call: called with copies, its result (or rejection) copied back. */
 export type HostFunction = (...args: any[]) => unknown;
@@ -149,6 +154,11 @@ export class RExec {
   private stdinIterator: AsyncIterator<Buffer | string> | undefined;
   private readonly stdinDecoder = new TextDecoder();
   private readonly timers = new GuestTimers();
+  /** The code of the latest r_eval/r_exec per file name, for error reports (see rememberEvalSource). */
+  private readonly evalSources = new Map<string, { code: string | undefined; serial: number; only: boolean }>();
+  private evalSourceChars = 0;
+  /** A name was dropped from evalSources: a name not in it may have run other code before. */
+  private evalSourcesForgotten = false;
 
   constructor(options: RExecOptions = {}) {
     if (typeof options !== "object" || options === null) throw new TypeError("RExec options must be an object");
@@ -310,7 +320,10 @@ export class RExec {
   private async evaluate(code: string, options: CallOptions | undefined, sink: OutputSink, copyResult: boolean): Promise<unknown> {
     if (typeof code !== "string") throw new TypeError(`code must be a string, got ${code === null ? "null" : typeof code}`);
     const filename = checkFilename(options?.filename ?? "<eval>");
-    return this.runCall((engine) => engine.evalScript(code, filename), sink, copyResult);
+    return this.runCall((engine) => {
+      this.rememberEvalSource(filename, code);
+      return engine.evalScript(code, filename);
+    }, sink, copyResult);
   }
 
   /**
@@ -338,18 +351,87 @@ export class RExec {
     return typeof value === "string" ? value : this.stdinDecoder.decode(value, { stream: true });
   }
 
-  /** Point TypeScript frames of a GuestError at the .ts file's own lines. */
+  /**
+   * Improve a GuestError for the host: a QuickJS-ng TypeError names what failed
+   * and points at where it failed (see error-enrich.ts; the engine records no
+   * position at property accesses), then TypeScript frames point at the .ts
+   * file's own lines. Reads only host-held copies: never runs guest code.
+   */
   private mapError(error: unknown): unknown {
     if (!(error instanceof GuestError) || !this.modules) return error;
-    let changed = false;
-    const frames = error.frames.map((frame) => {
+    const enriched = this.enrichedTop(error);
+    let changed = enriched !== undefined;
+    const frames = error.frames.map((original, i) => {
+      // The enriched position is in the compiled text's coordinates, like the engine's: map it as any frame.
+      const frame = i === 0 && enriched ? { ...original, line: enriched.line, column: enriched.column } : original;
       const mapped = this.modules!.mapFrame(frame.fileName, frame.line, frame.column);
       if (!mapped) return frame;
       changed = true;
       return { ...frame, line: mapped.line, column: mapped.column };
     });
     if (!changed) return error;
-    return new GuestError(error.guestName, error.message, formatGuestStack(frames), frames, error.thrown);
+    return new GuestError(error.guestName, enriched?.message ?? error.message, formatGuestStack(frames), frames, error.thrown);
+  }
+
+  /** The better message and top-frame position of a QuickJS-ng TypeError thrown in guest code, if any. */
+  private enrichedTop(error: GuestError): EnrichedErrorSite | undefined {
+    const top = error.frames[0];
+    // Classic QuickJS records these positions itself; a native or rexec-internal top frame is not the failed access or call.
+    if (error.guestName !== "TypeError" || !top || !this.enrichesErrors() || !hasGuestTopFrame(error)) return undefined;
+    try {
+      const source = this.compiledSourceOf(top);
+      return source === undefined ? undefined : enrichEngineError({ message: error.message, line: top.line, column: top.column }, source);
+    } catch {
+      return undefined; // a better message is optional; the engine's report stands
+    }
+  }
+
+  private enrichesErrors(): boolean {
+    return (this.options.engine ?? ENGINE_VARIANT) === "quickjs-ng";
+  }
+
+  /**
+   * Exactly the text the engine compiled for a frame's file: a module's, or the
+   * r_eval/r_exec code last run under that name — for a function frame only
+   * when no other code ever ran under that name (it may come from an earlier
+   * call), for the top-level `<eval>` frame always (that is the running call).
+   */
+  private compiledSourceOf(frame: GuestFrame): string | undefined {
+    const module = this.modules?.compiledSource(frame.fileName);
+    const evaluated = this.evalSources.get(frame.fileName);
+    if (module && (!evaluated || module.serial > evaluated.serial)) return module.source;
+    if (evaluated?.code === undefined) return undefined;
+    return frame.functionName === "<eval>" || evaluated.only ? evaluated.code : undefined;
+  }
+
+  /**
+   * Remember `code` as what the engine compiles under `filename` now (called as
+   * the call starts running, not when it is queued). Bounded: one entry per
+   * name, code kept for at most {@link EVAL_SOURCE_CHARS} characters in all
+   * (oldest dropped first) and at most {@link EVAL_SOURCE_NAMES} names.
+   */
+  private rememberEvalSource(filename: string, code: string): void {
+    // "<input>" is the engine's own name for code the guest evaluates itself: never ours to describe.
+    if (!this.enrichesErrors() || filename === "<input>") return;
+    const old = this.evalSources.get(filename);
+    if (old) {
+      this.evalSources.delete(filename);
+      this.evalSourceChars -= old.code?.length ?? 0;
+    }
+    const only = old ? old.only && old.code === code : !this.evalSourcesForgotten;
+    const kept = code.length <= EVAL_SOURCE_CHARS ? code : undefined;
+    this.evalSources.set(filename, { code: kept, serial: this.modules?.compileSerial ?? 0, only });
+    this.evalSourceChars += kept?.length ?? 0;
+    // Map order is oldest first; the newest entry fits by itself, so the loop stops before it.
+    for (const [name, entry] of this.evalSources) {
+      if (this.evalSourceChars <= EVAL_SOURCE_CHARS && this.evalSources.size <= EVAL_SOURCE_NAMES) break;
+      this.evalSourceChars -= entry.code?.length ?? 0;
+      entry.code = undefined; // its name stays known: a later call under it is not taken for the only one
+      if (this.evalSources.size > EVAL_SOURCE_NAMES) {
+        this.evalSources.delete(name);
+        this.evalSourcesForgotten = true;
+      }
+    }
   }
 
   // ---------------------------------------------------------------------------
