@@ -70,21 +70,26 @@ const WALK = {
 
 type Node = readonly unknown[];
 
-/** The first slot index of a node's children (after its tag and fixed fields). */
-function firstChild(tag: unknown): number {
-  switch (tag) {
+/**
+ * The slot positions of a node's children, `[start, end)`: exactly the
+ * positions the decoder validated (a node may carry junk past them — a "d"
+ * with extra elements — which is never read).
+ */
+function childRange(n: Node): [number, number] {
+  switch (n[0]) {
     case "a":
-      return 2;
+      return [2, n.length];
     case "e":
-      return 4;
-    case "v":
+      return [4, n.length];
     case "o":
-    case "d":
     case "m":
     case "s":
-      return 1;
+      return [1, n.length];
+    case "v":
+    case "d":
+      return [1, 2];
     default:
-      return Infinity; // leaves: n, r, b, t, f
+      return [0, 0]; // leaves: n, r, b, t, f
   }
 }
 
@@ -160,9 +165,11 @@ function nodeWalkCost(n: Node, buffers: readonly Uint8Array[]): number {
     case "n":
     case "r":
       return cost + (n[1] as string).length;
-    default:
-      for (let j = firstChild(tag); j < n.length; j++) cost += slotWalkCost(n[j]);
+    default: {
+      const [start, end] = childRange(n);
+      for (let j = start; j < end; j++) cost += slotWalkCost(n[j]);
       return cost;
+    }
   }
 }
 
@@ -185,7 +192,7 @@ export function excessCost(nodes: readonly Node[], buffers: readonly Uint8Array[
   // ancestors of the node being visited (a reference to one is a cycle).
   const onPath = new Uint8Array(count);
   const nodeStack: number[] = [0];
-  const childStack: number[] = [firstChild(nodes[0]![0])];
+  const childStack: number[] = [childRange(nodes[0]!)[0]];
   onPath[0] = 1;
   let walk = nodeWalkCost(nodes[0]!, buffers);
   while (nodeStack.length > 0) {
@@ -193,7 +200,7 @@ export function excessCost(nodes: readonly Node[], buffers: readonly Uint8Array[
     const index = nodeStack[top]!;
     const node = nodes[index]!;
     const j = childStack[top]!;
-    if (j >= node.length) {
+    if (j >= childRange(node)[1]) {
       onPath[index] = 0;
       nodeStack.pop();
       childStack.pop();
@@ -210,7 +217,7 @@ export function excessCost(nodes: readonly Node[], buffers: readonly Uint8Array[
       walk += nodeWalkCost(nodes[child]!, buffers);
       onPath[child] = 1;
       nodeStack.push(child);
-      childStack.push(firstChild(nodes[child]![0]));
+      childStack.push(childRange(nodes[child]!)[0]);
     }
     if (walk > limit) return "walk";
   }
