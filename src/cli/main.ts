@@ -58,7 +58,8 @@ Limits (always on; library defaults when omitted):
   --memory <size>         guest heap, e.g. 64m (default 64m)
   --timeout <duration>    CPU time per run, e.g. 2s, 500ms (default 1s)
   --stack <size>          guest stack, e.g. 1m (default 256k)
-  --max-output <size>     guest output, e.g. 1m (default 1m)
+  --max-output <size>     guest output, e.g. 1m (default 1m); also caps the printed eval/REPL value
+                          (at most 1m; a cut value ends with "… [output cut at N bytes …]")
 
 Other:
   -v, --verbose           log sandbox decisions (denials, limits, host calls) to stderr
