@@ -152,7 +152,7 @@ test("hostile 5 MB single-line sources stay fast (end to end and direct)", async
   const hooks = new MemoryHooks({
     files: {
       "/big.cjs": `const d = {}; const r = d.items${filler}.map(1)`,
-      "/big2.cjs": `const o = {}; o${filler}.missing(${"(".repeat(100_000)}`.slice(0, -100_000) + ")",
+      "/big2.cjs": `const o = {}; o${filler}.missing([${"[1], ".repeat(100_000)}])`,
     },
   });
   using rx = new RExec({ engine: "quickjs-ng", hooks, limits: { timeoutMs: 20_000 } });
@@ -167,4 +167,22 @@ test("hostile 5 MB single-line sources stay fast (end to end and direct)", async
   }
   // A hang guard, not a timing target: a quadratic scan of 5 MB takes minutes.
   assert.ok(Date.now() - t < 15_000, `${Date.now() - t} ms`);
+});
+
+test("remembered r_eval code is bounded, and a forgotten file name is never taken for the only code run under it", async () => {
+  using rx = new RExec({ engine: "quickjs-ng" });
+  await rx.r_exec("function f(d) {\n  return d.a.b\n}", { filename: "/n0.js" });
+  for (let i = 1; i <= 300; i++) await rx.r_exec(`${i}`, { filename: `/n${i}.js` });
+  // /n0.js was dropped from the history; new code under that name has a `.b` where f failed.
+  await rx.r_exec("const g = { a: { b: 1 } };\ng.a.b", { filename: "/n0.js" });
+  const e = await guestError(() => rx.r_eval("f({})"));
+  assert.equal(e.message, "cannot read property 'b' of undefined");
+  for (let i = 0; i < 5; i++) await rx.r_exec(`var big${i} = 1;${" ".repeat(1_500_000)}`, { filename: `/big${i}.js` });
+  const kept = [...(rx as unknown as { evalSources: Map<string, { code?: string }> }).evalSources.values()];
+  assert.ok(kept.length <= 256, `${kept.length} names`);
+  const chars = kept.reduce((n, entry) => n + (entry.code?.length ?? 0), 0);
+  assert.ok(chars <= 2 * 1024 * 1024, `${chars} characters kept`);
+  // The newest code is still there: the running call's errors are still improved.
+  const e2 = await guestError(() => rx.r_eval(`const d = {};${" ".repeat(1_000_000)}\nd.items.map(1)`, { filename: "/big0.js" }));
+  assert.equal(e2.message, "cannot read property 'map' of undefined (reading d.items.map)");
 });
