@@ -112,6 +112,8 @@ export class RExecPool {
   readonly #table = new HostFunctionTable();
   readonly #log: (line: string) => void;
   #closed = false;
+  /** Each thread's V8 heap backstop, in MB (named in the error when a run hits it). */
+  readonly #heapMb: number;
   /** Runs accepted and not yet finished (running or queued). */
   #inFlight = 0;
 
@@ -130,6 +132,8 @@ export class RExecPool {
     this.#log = makeLogger(rexecOptions.verbose);
     const config = buildWorkerConfig(rexecOptions, this.limits, this.#table, undefined, this);
     const script = poolScript("../pool/pool-task");
+    const threadLimits = workerResourceLimits(this.limits, resourceLimits);
+    this.#heapMb = threadLimits.maxOldGenerationSizeMb ?? 0;
     this.#piscina = new Piscina<PoolTask, PoolTaskResult>({
       filename: script.filename,
       execArgv: script.execArgv,
@@ -142,7 +146,7 @@ export class RExecPool {
       // Threads wait for tasks without blocking their event loop, so an idle
       // thread can build its next realm meanwhile.
       atomics: "async",
-      resourceLimits: workerResourceLimits(this.limits, resourceLimits),
+      resourceLimits: threadLimits,
       workerData: { config },
     });
     // piscina reports a thread that died between runs as an 'error' event; with
@@ -244,7 +248,10 @@ export class RExecPool {
     // Errors of the pool machinery itself (not from the guest, which arrive typed).
     if (error.message === "Task queue is at limit") return new QueueFullError(this.queueLimit);
     if ((error as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY") {
-      return new MemoryLimitError("memoryBytes", this.limits.memoryBytes, " (the pool thread's own heap hit its resourceLimits backstop; the thread was replaced)");
+      const failure = new MemoryLimitError("memoryBytes", this.limits.memoryBytes);
+      Object.assign(failure, { limit: "maxOldGenerationSizeMb", value: this.#heapMb });
+      failure.message = `the pool thread's own heap reached its resourceLimits backstop (maxOldGenerationSizeMb ${this.#heapMb}) and the thread was replaced; raise resourceLimits or lower limits.resultBytes`;
+      return failure;
     }
     if (error.name === "AbortError" && this.#closed) return new DisposedError("this RExecPool was closed before the run finished");
     if (error instanceof TypeError || error instanceof RangeError) return error;

@@ -19,8 +19,8 @@ const settle = (p: Promise<unknown>) => p.then((v) => `resolved ${String(v)}`, d
 
 // 1. The worker's own heap backstop: a host function's result too big for it. One call awaited, two dropped.
 {
-  const big = Array.from({ length: 1e6 }, (_, i) => ({ i, s: `x${i}` }));
-  const rx = new RExec({ worker: { resourceLimits: { maxOldGenerationSizeMb: 32 } }, globals: { big: () => big } }) as unknown as Rx;
+  const big = Array.from({ length: 5e5 }, (_, i) => ({ i, s: `x${i}` }));
+  const rx = new RExec({ worker: { resourceLimits: { maxOldGenerationSizeMb: 24 } }, globals: { big: () => big } }) as unknown as Rx;
   const f = (await rx.r_eval!("() => 1")) as () => Promise<unknown>;
   const dying = rx.r_eval!("big(); 1");
   void rx.r_eval!("2");
@@ -69,6 +69,17 @@ const settle = (p: Promise<unknown>) => p.then((v) => `resolved ${String(v)}`, d
   void pool.run("1");
   void pool.close({ force: true });
   void pool.run("after close");
+}
+
+// 5. A pool thread's heap backstop: the run fails naming the real limit, dropped runs queued behind it too; the pool keeps serving.
+{
+  const big = Array.from({ length: 5e5 }, (_, i) => ({ i, s: `x${i}` }));
+  const pool = new RExecPool({ size: 1, resourceLimits: { maxOldGenerationSizeMb: 24 }, globals: { big: () => big } });
+  const dying = pool.run("big(); 1");
+  void pool.run("throw 2");
+  console.log(`POOLOOM ${await settle(dying)}`);
+  console.log(`POOLNEXT ${(await pool.run("6 * 7")).value}`);
+  void pool.close({ force: true });
 }
 
 await new Promise((resolve) => setTimeout(resolve, 300));
