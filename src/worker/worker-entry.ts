@@ -80,7 +80,11 @@ function reply(seq: number, ok: boolean, value: unknown): void {
     try {
       post({ t: "result", seq, ok: false, value: encodeError(new CloneError(`the result could not cross the worker boundary: ${describe(error)}`), link.exportGuestFunction), output });
     } catch {
-      post({ t: "result", seq, ok: false, value: encodeError(new CloneError("the result could not cross the worker boundary"), link.exportGuestFunction), output: undefined });
+      try {
+        post({ t: "result", seq, ok: false, value: encodeError(new CloneError("the result could not cross the worker boundary"), link.exportGuestFunction), output: undefined });
+      } catch {
+        // The port is gone: the host has terminated this worker.
+      }
     }
   }
 }
@@ -113,7 +117,10 @@ port.on("message", (message: ToWorker) => {
  * the realm let go of when a call ended) must not end the worker — Node ends a
  * thread on an unhandled rejection, which would fail every call in flight.
  */
-process.on("unhandledRejection", () => {});
+process.on("unhandledRejection", (reason) => {
+  // Only the type: the reason may be guest-made, and is never stringified.
+  if (data.config.verbose) post({ t: "log", line: `worker: ignored an unhandled rejection (${reason instanceof Error ? reason.name : typeof reason})` });
+});
 
 function ignore(): void {}
 
