@@ -34,6 +34,10 @@ export type GuestFunctionFactory = (id: number, name: string) => (...args: unkno
 
 const HEX = /^-?[0-9a-f]+$/;
 const REGEXP_FLAGS = /^[dgimsuyv]*$/;
+/** Largest BigInt copied out: 2^18 bits (its decimal text costs the host ~25 ms). */
+const MAX_BIGINT_HEX_DIGITS = 1 << 16;
+/** Longest RegExp source copied out. */
+const MAX_REGEXP_SOURCE = 1 << 16;
 
 function fail(what: string): never {
   throw new CloneError(`the sandbox returned a malformed value (${what})`);
@@ -123,6 +127,11 @@ export function decodeGuestValue(json: string, buffers: readonly Uint8Array[], g
       case "n": {
         const hex = str(n[1], "bigint");
         if (!HEX.test(hex)) fail("bigint");
+        // Converting a BigInt to decimal text is super-linear on the host (V8: ~150 ms at
+        // 2^20 bits, minutes near resultBytes); a careless `${x}` must stay cheap.
+        if (hex.length - (hex[0] === "-" ? 1 : 0) > MAX_BIGINT_HEX_DIGITS) {
+          throw new CloneError(`cannot copy a BigInt of more than ${MAX_BIGINT_HEX_DIGITS * 4} bits out of the sandbox (converting it to text would cost the host seconds); return it as a hex string (x.toString(16))`);
+        }
         values[i] = hex[0] === "-" ? -BigInt("0x" + hex.slice(1)) : BigInt("0x" + hex);
         break;
       }
@@ -132,6 +141,10 @@ export function decodeGuestValue(json: string, buffers: readonly Uint8Array[], g
       case "r": {
         const flags = str(n[2], "regexp flags");
         if (!REGEXP_FLAGS.test(flags)) fail("regexp flags");
+        // Compiling a pattern is host work on guest text; real patterns are short.
+        if (str(n[1], "regexp").length > MAX_REGEXP_SOURCE) {
+          throw new CloneError(`cannot copy a RegExp whose source is longer than ${MAX_REGEXP_SOURCE} characters out of the sandbox; return its source as a string`);
+        }
         try {
           values[i] = new RegExp(str(n[1], "regexp"), flags);
         } catch {

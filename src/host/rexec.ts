@@ -175,7 +175,7 @@ export class RExec {
     this.okEnv = stringList(options.okEnv ?? statics.okEnv, "okEnv");
     this.okProcessNames = stringList(options.okProcessNames ?? statics.okProcessNames, "okProcessNames");
     this.nokBuiltinNames = stringList(options.nokBuiltinNames ?? statics.nokBuiltinNames, "nokBuiltinNames");
-    this.okWritePaths = stringList(options.okWritePaths ?? [], "okWritePaths").map((p) => (p.length > 1 ? p.replace(/\/+$/, "") : p));
+    this.okWritePaths = stringList(options.okWritePaths ?? [], "okWritePaths").map(trimTrailingSlashes);
     if (options.hooks !== undefined && (typeof options.hooks !== "object" || options.hooks === null || typeof options.hooks.resolve !== "function" || typeof options.hooks.load !== "function")) {
       throw new TypeError("options.hooks must be an RHooks (an object with resolve() and load()), e.g. new FileSystemHooks({ root })");
     }
@@ -597,3 +597,10 @@ function toWriter(target: OutputTarget): (text: string) => void {
 
 /** Resolves a call's promise to undefined (r_exec, r_execfile). */
 function toVoid(): void {}
+
+/** `/a/b///` → `/a/b` (`/` stays `/`); a loop, not `/\/+$/`, which is quadratic on long runs of slashes. */
+function trimTrailingSlashes(path: string): string {
+  let end = path.length;
+  while (end > 1 && path.charCodeAt(end - 1) === 47) end--;
+  return path.slice(0, end);
+}

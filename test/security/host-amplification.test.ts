@@ -14,7 +14,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { inspect } from "node:util";
-import { GuestError, MemoryHooks, MemoryLimitError, RExec } from "../../src/index.js";
+import { CloneError, GuestError, MemoryHooks, MemoryLimitError, RExec } from "../../src/index.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DAG = (depth: number) => `(() => { var x = [1]; for (var i = 0; i < ${depth}; i++) x = [x, x]; return x })()`;
@@ -129,4 +129,20 @@ test("the host heap a decoded value takes stays within 1.6 × resultBytes (measu
     assert.ok(n > 0, `${name}: nothing was accepted`);
     assert.ok(ratio <= 1.6, `${name}: ${n} items took ${ratio.toFixed(2)} × resultBytes of host heap`);
   }
+});
+
+test("values whose text conversion or compilation is super-linear are bounded: BigInt bits, RegExp source", async () => {
+  using rx = new RExec({ limits: { timeoutMs: 5000 } });
+  // 2^18 bits cross; String() of it is cheap.
+  const ok = (await rx.r_eval("(1n << 262143n) + 1n")) as bigint;
+  const t0 = performance.now();
+  assert.equal(String(ok).length, 78913);
+  assert.ok(performance.now() - t0 < 1000);
+  for (const code of ["1n << 1000000n", "-(1n << 300000n)", "({ n: 1n << 1000000n })", "throw [1n << 1000000n]"]) {
+    const error = await rx.r_eval(code).catch((e: unknown) => e);
+    assert.ok(error instanceof CloneError || (error instanceof GuestError && /BigInt of more than/.test(error.message)), `${code}: ${inspect(error)}`);
+  }
+  const longPattern = await rx.r_eval("new RegExp('a'.repeat(70000))").catch((e: unknown) => e);
+  assert.ok(longPattern instanceof CloneError, inspect(longPattern));
+  assert.deepEqual(await rx.r_eval("/a+b/gi"), /a+b/gi);
 });
