@@ -255,6 +255,10 @@ export class GuestRealm {
       // Like a script run by Node: wait for the host calls and timers it started.
       if (untilIdle) await this.idle(engine);
       this.checkStops();
+      // Like Node: a guest rejection still unhandled once the call's jobs are drained
+      // fails the call with its reason (the first one; see engine/rejection-tracker.ts).
+      const [unhandled] = engine.takeUnhandledRejections(1);
+      if (unhandled !== undefined) throw new GuestThrow(this.temp(unhandled));
       if (!copyResult) return undefined;
       const primitive = primitiveOf(engine, result, type);
       if (primitive !== NOT_PRIMITIVE) return primitive; // no guest code ran while copying
@@ -269,6 +273,9 @@ export class GuestRealm {
       const spent = this.bankedCpuMs + this.budget.end();
       this.lastCallCpuMs = spent;
       this.inCall = false;
+      // A call that failed otherwise (or whose result getters rejected) leaves its
+      // unhandled rejections here: they must not fail the next call.
+      if (this.engine?.alive) this.engine.takeUnhandledRejections(0);
       // Guest promises handed to host code by nested calls cannot settle once the call is over.
       for (const wait of this.nestedWaits.splice(0)) {
         this.callRefs.push(wait.promise);

@@ -116,6 +116,15 @@ export interface Engine extends Disposable {
    * engine build cannot do it (then the next scheduled poll is the earliest).
    */
   pollSoon(): boolean;
+  /**
+   * The reasons of guest promises rejected with no handler that got none
+   * since, oldest first, at most `limit`; the engine then forgets all of them
+   * (so call it once per call, at its end). A promise whose rejected state was
+   * read with {@link Engine.promiseState} counts as handled: the host awaits
+   * it. Refs are owned by the caller. Empty when this engine build cannot
+   * track rejections (then they are ignored, never misreported).
+   */
+  takeUnhandledRejections(limit?: number): GuestRef[];
   /** Release a ref. Freeing a ref twice is a bug and throws. */
   free(ref: GuestRef): void;
   dispose(): void;

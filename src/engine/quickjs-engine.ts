@@ -42,6 +42,7 @@ import {
 import { InterruptPacer } from "./interrupt-pacer.js";
 import { BASELINE_PAGES, WASM_PAGE_BYTES, baseVariant, compiledModule, ENGINE_VARIANT, type EngineVariantName } from "./wasm-variant.js";
 import { utcInstantiateWasm } from "./utc-time.js";
+import { installRejectionTracker, TrackerBrokeEngine, type RejectionTracker } from "./rejection-tracker.js";
 
 /** Options of {@link createQuickJSEngine} beyond the generic {@link EngineOptions}. */
 export interface QuickJSEngineOptions extends EngineOptions {
@@ -62,12 +63,15 @@ export async function createQuickJSEngine(options: QuickJSEngineOptions): Promis
   const maximum = wasmPagesFor(options.memoryBytes);
   const memory = new WebAssembly.Memory({ initial: BASELINE_PAGES, maximum });
   const log = options.log ?? (() => {});
+  // The instance's exports, for the rejection tracker (its function table).
+  let wasmExports: Record<string, unknown> | undefined;
+  const instantiate = utcInstantiateWasm(compiledModule(variantName), memory);
   const module = await newQuickJSWASMModuleFromVariant(
     newVariant(baseVariant(variantName), {
       wasmMemory: memory,
       // Emscripten prints aborts to the console by default; route them instead.
       // instantiateWasm: the compiled module, with the guest's clock in UTC (see utc-time.ts).
-      emscriptenModule: { print: log, printErr: log, instantiateWasm: utcInstantiateWasm(compiledModule(variantName), memory) } as never,
+      emscriptenModule: { print: log, printErr: log, instantiateWasm: (imports: never, ok: never) => (wasmExports = instantiate(imports, ok)) } as never,
     }),
   );
   const runtime = module.newRuntime();
@@ -76,6 +80,17 @@ export async function createQuickJSEngine(options: QuickJSEngineOptions): Promis
   runtime.setMemoryLimit(options.memoryBytes);
   runtime.setMaxStackSize(options.stackBytes);
   const context = runtime.newContext();
+  // --- Unhandled-rejection tracking (rejection-tracker.ts): installed and
+  // self-tested before any guest code runs and before the interrupt handler.
+  let tracker: RejectionTracker;
+  try {
+    tracker = installRejectionTracker({ memory, wasmExports, runtime, context, variant: variantName, log });
+  } catch (error) {
+    // The self-test broke this instance: drop it unfreed; tracking is now off for this build.
+    if (error instanceof TrackerBrokeEngine) return createQuickJSEngine(options);
+    throw error;
+  }
+  // --- end of rejection tracking set-up
   // Poll pacing (see interrupt-pacer.ts): verified on this very instance
   // before any guest code runs, with a probe handler, then the real one.
   const pacer = new InterruptPacer(memory, (context as unknown as { ctx: { value: number } }).ctx.value, variantName);
@@ -89,7 +104,7 @@ export async function createQuickJSEngine(options: QuickJSEngineOptions): Promis
     pacer.afterPoll();
     return false;
   });
-  return new QuickJSEngine(runtime, context, memory, maximum * WASM_PAGE_BYTES, pacer);
+  return new QuickJSEngine(runtime, context, memory, maximum * WASM_PAGE_BYTES, pacer, tracker);
 }
 
 function isNativeStackOverflow(error: unknown): boolean {
@@ -112,6 +127,7 @@ class QuickJSEngine implements Engine {
     memory: WebAssembly.Memory,
     readonly heapLimitBytes: number,
     private readonly pacer: InterruptPacer,
+    private readonly tracker: RejectionTracker,
   ) {
     this.runtime = runtime;
     this.context = context;
@@ -134,6 +150,7 @@ class QuickJSEngine implements Engine {
   /** Drop the whole instance without freeing anything in it: it may be corrupt. */
   private abandon(): void {
     this.pacer.disable();
+    this.tracker.abandon();
     this.handles.clear();
     this.context = undefined;
     this.runtime = undefined;
@@ -319,6 +336,8 @@ class QuickJSEngine implements Engine {
         const value = state.notAPromise ? state.value.dup() : state.value;
         return { state: "fulfilled", value: this.put(value) };
       }
+      // Read for the host, which awaits this outcome: the rejection is handled (rejection-tracker.ts).
+      this.tracker.markHandled(this.get(promise).value);
       return { state: "rejected", value: this.put(state.error) };
     });
   }
@@ -373,6 +392,17 @@ class QuickJSEngine implements Engine {
     });
   }
 
+  takeUnhandledRejections(limit = Infinity): GuestRef[] {
+    return this.guard((ctx) =>
+      this.tracker.take(limit, (promise) => {
+        const state = ctx.getPromiseState(promise as unknown as QuickJSHandle);
+        if (state.type === "rejected") return this.put(state.error);
+        if (state.type === "fulfilled" && !state.notAPromise) state.value.dispose();
+        return undefined;
+      }),
+    );
+  }
+
   pollSoon(): boolean {
     return this.context !== undefined && this.pacer.pollSoon();
   }
@@ -398,6 +428,7 @@ class QuickJSEngine implements Engine {
     if (!context || !runtime) return;
     try {
       for (const handle of this.handles.values()) if (handle.alive) handle.dispose();
+      this.tracker.shutDown();
       context.dispose();
       runtime.dispose();
     } catch {

@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import type { QuickJSSyncVariant } from "quickjs-emscripten-core";
 import quickjsNg from "@jitl/quickjs-ng-wasmfile-release-sync";
 import quickjsClassic from "@jitl/quickjs-wasmfile-release-sync";
+import { exportFunctionTable, TABLE_EXPORT } from "./rejection-tracker.js";
 
 /** The QuickJS builds rexec can run on. */
 export type EngineVariantName = "quickjs-ng" | "quickjs";
@@ -46,12 +47,24 @@ export function baseVariant(name: EngineVariantName): QuickJSSyncVariant {
   return VARIANTS[name].variant;
 }
 
-/** The compiled wasm module of `name`, compiled on first use and then shared. */
+/**
+ * The compiled wasm module of `name`, compiled on first use and then shared.
+ * Its function table is exported as {@link TABLE_EXPORT} when the binary has
+ * the expected shape (for the rejection tracker, see rejection-tracker.ts);
+ * otherwise the binary is compiled as shipped and tracking is unavailable.
+ */
 export function compiledModule(name: EngineVariantName): WebAssembly.Module {
   let mod = compiled.get(name);
   if (!mod) {
     const wasmPath = requireFromHere.resolve(`${VARIANTS[name].packageName}/wasm`);
-    mod = new WebAssembly.Module(readFileSync(wasmPath));
+    const bytes = readFileSync(wasmPath);
+    const patched = exportFunctionTable(bytes);
+    try {
+      mod = new WebAssembly.Module(patched ?? bytes);
+    } catch (error) {
+      if (!patched) throw error;
+      mod = new WebAssembly.Module(bytes);
+    }
     compiled.set(name, mod);
   }
   return mod;
