@@ -72,6 +72,26 @@ export interface HostCallScope {
 /** Set while a host function called by a guest runs (and in its async continuations). */
 export const hostCallScope = new AsyncLocalStorage<HostCallScope>();
 
+/**
+ * Host calls live across every link of this process. On Node 20 an enabled
+ * AsyncLocalStorage tracks every promise of the process (await-heavy host
+ * code measured ~3× slower), so it is enabled only while a guest's host call
+ * is live, and disabled again when the last one ends — between host calls no
+ * scope is live anyway.
+ */
+let liveHostCalls = 0;
+
+function openScope(link: HostLink): HostCallScope {
+  liveHostCalls++;
+  return { link, live: true };
+}
+
+function closeScope(scope: HostCallScope): void {
+  if (!scope.live) return;
+  scope.live = false;
+  if (--liveHostCalls === 0) hostCallScope.disable();
+}
+
 type AnyFunction = (...args: never[]) => unknown;
 
 /** Worker → main: the guest called host function `fid`. The worker is blocked until the reply. */
@@ -147,12 +167,16 @@ export interface HostLinkOptions {
 /** The main-thread side: answers the host calls of one worker (or one pool run). */
 export class HostLink {
   private closed = false;
+  /** Scopes of async host calls still pending (closed with the link: their worker is gone). */
+  private readonly pendingScopes = new Set<HostCallScope>();
 
   constructor(private readonly options: HostLinkOptions) {}
 
   /** Stop settling async calls (the worker is gone). */
   close(): void {
     this.closed = true;
+    for (const scope of this.pendingScopes) closeScope(scope);
+    this.pendingScopes.clear();
   }
 
   /** Run one host call and wake the worker with its reply. Never throws. */
@@ -161,7 +185,7 @@ export class HostLink {
     let reply: HostReply;
     onHostBusy?.(1);
     let settledLater = false;
-    const scope: HostCallScope = { link: this, live: true };
+    const scope = openScope(this);
     try {
       const fn = table.get(message.fid);
       if (fn === undefined) throw new TypeError("unknown host function");
@@ -173,7 +197,8 @@ export class HostLink {
         const settle = (ok: boolean, value: unknown) => {
           if (done) return;
           done = true;
-          scope.live = false;
+          closeScope(scope);
+          this.pendingScopes.delete(scope);
           onHostBusy?.(-1);
           if (this.closed) return;
           let wire: Wire;
@@ -197,6 +222,7 @@ export class HostLink {
         // settlement itself never throws, the chain is marked handled regardless.
         handled(Promise.resolve(result).then((v) => settle(true, v), (e) => settle(false, e)));
         settledLater = true;
+        this.pendingScopes.add(scope);
         reply = { hseq: message.hseq, ok: true, pending: true };
       } else {
         reply = { hseq: message.hseq, ok: true, value: encodeValue(result, table.export) };
@@ -205,7 +231,7 @@ export class HostLink {
       reply = { hseq: message.hseq, ok: false, value: encodeError(error, table.export) };
     }
     if (!settledLater) {
-      scope.live = false;
+      closeScope(scope);
       onHostBusy?.(-1);
     }
     this.reply(reply);
