@@ -6,7 +6,8 @@
  *
  * - hostile jobs (fast-check: functions under every implicit-call name with
  *   throwing, looping, exiting, never-settling and symbol-returning bodies;
- *   shared DAGs; deep nesting; huge key counts), delivered as results, thrown
+ *   getters with the same bodies; shared DAGs; deep nesting; huge key
+ *   counts), delivered as results, thrown
  *   values, rejections, host-function arguments, kept values and callbacks,
  *   against ONE worker-mode instance and ONE single-thread pool: after every
  *   job an unrelated job must still succeed on the same worker / thread;
@@ -57,6 +58,7 @@ const hostileValue: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(name, fn, fc.integer({ min: 20, max: 45 })).map(([k, f, d]) => `(() => { let x = [{ ${JSON.stringify(k)}: ${f} }]; for (let i = 0; i < ${d}; i++) x = [x, x]; return x })()`),
   fc.tuple(name, fn, fc.integer({ min: 100, max: 5000 })).map(([k, f, d]) => `(() => { let x = { ${JSON.stringify(k)}: ${f} }; for (let i = 0; i < ${d}; i++) x = { x }; return x })()`),
   fc.tuple(name, fn, fc.integer({ min: 1000, max: 200_000 })).map(([k, f, n]) => `(() => { const o = { ${JSON.stringify(k)}: ${f} }; for (let i = 0; i < ${n}; i++) o['k' + i] = i; return o })()`),
+  fc.constantFrom(...BODIES).map((body) => `{ get a() { ${body} }, data: 1 }`),
   fn,
 );
 
