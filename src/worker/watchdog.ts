@@ -5,7 +5,8 @@
  * the deadline — whatever started it (a call, a guest timer, a promise job
  * run after a host function settled, a getter read while a result is copied)
  * and whatever the host is doing meanwhile. Only time the worker spends
- * waiting for the host is not charged.
+ * waiting is not charged: for the host, or for a guest timer's delay (idle
+ * time, bounded by the realm's own `limits.wallTimeMs`).
  *
  * How: the charge is the worker's *event-loop active time*
  * (`worker.performance.eventLoopUtilization()`, read from this thread while

@@ -36,8 +36,8 @@ export interface WorkerModeOptions {
    * (a long native call such as a huge `join`), by terminating the worker.
    * It charges every moment the worker thread runs — guest code, however it
    * was started (a call, a guest timer or promise job while the guest awaits a
-   * host function) — and not the time the worker only waits for the host (a
-   * host function running, an async one pending; the realm's own
+   * host function) — and not the time the worker only waits (a host function
+   * running, an async one pending, a guest timer; the realm's own
    * `limits.wallTimeMs` bounds that waiting). See watchdog.ts. Startup is not
    * counted. After it fires the call rejects with `TimeoutError` (`limit` is
    * `"wallTimeoutMs"`) and the instance is disposed.
