@@ -6,47 +6,46 @@
  * ends fails that call (as Node fails a script), and **never a false
  * positive**: a rejection is reported only if the engine itself said it was
  * unhandled and never said it was handled afterwards, and rexec did not read
- * it as the outcome of something the host awaits.
+ * it as the outcome of something the host awaits. When in doubt (an event
+ * could not be recorded), nothing is reported.
  *
  * QuickJS calls `rt->host_promise_rejection_tracker(ctx, promise, reason,
  * is_handled, opaque)` when a promise is rejected with no handler
  * (`is_handled` 0) and when a handler is attached to such a promise later
- * (`is_handled` 1), in both builds. The pinned builds do not export
+ * (`is_handled` 1), in both builds. The pinned builds export neither
  * `JS_SetHostPromiseRejectionTracker` nor their function table, so:
  *
  * 1. the wasm binary is patched once per process to export its (growable)
- *    function table ({@link exportFunctionTable});
- * 2. a tiny wasm module turns a host callback into a wasm function of the
- *    tracker's signature `(i32 ctx, i64 promise, i64 reason, i32 handled,
- *    i32 opaque)` (JSValues are NaN-boxed 64-bit integers in wasm32 builds);
+ *    function table (wasm-table-export.ts);
+ * 2. a tiny wasm module provides a function of the tracker's signature
+ *    `(i32 ctx, i64 promise, i64 reason, i32 handled, i32 opaque)` that
+ *    records events in a buffer in engine memory (rejection-recorder.ts: no
+ *    call into JavaScript at the guest's deepest recursion);
  * 3. the table grows by one slot holding that function;
  * 4. the slot's index is written into the runtime's tracker field, whose
  *    offset in `struct JSRuntime` was measured per build (see
  *    {@link TRACKER_OFFSETS}).
  *
  * Step 4 writes into engine memory at a measured offset, so before any guest
- * code runs, the neighbourhood is checked (the field and its opaque are null,
- * the job list that follows is an empty list pointing at itself) on every
- * instance, and on the first instance of each build in the process a
- * self-test must see exactly the events QuickJS sends for
- * `Promise.reject(12345)` followed by `.catch`, and the reference count the
- * tracker keeps. On any mismatch the field is
- * restored to null and tracking stays off for this build in this process
- * (logged once): the run then behaves as before (rejections ignored), it never
- * reports one that did not happen.
+ * code runs, the neighbourhood is checked on every instance (the field and
+ * its opaque are null, the job list that follows is an empty list pointing
+ * at itself), and on the first instance of each build in the process a
+ * self-test runs `Promise.reject(12345)` then `.catch` on it and must find
+ * exactly the record, the reference count and the cancellation expected. On
+ * any mismatch the field is restored to null and tracking stays off for this
+ * build in this process (logged once): the run then behaves as before
+ * (rejections ignored), it never reports one that did not happen.
  *
  * Each recorded promise holds one reference (its count incremented in place,
- * as `JS_DupValue` does; the self-test checks the count) until it is handled,
- * taken, or the engine goes, so its address cannot be reused by another
- * promise while it is a key here.
+ * as `JS_DupValue` does) until it is handled, taken, or the engine goes, so
+ * its address cannot be reused by another promise while it is recorded.
  *
  * @packageDocumentation
  */
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
+import { newRecorder, RECORDER_CAPACITY, type Recorder } from "./rejection-recorder.js";
+import { TABLE_EXPORT } from "./wasm-table-export.js";
 import type { EngineVariantName } from "./wasm-variant.js";
-
-/** The name under which the patched binary exports its function table. */
-export const TABLE_EXPORT = "rexec_function_table";
 
 /**
  * Byte offset of `host_promise_rejection_tracker` in `struct JSRuntime`, wasm32
@@ -57,166 +56,16 @@ export const TABLE_EXPORT = "rexec_function_table";
  */
 const TRACKER_OFFSETS: Readonly<Record<EngineVariantName, number>> = { "quickjs-ng": 180, quickjs: 160 };
 
-/** The rejection reason of the self-test: a small int, NaN-boxed as tag 0 with this payload. */
-const PROBE_REASON = 12345;
-
 /** `JS_TAG_OBJECT` in both builds: a NaN-boxed object is `(-1 << 32) | address`. */
 const TAG_OBJECT = -1;
 const TWO_32 = 4294967296;
-const TWO_32_N = 4294967296n;
 
-/** The object address in a NaN-boxed JSValue; throws if it is not an object (never for a promise). */
-function objectAddress(value: bigint): number {
-  if (value < -TWO_32_N || value >= 0n) throw new Error("a promise that is not an object");
-  return Number(value) + TWO_32;
-}
-
-/** The NaN-boxed JSValue of the object at `address`. */
-function boxed(address: number): bigint {
-  return BigInt(address - TWO_32);
-}
-
-// --- Local WebAssembly types (src/types/webassembly.d.ts declares only what others use) ---
 /** A wasm function table (`WebAssembly.Table`). */
 export interface WasmTable {
   readonly length: number;
   grow(delta: number): number;
   set(index: number, value: unknown): void;
-  get(index: number): unknown;
 }
-interface WasmInstance {
-  readonly exports: Record<string, unknown>;
-}
-const Instance = (WebAssembly as unknown as { Instance: new (module: WebAssembly.Module, imports: Record<string, Record<string, unknown>>) => WasmInstance }).Instance;
-
-// --- 1. Exporting the function table -------------------------------------------------------
-
-function readLeb(bytes: Uint8Array, at: number): [value: number, next: number] {
-  let value = 0;
-  let shift = 0;
-  for (;;) {
-    if (at >= bytes.length || shift > 28) throw new Error("bad LEB128");
-    const byte = bytes[at++]!;
-    value += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
-    if ((byte & 0x80) === 0) return [value, at];
-  }
-}
-
-function leb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value = Math.floor(value / 128);
-    if (value > 0) byte |= 0x80;
-    out.push(byte);
-  } while (value > 0);
-  return out;
-}
-
-interface Section {
-  readonly id: number;
-  readonly headerStart: number;
-  readonly start: number;
-  readonly end: number;
-}
-
-function sections(bytes: Uint8Array): Section[] {
-  const out: Section[] = [];
-  let at = 8;
-  while (at < bytes.length) {
-    const id = bytes[at]!;
-    const [size, start] = readLeb(bytes, at + 1);
-    out.push({ id, headerStart: at, start, end: start + size });
-    at = start + size;
-  }
-  if (at !== bytes.length) throw new Error("truncated section");
-  return out;
-}
-
-/** Does the import section import a table? (Then table 0 would not be the module's own.) */
-function importsTable(bytes: Uint8Array, section: Section): boolean {
-  let [count, at] = readLeb(bytes, section.start);
-  const skipName = (): void => {
-    const [length, next] = readLeb(bytes, at);
-    at = next + length;
-  };
-  const skipLimits = (): void => {
-    const flags = bytes[at++]!;
-    [, at] = readLeb(bytes, at);
-    if (flags & 1) [, at] = readLeb(bytes, at);
-  };
-  while (count-- > 0) {
-    skipName();
-    skipName();
-    const kind = bytes[at++]!;
-    if (kind === 0x00) [, at] = readLeb(bytes, at); // function: type index
-    else if (kind === 0x01) return true;
-    else if (kind === 0x02) skipLimits(); // memory
-    else if (kind === 0x03) at += 2; // global: value type, mutability
-    else if (kind === 0x04) [, at] = readLeb(bytes, at + 1); // tag: attribute, type index
-    else throw new Error(`unknown import kind ${kind}`);
-  }
-  return false;
-}
-
-/**
- * `bytes` with one more export: the module's only function table, as
- * {@link TABLE_EXPORT}. Undefined when the module is not of the expected shape
- * (no own funcref table, an imported table, several tables, no export section,
- * the name taken): then tracking is simply unavailable.
- */
-export function exportFunctionTable(bytes: Uint8Array): Uint8Array | undefined {
-  try {
-    const all = sections(bytes);
-    const imports = all.find((s) => s.id === 2);
-    if (imports && importsTable(bytes, imports)) return undefined;
-    const tables = all.find((s) => s.id === 4);
-    if (!tables) return undefined;
-    const [tableCount, firstTable] = readLeb(bytes, tables.start);
-    if (tableCount !== 1 || bytes[firstTable] !== 0x70) return undefined;
-    const exports = all.find((s) => s.id === 7);
-    if (!exports) return undefined;
-    const name = new TextEncoder().encode(TABLE_EXPORT);
-    if (Buffer.from(bytes.subarray(exports.start, exports.end)).includes(Buffer.from(name))) return undefined;
-    const [exportCount, entries] = readLeb(bytes, exports.start);
-    const body = [...leb(exportCount + 1), ...bytes.subarray(entries, exports.end), ...leb(name.length), ...name, 0x01, 0x00];
-    const out = new Uint8Array(bytes.length - (exports.end - exports.headerStart) + 1 + leb(body.length).length + body.length);
-    out.set(bytes.subarray(0, exports.headerStart), 0);
-    let at = exports.headerStart;
-    for (const byte of [7, ...leb(body.length), ...body]) out[at++] = byte;
-    out.set(bytes.subarray(exports.end), at);
-    return out;
-  } catch {
-    return undefined;
-  }
-}
-
-// --- 2. A host callback as a wasm function of the tracker's type ---------------------------
-
-/**
- * `(module (type (func (param i32 i64 i64 i32 i32)))
- *   (import "h" "t" (func (type 0)))
- *   (func (export "f") (type 0) local.get 0 … local.get 4 call 0))`
- */
-const THUNK_BYTES = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-  0x01, 0x09, 0x01, 0x60, 0x05, 0x7f, 0x7e, 0x7e, 0x7f, 0x7f, 0x00,
-  0x02, 0x07, 0x01, 0x01, 0x68, 0x01, 0x74, 0x00, 0x00,
-  0x03, 0x02, 0x01, 0x00,
-  0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x01,
-  0x0a, 0x10, 0x01, 0x0e, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0x20, 0x03, 0x20, 0x04, 0x10, 0x00, 0x0b,
-]);
-let thunkModule: WebAssembly.Module | undefined;
-
-type TrackerCallback = (ctx: number, promise: bigint, reason: bigint, handled: number, opaque: number) => void;
-
-function trackerFunction(callback: TrackerCallback): unknown {
-  thunkModule ??= new WebAssembly.Module(THUNK_BYTES);
-  return new Instance(thunkModule, { h: { t: callback } }).exports["f"];
-}
-
-// --- 3 and 4. The tracker -----------------------------------------------------------------
 
 /** A dup'd guest value held on the host (a quickjs-emscripten handle). */
 export interface HeldValue {
@@ -229,16 +78,15 @@ export interface HeldValue {
 /** What the tracker needs from the engine that owns it. */
 export interface TrackerHost {
   readonly memory: WebAssembly.Memory;
-  /** The instance's function table (exported by {@link exportFunctionTable}), if any. */
+  /** The instance's function table (exported by wasm-table-export.ts), if any. */
   readonly table: WasmTable | undefined;
   readonly runtimePointer: number;
-  readonly contextPointer: number;
   readonly variant: EngineVariantName;
   /** Dup the JSValue stored at `address` into a new held handle; undefined when that failed (out of memory). */
   hold(address: number): HeldValue | undefined;
   /** `JS_FreeValue` the JSValue stored at `address`, then free `address` (which came from {@link TrackerHost.malloc}). */
   freeValueAt(address: number): void;
-  /** Allocate / free engine heap bytes. */
+  /** Allocate / free engine heap bytes (0 when out of memory). */
   malloc(bytes: number): number;
   free(address: number): void;
   /** Evaluate a script; returns a held handle of its value (throws if it threw). */
@@ -268,22 +116,20 @@ const unavailable = new Set<EngineVariantName>();
 const verified = new Set<EngineVariantName>();
 
 export class RejectionTracker {
-  /**
-   * Unhandled rejected promises by their NaN-boxed JSValue, in rejection order.
-   * Each holds one reference to its promise, taken by incrementing its
-   * reference count in place (exactly `JS_DupValue`; verified by the
-   * self-test): a call into the engine per rejection would cost more than the
-   * rejection itself.
-   */
+  /** Addresses of unhandled rejected promises, in rejection order; each holds one reference. */
   private readonly records = new Set<number>();
+  private recorder: Recorder | undefined;
+  private active = false;
+  /** Promises no longer recorded whose reference may be the last one: given back at the next safe point. */
+  private readonly deferred: number[] = [];
+  /** An event could not be recorded since the last take: report nothing then. */
+  private lost = false;
+  private fieldAddress = -1;
+  private scratch = 0;
+  private bufferAddress = 0;
   private buffer: ArrayBuffer | undefined;
   private view: DataView | undefined;
   private ints: Int32Array | undefined;
-  private active = false;
-  private fieldAddress = -1;
-  private scratch = 0;
-  /** Events seen by the self-test. */
-  private probeEvents: Array<{ ctx: number; promise: bigint; reason: bigint; handled: number }> | undefined;
 
   private constructor(private readonly host: TrackerHost) {}
 
@@ -300,8 +146,8 @@ export class RejectionTracker {
       why = tracker.tryInstall();
     } catch (error) {
       if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError) {
-        // The engine trapped (e.g. a signature mismatch) or overflowed inside the
-        // self-test: its state is unknown, so nothing more is called on it.
+        // The engine trapped or overflowed inside the self-test: its state is
+        // unknown, so nothing more is called on it.
         tracker.abandon();
         unavailable.add(host.variant);
         host.log(`unhandled-rejection tracking unavailable for ${host.variant}: its self-test broke the engine (${error.message}); unhandled guest rejections are ignored`);
@@ -322,19 +168,20 @@ export class RejectionTracker {
     return this.active;
   }
 
-  private words(): DataView {
-    this.refresh();
-    return this.view!;
-  }
-
   /** Views of the current buffer (growing the memory detaches the old one). */
-  private refresh(): void {
+  private words(): DataView {
     const buffer = this.host.memory.buffer;
     if (buffer !== this.buffer) {
       this.buffer = buffer;
       this.view = new DataView(buffer);
       this.ints = new Int32Array(buffer);
     }
+    return this.view!;
+  }
+
+  private int32s(): Int32Array {
+    this.words();
+    return this.ints!;
   }
 
   /** Install and self-test; returns why it cannot be used, or undefined when it works. */
@@ -349,10 +196,15 @@ export class RejectionTracker {
     if (view.getUint32(field, true) !== 0 || view.getUint32(field + 4, true) !== 0 || view.getUint32(jobList, true) !== jobList || view.getUint32(jobList + 4, true) !== jobList) {
       return "the runtime layout is not the measured one";
     }
-    const slot = table.grow(1);
-    table.set(slot, trackerFunction((ctx, promise, reason, handled) => this.onEvent(ctx, promise, reason, handled)));
     this.scratch = this.host.malloc(8);
-    if (this.scratch === 0) return "no memory for its scratch value";
+    this.bufferAddress = this.host.malloc(RECORDER_CAPACITY * 4);
+    if (this.scratch === 0 || this.bufferAddress === 0) return "no memory for its buffers";
+    const recorder = newRecorder(memory, () => this.drain());
+    recorder.buffer.value = this.bufferAddress;
+    recorder.capacity.value = RECORDER_CAPACITY;
+    this.recorder = recorder;
+    const slot = table.grow(1);
+    table.set(slot, recorder.tracker);
     this.fieldAddress = field;
     this.active = true;
     view.setUint32(field, slot, true);
@@ -365,36 +217,31 @@ export class RejectionTracker {
     return why;
   }
 
-  /** `Promise.reject(12345)`, then `.catch` on it: exactly one unhandled and one handled event. */
+  /** `Promise.reject(12345)`, then `.catch` on it: one record with one reference, then none. */
   private selfTest(): string | undefined {
-    const events: NonNullable<typeof this.probeEvents> = [];
-    this.probeEvents = events;
-    // Read through a function: the engine appends to `events` behind TypeScript's back.
-    const seen = (): number => events.length;
-    const size = (): number => this.records.size;
+    const recorder = this.recorder!;
+    // Read through functions: the engine changes them behind TypeScript's back.
+    const entries = (): number => recorder.count.value;
+    const lost = (): boolean => recorder.lost.value !== 0;
     let promise: HeldValue | undefined;
     let attach: HeldValue | undefined;
     try {
-      promise = this.host.evalScript(`Promise.reject(${PROBE_REASON})`);
-      const key = this.objectAt(promise.value);
-      const first = events[0];
-      if (seen() !== 1 || !first || first.handled !== 0 || first.promise !== boxed(key) || first.reason !== BigInt(PROBE_REASON) || first.ctx !== this.host.contextPointer) {
-        return "its self-test did not see the expected rejection";
+      promise = this.host.evalScript("Promise.reject(12345)");
+      const at = this.objectAt(promise.value);
+      if (at < 0 || entries() !== 1 || lost() || this.int32s()[this.bufferAddress >>> 2]! >>> 0 !== at) {
+        return "its self-test did not see the rejection";
       }
-      if (size() !== 1 || !this.records.has(key)) return "its self-test did not record the rejection";
-      // Held by the script's result and by the record, nothing else: the count is where it was measured.
-      if (this.refCount(key) !== 2) return "its self-test found an unexpected reference count";
+      // Held by the script's result and by the record, nothing else.
+      if (this.refCount(at) !== 2) return "its self-test found an unexpected reference count";
       attach = this.host.evalScript("(p) => { p.catch(() => {}); }");
       this.host.callOne(attach, promise);
-      const second = events[1];
-      if (seen() !== 2 || !second || second.handled !== 1 || second.promise !== boxed(key) || size() !== 0) {
-        return "its self-test did not see the rejection being handled";
-      }
+      // The handler cancelled the record inside wasm and gave its reference back.
+      if (entries() !== 0 || lost() || this.refCount(at) !== 1) return "its self-test did not see the rejection being handled";
       this.host.runJobs();
-      if (seen() !== 2) return "its self-test saw unexpected events";
+      this.drain();
+      if (entries() !== 0 || lost() || this.records.size !== 0) return "its self-test saw unexpected events";
       return undefined;
     } finally {
-      this.probeEvents = undefined;
       attach?.dispose();
       promise?.dispose();
     }
@@ -408,48 +255,74 @@ export class RejectionTracker {
 
   /** The reference count of the object at `address` (its first field, `JSRefCountHeader`). */
   private refCount(address: number): number {
-    this.refresh();
-    return this.ints![address >>> 2]!;
+    return this.int32s()[address >>> 2]!;
   }
 
-  private setRefCount(address: number, count: number): void {
-    this.ints![address >>> 2] = count;
-  }
-
-  /** The tracker itself, called by QuickJS from inside wasm: must never throw. */
-  private onEvent(ctx: number, promise: bigint, reason: bigint, handled: number): void {
-    if (!this.active) return;
+  /**
+   * Move the recorder's entries into {@link records}. Also called by the
+   * recorder when its buffer is full (from inside the engine: must not throw,
+   * and calls nothing in the engine).
+   */
+  private drain(): void {
+    const recorder = this.recorder;
+    if (!recorder) return;
     try {
-      this.probeEvents?.push({ ctx, promise, reason, handled });
-      const at = objectAddress(promise);
-      if (handled === 0) {
-        if (this.records.has(at)) return;
-        this.setRefCount(at, this.refCount(at) + 1);
-        this.records.add(at);
-      } else {
-        this.release(at);
+      const n = recorder.count.value;
+      if (n === 0) return;
+      const ints = this.int32s();
+      const base = this.bufferAddress >>> 2;
+      for (let i = 0; i < n; i++) {
+        const entry = ints[base + i]! >>> 0;
+        if (entry === 0) continue; // cancelled inside wasm
+        const at = entry - (entry & 1);
+        if ((entry & 1) === 0) {
+          // Each entry holds a reference: a second one for the same promise is one too many.
+          if (this.records.has(at)) this.giveBack(at);
+          else this.records.add(at);
+        } else if (this.records.delete(at)) {
+          this.giveBack(at);
+        }
       }
-    } catch (error) {
-      // A host exception must not unwind through the engine's C frames.
-      this.active = false;
-      this.host.log(`unhandled-rejection tracking stopped: ${(error as Error)?.message}`);
+      recorder.count.value = 0;
+    } catch {
+      this.lost = true;
     }
   }
 
-  /** Drop the record of `key` and its reference. */
+  /**
+   * Give back one reference, possibly from inside the engine: when it is not
+   * the last, decrement (all `JS_FreeValue` does then); otherwise defer to the
+   * next safe point, where the engine frees the promise.
+   */
+  private giveBack(at: number): void {
+    const ints = this.int32s();
+    const count = ints[at >>> 2]!;
+    if (count > 1) ints[at >>> 2] = count - 1;
+    else this.deferred.push(at);
+  }
+
+  /** Outside any engine call: give back the deferred references. */
+  private settleDeferred(): void {
+    while (this.deferred.length > 0) this.unref(this.deferred.pop()!);
+  }
+
+  /** Drop the record of `at` and its reference, outside any engine call (it may free the promise). */
   private release(at: number): void {
-    if (!this.records.delete(at)) return;
-    const count = this.refCount(at);
+    if (this.records.delete(at)) this.unref(at);
+  }
+
+  /** Give back one reference, outside any engine call. */
+  private unref(at: number): void {
+    const ints = this.int32s();
+    const count = ints[at >>> 2]!;
     if (count > 1) {
-      // Not the last reference (always so inside the callback: whoever attaches
-      // the handler holds the promise): `JS_FreeValue` only decrements.
-      this.setRefCount(at, count - 1);
+      ints[at >>> 2] = count - 1; // exactly JS_FreeValue when it is not the last reference
       return;
     }
     // The last one: the engine frees the promise.
     const cell = this.host.malloc(8);
     if (cell === 0) return; // out of memory: leaked until the runtime goes (never a false report)
-    this.words().setBigInt64(cell, boxed(at), true);
+    this.words().setBigInt64(cell, BigInt(at - TWO_32), true);
     this.host.freeValueAt(cell);
   }
 
@@ -459,6 +332,9 @@ export class RejectionTracker {
    * `address` is the address of the promise's JSValue (a handle's `value`).
    */
   markHandled(address: number): void {
+    if (!this.active) return;
+    this.drain();
+    this.settleDeferred();
     if (this.records.size === 0) return;
     const at = this.objectAt(address);
     if (at >= 0) this.release(at);
@@ -467,16 +343,22 @@ export class RejectionTracker {
   /**
    * The promises still unhandled, oldest first, at most `limit` of them,
    * passed to `reasonOf` (which reads each one's reason while it is held);
-   * forgets all of them.
+   * forgets all of them. Nothing when an event was lost since the last take.
    */
   take<R>(limit: number, reasonOf: (promise: HeldValue) => R | undefined): R[] {
     const out: R[] = [];
+    if (!this.active) return out;
+    this.drain();
+    this.settleDeferred();
+    const lost = this.lost || this.recorder!.lost.value !== 0;
+    this.lost = false;
+    this.recorder!.lost.value = 0;
     if (this.records.size === 0) return out;
     const keys = [...this.records];
     try {
-      for (const key of keys) {
-        if (out.length >= limit) break;
-        this.words().setBigInt64(this.scratch, boxed(key), true);
+      for (const at of keys) {
+        if (lost || out.length >= limit) break;
+        this.words().setBigInt64(this.scratch, BigInt(at - TWO_32), true);
         const promise = this.host.hold(this.scratch);
         if (!promise) break;
         try {
@@ -487,27 +369,35 @@ export class RejectionTracker {
         }
       }
     } finally {
-      for (const key of keys) this.release(key);
+      for (const at of keys) this.release(at);
     }
     return out;
   }
 
   /** Release everything and unset the engine's tracker (the engine is being disposed). */
   shutDown(): void {
-    this.active = false;
-    for (const key of [...this.records]) this.release(key);
     if (this.fieldAddress >= 0) this.words().setUint32(this.fieldAddress, 0, true);
     this.fieldAddress = -1;
+    this.drain();
+    this.settleDeferred();
+    this.active = false;
+    for (const at of [...this.records]) this.release(at);
+    this.recorder = undefined;
     if (this.scratch !== 0) this.host.free(this.scratch);
+    if (this.bufferAddress !== 0) this.host.free(this.bufferAddress);
     this.scratch = 0;
+    this.bufferAddress = 0;
   }
 
   /** Forget everything without touching engine memory (the instance is being dropped). */
   abandon(): void {
     this.active = false;
     this.records.clear();
+    this.deferred.length = 0;
+    this.recorder = undefined;
     this.fieldAddress = -1;
     this.scratch = 0;
+    this.bufferAddress = 0;
   }
 }
 
@@ -548,7 +438,6 @@ export function installRejectionTracker(args: {
     memory,
     table: usable ? table : undefined,
     runtimePointer,
-    contextPointer,
     variant,
     hold: (address) => {
       const pointer = dup!(contextPointer, address);

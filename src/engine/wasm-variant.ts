@@ -13,7 +13,7 @@ import { createRequire } from "node:module";
 import type { QuickJSSyncVariant } from "quickjs-emscripten-core";
 import quickjsNg from "@jitl/quickjs-ng-wasmfile-release-sync";
 import quickjsClassic from "@jitl/quickjs-wasmfile-release-sync";
-import { exportFunctionTable, TABLE_EXPORT } from "./rejection-tracker.js";
+import { exportFunctionTable, TABLE_EXPORT } from "./wasm-table-export.js";
 
 /** The QuickJS builds rexec can run on. */
 export type EngineVariantName = "quickjs-ng" | "quickjs";
@@ -50,7 +50,7 @@ export function baseVariant(name: EngineVariantName): QuickJSSyncVariant {
 /**
  * The compiled wasm module of `name`, compiled on first use and then shared.
  * Its function table is exported as {@link TABLE_EXPORT} when the binary has
- * the expected shape (for the rejection tracker, see rejection-tracker.ts);
+ * the expected shape (for the rejection tracker, see wasm-table-export.ts);
  * otherwise the binary is compiled as shipped and tracking is unavailable.
  */
 export function compiledModule(name: EngineVariantName): WebAssembly.Module {

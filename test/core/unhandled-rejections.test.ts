@@ -8,7 +8,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { GuestError, MemoryHooks, RExec, SystemExit } from "../../src/index.js";
+import { GuestError, MemoryHooks, RExec, StackLimitError, SystemExit } from "../../src/index.js";
 import type { EngineVariantName } from "../../src/engine/wasm-variant.js";
 
 const ENGINES: readonly EngineVariantName[] = ["quickjs-ng", "quickjs"];
@@ -114,6 +114,21 @@ for (const engine of ENGINES) {
     // …and the rejection, unhandled when it reaches the guest, fails the call that is running then.
     await assert.rejects(rx.r_eval("1"), isGuestError("background"));
     assert.equal(await rx.r_eval("2"), 2);
+  });
+
+  test(`${engine}: rejections at the deepest recursion never cost the sandbox its engine`, async () => {
+    // (A tracker that called into JavaScript from there made limits.test.ts's deep-recursion test
+    // drop the engine; the recorder is pure wasm. Not warmed up on purpose: after V8 optimises the
+    // engine, async recursion overflows the main thread's native stack even without a tracker.)
+    using rx = new RExec({ engine });
+    for (let i = 0; i < 8; i++) {
+      // The innermost async call fails with a stack overflow: its promise is rejected (and then
+      // handled by its awaiting caller) at the deepest native stack the guest can reach.
+      await assert.rejects(rx.r_eval("async function g() { await g(); } g()"), StackLimitError);
+      await assert.rejects(rx.r_eval("async function h(n) { if (n % 7 === 0) Promise.reject(n); await h(n + 1); } h(1)"), StackLimitError);
+    }
+    assert.equal(rx.alive, true);
+    assert.equal(await rx.r_eval("1 + 1"), 2);
   });
 
   test(`${engine}: many rejections, handled or not, cost little`, async () => {
