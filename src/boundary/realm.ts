@@ -33,6 +33,7 @@ import {
 import { CpuBudget } from "./cpu-budget.js";
 import { decodeGuestValue } from "./host-decode.js";
 import { handled } from "./handled.js";
+import { closeHostCallScope, insideHostCallOf, openHostCallScope, runInHostCallScope, type HostCallScope } from "./host-call-scope.js";
 import { describeThrown } from "./thrown-preview.js";
 import { takeSpare } from "./spare-realms.js";
 import { encodeHostValue } from "./host-encode.js";
@@ -276,6 +277,9 @@ export class GuestRealm {
       // A call that failed otherwise (or whose result getters rejected) leaves its
       // unhandled rejections here: they must not fail the next call.
       if (this.engine?.alive) this.engine.takeUnhandledRejections(0);
+      // A host function still running after its call ended acts for nobody: its callbacks are independent calls now.
+      for (const scope of this.liveHostScopes) closeHostCallScope(scope);
+      this.liveHostScopes.clear();
       // Guest promises handed to host code by nested calls cannot settle once the call is over.
       for (const wait of this.nestedWaits.splice(0)) {
         this.callRefs.push(wait.promise);
@@ -591,16 +595,21 @@ export class GuestRealm {
     };
     const fn = {
       [name || "guestFunction"]: (...args: unknown[]): Promise<unknown> =>
-        // Called by a host function while this realm's call is running (a
+        // Called by a host function on behalf of this realm's running call (a
         // callback): queueing it behind that call would deadlock, so it runs
-        // now, inside the running call and under its budget.
+        // now, inside the running call and under its budget. Called from
+        // anywhere else, it is an independent call, queued like any other
+        // (see host-call-scope.ts).
         // Either way the promise is born handled: a host that drops it (a
         // callback it fires and forgets) must not die of the guest's failure.
-        handled(realm.inCall ? realm.runNested((engine) => enter(engine, args)) : realm.run((engine) => enter(engine, args), realm.defaultSink)),
+        handled(realm.inCall && insideHostCallOf(realm) ? realm.runNested((engine) => enter(engine, args)) : realm.run((engine) => enter(engine, args), realm.defaultSink)),
     }[name || "guestFunction"]!;
     this.guestFunctionRegistry.register(fn, id);
     return fn;
   }
+
+  /** Scopes of async host calls still pending (closed when they settle or the call ends). */
+  private readonly liveHostScopes = new Set<HostCallScope>();
 
   /** How many guest calls made from host functions are running inside each other right now. */
   private nestedDepth = 0;
@@ -781,9 +790,11 @@ export class GuestRealm {
     if (this.options.verbose) this.options.log(`host call: ${name}(${argv.length} argument${argv.length === 1 ? "" : "s"})`);
     let result: unknown;
     this.budget.pause();
+    const scope = openHostCallScope(this);
     try {
-      result = (fn as (...a: unknown[]) => unknown)(...argv);
+      result = runInHostCallScope(scope, () => (fn as (...a: unknown[]) => unknown)(...argv));
     } catch (error) {
+      closeHostCallScope(scope);
       this.budget.resume();
       if (this.exitCode !== undefined || this.outputExceeded) throw this.guestThrow(engine, "Error", "the sandbox is stopping");
       this.options.log(`host call: ${name} threw ${errorName(error)}`);
@@ -795,11 +806,12 @@ export class GuestRealm {
       // inside the host function): its rejection is ours to report, never
       // the process's.
       handled(result);
-      return this.hostPromise(engine, name, result);
+      return this.hostPromise(engine, name, result, scope);
     }
     // A host-made thenable (never a guest value: guest copies carry no
     // `then` function, see implicit-calls.ts) is adopted like an async result.
-    if (isHostThenable(result)) return this.hostPromise(engine, name, handled(Promise.resolve(result)));
+    if (isHostThenable(result)) return this.hostPromise(engine, name, handled(Promise.resolve(result)), scope);
+    closeHostCallScope(scope);
     // Fast path for primitive results the engine can take as they are.
     if (typeof result === "number") return engine.newNumber(result);
     if (result === undefined) return undefined;
@@ -813,10 +825,13 @@ export class GuestRealm {
   }
 
   /** A guest promise settled (inside a later budget) when the host promise settles. */
-  private hostPromise(engine: Engine, name: string, promise: Promise<unknown>): GuestRef {
+  private hostPromise(engine: Engine, name: string, promise: Promise<unknown>, scope: HostCallScope): GuestRef {
+    this.liveHostScopes.add(scope);
     const deferred = engine.newPromise();
     this.pendingHostCalls++;
     const settleWith = (apply: (engine: Engine) => void) => {
+      closeHostCallScope(scope);
+      this.liveHostScopes.delete(scope);
       this.pendingHostCalls--;
       this.settlements.push(() => {
         const live = this.engine;

@@ -19,7 +19,7 @@
  *
  * @packageDocumentation
  */
-import { AsyncLocalStorage } from "node:async_hooks";
+import { closeHostCallScope as closeScope, openHostCallScope, runInHostCallScope, type HostCallScope } from "../boundary/host-call-scope.js";
 import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { handled } from "../boundary/handled.js";
 import { CloneError } from "../host/errors.js";
@@ -52,44 +52,6 @@ export function blockedMicros(signal: Int32Array): bigint {
   const since = Atomics.load(slots, 1);
   const done = Atomics.load(slots, 0);
   return done + (since > 0n ? epochMicros() - since : 0n);
-}
-
-/**
- * The host call a guest-function wrapper is called from, if any. A host
- * function that calls a guest callback (`forEach(cb)`, an async function
- * awaiting `cb()`) is part of the guest's running call, which waits for it: the
- * callback must run inside that call, not be queued behind it (a deadlock).
- * A wrapper called from anywhere else is an independent call and is queued
- * like every other. AsyncLocalStorage follows the host function's own async
- * continuations, so an async host function's later `await cb()` counts too.
- */
-export interface HostCallScope {
-  readonly link: HostLink;
-  /** False once the host call has returned or settled. */
-  live: boolean;
-}
-
-/** Set while a host function called by a guest runs (and in its async continuations). */
-export const hostCallScope = new AsyncLocalStorage<HostCallScope>();
-
-/**
- * Host calls live across every link of this process. On Node 20 an enabled
- * AsyncLocalStorage tracks every promise of the process (await-heavy host
- * code measured ~3× slower), so it is enabled only while a guest's host call
- * is live, and disabled again when the last one ends — between host calls no
- * scope is live anyway.
- */
-let liveHostCalls = 0;
-
-function openScope(link: HostLink): HostCallScope {
-  liveHostCalls++;
-  return { link, live: true };
-}
-
-function closeScope(scope: HostCallScope): void {
-  if (!scope.live) return;
-  scope.live = false;
-  if (--liveHostCalls === 0) hostCallScope.disable();
 }
 
 type AnyFunction = (...args: never[]) => unknown;
@@ -185,13 +147,13 @@ export class HostLink {
     let reply: HostReply;
     onHostBusy?.(1);
     let settledLater = false;
-    const scope = openScope(this);
+    const scope = openHostCallScope(this);
     try {
       const fn = table.get(message.fid);
       if (fn === undefined) throw new TypeError("unknown host function");
       const args = decodeValue(message.args, importGuestFunction, this.options.guestChecks);
       if (!Array.isArray(args)) throw new TypeError("bad host call arguments");
-      const result = hostCallScope.run(scope, () => (fn as (...a: unknown[]) => unknown)(...args));
+      const result = runInHostCallScope(scope, () => (fn as (...a: unknown[]) => unknown)(...args));
       if (isThenable(result)) {
         let done = false;
         const settle = (ok: boolean, value: unknown) => {

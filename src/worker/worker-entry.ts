@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+import { closeHostCallScope, openHostCallScope, runInHostCallScope } from "../boundary/host-call-scope.js";
 import { parentPort, workerData } from "node:worker_threads";
 import { CloneError, RExecError } from "../host/errors.js";
 import type { RExec } from "../host/rexec.js";
@@ -101,7 +102,11 @@ port.on("message", (message: ToWorker) => {
     case "callFn": {
       const seq = message.seq;
       const nested = message.t === "callFn" && message.nested === true;
-      const run = (nested ? started : queue).then(() => invoke(message));
+      // A nested call acts for the running call: the realm must run it inside
+      // that call, not queue it (see boundary/host-call-scope.ts).
+      const scope = nested ? openHostCallScope(undefined) : undefined;
+      const run = (nested ? started : queue).then(() => (scope ? runInHostCallScope(scope, () => invoke(message)) : invoke(message)));
+      if (scope) run.then(() => closeHostCallScope(scope), () => closeHostCallScope(scope));
       if (!nested) queue = run.then(ignore, ignore);
       run.then(
         (value) => reply(seq, true, value),

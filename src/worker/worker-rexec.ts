@@ -19,7 +19,8 @@ import { resolveLimits, type Limits } from "../host/limits.js";
 import type { CapturedOutput, OutputTarget, RExecOptions } from "../host/rexec.js";
 import { makeLogger } from "../host/verbose.js";
 import { decodeValue, encodeValue, type Wire } from "./codec.js";
-import { HostFunctionTable, HostLink, hostCallScope, LINK_SIGNAL_BYTES } from "./link.js";
+import { HostFunctionTable, HostLink, LINK_SIGNAL_BYTES } from "./link.js";
+import { insideHostCallOf } from "../boundary/host-call-scope.js";
 import { Watchdog } from "./watchdog.js";
 import { buildWorkerConfig, type RExecClass } from "./config.js";
 
@@ -284,9 +285,8 @@ export class WorkerRExec {
           return handled(Promise.reject(error));
         }
         // Called by one of this instance's host functions, on behalf of the
-        // running call: it must run inside that call (see link.ts, HostCallScope).
-        const scope = hostCallScope.getStore();
-        const nested = scope !== undefined && scope.link === this.#link && scope.live;
+        // running call: it must run inside that call (see boundary/host-call-scope.ts).
+        const nested = insideHostCallOf(this.#link);
         return this.#send({ t: "callFn", seq: ++this.#seq, fid: id, args: wire, nested }, label);
       },
     }[label]!;
