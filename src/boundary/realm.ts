@@ -131,6 +131,8 @@ export class GuestRealm {
   private wallDeadline = Infinity;
   /** CPU milliseconds charged to the guest by the most recent call. */
   lastCallCpuMs = 0;
+  /** The engine's refused heap growths when the running call started (see classify). */
+  private refusedGrowthsAtStart = 0;
   /** CPU of the running call already closed off by side budgets (see openSideBudget). */
   private bankedCpuMs = 0;
 
@@ -242,6 +244,7 @@ export class GuestRealm {
     this.exitCode = undefined;
     this.inCall = true;
     this.bankedCpuMs = 0;
+    this.refusedGrowthsAtStart = engine.refusedHeapGrowths;
     this.budget.begin(budgetMs);
     try {
       this.releaseCollectedGuestFunctions(engine);
@@ -455,7 +458,11 @@ export class GuestRealm {
       const heapFull = (this.engine?.heapBytes ?? 0) + 64 * 1024 >= (this.engine?.heapLimitBytes ?? Infinity);
       // QuickJS throws `null` when it runs out of memory while already handling an out-of-memory error.
       const oomNull = heapFull && guestError.thrown === null && /non-Error value: null$/.test(guestError.message);
-      if ((guestError.guestName === "InternalError" && guestError.message === "out of memory") || (guestError.unreadable && heapFull) || oomNull) {
+      // Some natives fail an allocation without setting an exception: the guest "throws"
+      // undefined. The memory import saw the cap refuse to grow (heap-growth.ts).
+      const capRefused = (this.engine?.refusedHeapGrowths ?? 0) > this.refusedGrowthsAtStart;
+      const oomSilent = capRefused && (guestError.thrown === undefined || guestError.thrown === null) && /non-Error value: (undefined|null)$/.test(guestError.message);
+      if ((guestError.guestName === "InternalError" && guestError.message === "out of memory") || (guestError.unreadable && (heapFull || capRefused)) || oomNull || oomSilent) {
         this.options.log(`limit: memoryBytes (${limits.memoryBytes}) reached`);
         return new MemoryLimitError("memoryBytes", limits.memoryBytes);
       }

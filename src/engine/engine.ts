@@ -76,6 +76,8 @@ export interface Engine extends Disposable {
   readonly heapBytes: number;
   /** The wasm memory's maximum, the hard cap. */
   readonly heapLimitBytes: number;
+  /** How many times the memory cap refused to grow the heap (see heap-growth.ts). */
+  readonly refusedHeapGrowths: number;
 
   /** Evaluate a classic script in the global scope; returns its completion value. */
   evalScript(code: string, fileName: string): GuestRef;

@@ -42,6 +42,7 @@ import {
 import { InterruptPacer } from "./interrupt-pacer.js";
 import { BASELINE_PAGES, WASM_PAGE_BYTES, baseVariant, compiledModule, ENGINE_VARIANT, type EngineVariantName } from "./wasm-variant.js";
 import { utcInstantiateWasm } from "./utc-time.js";
+import { HeapGrowthWatch } from "./heap-growth.js";
 import { installRejectionTracker, TrackerBrokeEngine, type RejectionTracker } from "./rejection-tracker.js";
 
 /** Options of {@link createQuickJSEngine} beyond the generic {@link EngineOptions}. */
@@ -65,7 +66,9 @@ export async function createQuickJSEngine(options: QuickJSEngineOptions): Promis
   const log = options.log ?? (() => {});
   // The instance's exports, for the rejection tracker (its function table).
   let wasmExports: Record<string, unknown> | undefined;
-  const instantiate = utcInstantiateWasm(compiledModule(variantName), memory);
+  // Refused memory growth is counted (heap-growth.ts): an OOM some natives fail to report still reads as one.
+  const growth = new HeapGrowthWatch();
+  const instantiate = utcInstantiateWasm(compiledModule(variantName), memory, growth.wrap);
   const module = await newQuickJSWASMModuleFromVariant(
     newVariant(baseVariant(variantName), {
       wasmMemory: memory,
@@ -104,7 +107,7 @@ export async function createQuickJSEngine(options: QuickJSEngineOptions): Promis
     pacer.afterPoll();
     return false;
   });
-  return new QuickJSEngine(runtime, context, memory, maximum * WASM_PAGE_BYTES, pacer, tracker);
+  return new QuickJSEngine(runtime, context, memory, maximum * WASM_PAGE_BYTES, pacer, tracker, growth);
 }
 
 function isNativeStackOverflow(error: unknown): boolean {
@@ -128,6 +131,7 @@ class QuickJSEngine implements Engine {
     readonly heapLimitBytes: number,
     private readonly pacer: InterruptPacer,
     private readonly tracker: RejectionTracker,
+    private readonly growth: HeapGrowthWatch,
   ) {
     this.runtime = runtime;
     this.context = context;
@@ -140,6 +144,10 @@ class QuickJSEngine implements Engine {
 
   get heapBytes(): number {
     return this.memory?.buffer.byteLength ?? 0;
+  }
+
+  get refusedHeapGrowths(): number {
+    return this.growth.failures;
   }
 
   private ctx(): QuickJSContext {

@@ -101,12 +101,12 @@ export function withUtcTime(imports: WasmImports, memory: WebAssembly.Memory): W
 
 /**
  * An emscripten `instantiateWasm` hook: instantiate the compiled `module` with
- * UTC time imports. Synchronous, so a failure rejects the module's start-up
+ * UTC time imports (and whatever else `moreImports` rewrites). Synchronous, so a failure rejects the module's start-up
  * promise instead of leaving it pending.
  */
-export function utcInstantiateWasm(module: WebAssembly.Module, memory: WebAssembly.Memory) {
+export function utcInstantiateWasm(module: WebAssembly.Module, memory: WebAssembly.Memory, moreImports: (imports: WasmImports) => WasmImports = (i) => i) {
   return (imports: WasmImports, onSuccess: (instance: WasmInstance, module: WebAssembly.Module) => void): Record<string, unknown> => {
-    const instance = new Instance(module, withUtcTime(imports, memory));
+    const instance = new Instance(module, moreImports(withUtcTime(imports, memory)));
     onSuccess(instance, module);
     return instance.exports;
   };
