@@ -41,6 +41,8 @@
   const AP = Array.prototype;
   const { defineProperty, getOwnPropertyDescriptor } = Object;
   const apply = Reflect.apply;
+  const FunctionCall = Function.prototype.call;
+  const bind = (fn, self) => apply(Function.prototype.bind, fn, [self]);
   const isArray = Array.isArray;
   const StringCtor = String;
   const ObjectCtor = Object;
@@ -363,32 +365,53 @@
   // String and RegExp methods whose C loops run per character or per match
   // (~0.25 µs per regex match), JSON, and normalization: a poll after each
   // call on a big input, so a loop of them ends at the deadline.
-  const strLen = (v) => (typeof v === "string" ? v.length : 0);
-  function pollAfter(obj, key, isBig) {
+  // Hot paths: these wrappers run on every call, so they pass a fixed number
+  // of arguments (the native's `length`; for these methods an absent argument
+  // and `undefined` mean the same) instead of building an `arguments` object,
+  // and test the size inline.
+  function pollAfter(obj, key, which) {
     const desc = getOwnPropertyDescriptor(obj, key);
     if (!desc || typeof desc.value !== "function") return;
     const native = desc.value;
+    // `call` bound to the native: no argument array per call (cheaper than Reflect.apply).
+    const invoke = bind(FunctionCall, native);
     const name = typeof key === "symbol" ? `[${key.description}]` : key;
-    const wrapper = {
-      [name](a) {
-        const result = apply(native, this, arguments);
-        if (isBig(this, a, result)) afterLong();
-        return result;
-      },
-    }[name];
+    let wrapper;
+    if (which === "this") {
+      wrapper = {
+        [name](a, b) {
+          const result = invoke(this, a, b);
+          if (typeof this === "string" && this.length > POLL_AFTER) afterLong();
+          return result;
+        },
+      }[name];
+    } else if (which === "arg") {
+      wrapper = {
+        [name](a, b) {
+          const result = invoke(this, a, b);
+          if (typeof a === "string" && a.length > POLL_AFTER) afterLong();
+          return result;
+        },
+      }[name];
+    } else {
+      wrapper = {
+        [name](a, b, c) {
+          const result = invoke(this, a, b, c);
+          if (typeof result === "string" && result.length > POLL_AFTER) afterLong();
+          return result;
+        },
+      }[name];
+    }
     defineProperty(wrapper, "name", { value: native.name, configurable: true });
     defineProperty(wrapper, "length", { value: native.length, configurable: true });
     defineProperty(obj, key, { value: wrapper, writable: desc.writable, enumerable: desc.enumerable, configurable: desc.configurable });
   }
-  const bigThis = (self) => strLen(self) > POLL_AFTER;
-  const bigArg = (self, a) => strLen(a) > POLL_AFTER;
-  const bigResult = (self, a, r) => strLen(r) > POLL_AFTER;
   for (const name of ["replace", "replaceAll", "split", "match", "search", "normalize", "localeCompare", "indexOf", "lastIndexOf", "includes"]) {
-    pollAfter(String.prototype, name, bigThis);
+    pollAfter(String.prototype, name, "this");
   }
-  for (const key of [Symbol.replace, Symbol.split, Symbol.match, Symbol.search]) pollAfter(RegExp.prototype, key, bigArg);
-  pollAfter(JSON, "parse", bigArg);
-  pollAfter(JSON, "stringify", bigResult);
+  for (const key of [Symbol.replace, Symbol.split, Symbol.match, Symbol.search]) pollAfter(RegExp.prototype, key, "arg");
+  pollAfter(JSON, "parse", "arg");
+  pollAfter(JSON, "stringify", "result");
 
   for (const name of Object.keys(fallbacks)) guard(name, fallbacks[name]);
   for (const name of refused) guard(name, undefined);
