@@ -94,8 +94,9 @@ export async function createQuickJSEngine(options: QuickJSEngineOptions): Promis
     throw error;
   }
   // --- end of rejection tracking set-up
-  // Poll pacing (see interrupt-pacer.ts): verified on this very instance
-  // before any guest code runs, with a probe handler, then the real one.
+  // Poll pacing (see interrupt-pacer.ts): verified before any guest code runs
+  // (by a probe handler on the first instance of a build per thread, later
+  // ones at their first observed reset), then the real handler.
   const pacer = new InterruptPacer(memory, (context as unknown as { ctx: { value: number } }).ctx.value, variantName);
   const verified = pacer.verify(
     (handler) => runtime.setInterruptHandler(handler),
