@@ -42,6 +42,7 @@ import {
 import { InterruptPacer } from "./interrupt-pacer.js";
 import { BASELINE_PAGES, WASM_PAGE_BYTES, baseVariant, compiledModule, ENGINE_VARIANT, type EngineVariantName } from "./wasm-variant.js";
 import { utcInstantiateWasm } from "./utc-time.js";
+import { warmUpEngine } from "./warm-up.js";
 import { HeapGrowthWatch } from "./heap-growth.js";
 import { installRejectionTracker, TrackerBrokeEngine, type RejectionTracker } from "./rejection-tracker.js";
 
@@ -51,6 +52,8 @@ export interface QuickJSEngineOptions extends EngineOptions {
   readonly variant?: EngineVariantName;
   /** Where the engine's own diagnostics (emscripten's printErr) go. */
   readonly log?: (line: string) => void;
+  /** Warm the engine up first, once per thread (warm-up.ts). Default true; false for the warm-up's own engine. */
+  readonly warmUp?: boolean;
 }
 
 /** Pages of wasm memory for a guest heap of `memoryBytes` on top of the engine's baseline. */
@@ -61,6 +64,7 @@ export function wasmPagesFor(memoryBytes: number): number {
 /** Create a new engine: one wasm instance, one runtime, one context. */
 export async function createQuickJSEngine(options: QuickJSEngineOptions): Promise<Engine> {
   const variantName = options.variant ?? ENGINE_VARIANT;
+  if (options.warmUp !== false) await warmUpEngine(variantName);
   const maximum = wasmPagesFor(options.memoryBytes);
   const memory = new WebAssembly.Memory({ initial: BASELINE_PAGES, maximum });
   const log = options.log ?? (() => {});

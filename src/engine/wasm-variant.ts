@@ -10,6 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { BroadcastChannel, threadId } from "node:worker_threads";
 import type { QuickJSSyncVariant } from "quickjs-emscripten-core";
 import quickjsNg from "@jitl/quickjs-ng-wasmfile-release-sync";
 import quickjsClassic from "@jitl/quickjs-wasmfile-release-sync";
@@ -40,6 +41,15 @@ const VARIANTS: Record<EngineVariantName, VariantInfo> = {
 };
 
 const compiled = new Map<EngineVariantName, WebAssembly.Module>();
+/** Compilations this thread has done (see {@link wasmCompilations}). */
+let compilations = 0;
+/**
+ * Every compilation is also announced on this channel, which reaches every
+ * thread of the process: the debug counter of compilations per process that
+ * tests read to check workers use the host's module. Once per thread at most,
+ * so it costs nothing measurable. Not part of the public API.
+ */
+export const COMPILE_CHANNEL = "rexec:debug:wasm-compile";
 const requireFromHere = createRequire(import.meta.url);
 
 /** The base variant object of `name` (to be customised with a memory per sandbox). */
@@ -65,9 +75,35 @@ export function compiledModule(name: EngineVariantName): WebAssembly.Module {
       if (!patched) throw error;
       mod = new WebAssembly.Module(bytes);
     }
+    compilations++;
+    const channel = new BroadcastChannel(COMPILE_CHANNEL);
+    channel.postMessage({ variant: name, threadId });
+    channel.close();
     compiled.set(name, mod);
   }
   return mod;
+}
+
+/**
+ * Use `mod` — the module {@link compiledModule} made in another thread of this
+ * process, posted here — instead of compiling. A module posted between threads
+ * shares its compiled code, including code V8 has since optimised (see
+ * warm-up.ts), so a worker skips both the compilation and most of the
+ * baseline-code phase. Only modules from rexec's own main thread are ever
+ * adopted (worker start data), never anything a guest can reach. No effect when
+ * this thread already has a module for `name`.
+ */
+export function adoptCompiledModule(name: EngineVariantName, mod: WebAssembly.Module): void {
+  if (!(mod instanceof WebAssembly.Module)) throw new TypeError("adoptCompiledModule: not a WebAssembly.Module");
+  if (!compiled.has(name)) compiled.set(name, mod);
+}
+
+/**
+ * How many times this thread compiled a wasm binary: a debug counter for tests
+ * (a worker given the shared module must report 0). Not part of the public API.
+ */
+export function wasmCompilations(): number {
+  return compilations;
 }
 
 /** Bytes per wasm page. */

@@ -12,6 +12,7 @@ import { encodeError, encodeValue, type Wire } from "../worker/codec.js";
 import { createInnerRExec, hostStubFactory, type LinkRef } from "../worker/inner.js";
 import { GuestLink, type HostSettleMessage } from "../worker/link.js";
 import type { WorkerConfig } from "../worker/protocol.js";
+import { adoptSharedEngine, type SharedEngine } from "../worker/spawn.js";
 
 /** One job, as sent by {@link RExecPool.run}. */
 export interface PoolTask {
@@ -42,7 +43,10 @@ export interface PoolTaskResult {
   readonly output: { stdout: string; stderr: string };
 }
 
-const config = (workerData as { config: WorkerConfig }).config;
+const start = workerData as { config: WorkerConfig; sharedEngine?: SharedEngine };
+const config = start.config;
+// Before the first realm: use the host's compiled module instead of compiling one.
+adoptSharedEngine(start.sharedEngine);
 const ref: LinkRef = { current: undefined };
 const importHost = hostStubFactory(ref);
 

@@ -23,7 +23,7 @@ import { decodeValue } from "../worker/codec.js";
 import { buildWorkerConfig } from "../worker/config.js";
 import { HostFunctionTable, HostLink, LINK_SIGNAL_BYTES, type HostCallMessage } from "../worker/link.js";
 import { Watchdog } from "../worker/watchdog.js";
-import { WORKER_DEFAULT_STACK_BYTES, poolScript, workerResourceLimits } from "../worker/spawn.js";
+import { WORKER_DEFAULT_STACK_BYTES, poolScript, sharedEngine, workerResourceLimits } from "../worker/spawn.js";
 import type { PoolTask, PoolTaskResult, PoolTaskStats } from "./pool-task.js";
 
 /** Options of {@link RExecPool}: RExec options (minus `stdio`/`worker`), plus the pool's own. */
@@ -147,7 +147,8 @@ export class RExecPool {
       // thread can build its next realm meanwhile.
       atomics: "async",
       resourceLimits: threadLimits,
-      workerData: { config },
+      // The process's compiled engine, so threads neither compile nor start cold (spawn.ts).
+      workerData: { config, sharedEngine: sharedEngine(config.engine) },
     });
     // piscina reports a thread that died between runs as an 'error' event; with
     // no listener that would throw in the host. The thread is replaced anyway.

@@ -13,6 +13,8 @@
 import { fileURLToPath } from "node:url";
 import type { ResourceLimits } from "node:worker_threads";
 import type { Limits } from "../host/limits.js";
+import { warmUpEngine } from "../engine/warm-up.js";
+import { adoptCompiledModule, compiledModule, ENGINE_VARIANT, type EngineVariantName } from "../engine/wasm-variant.js";
 
 const FROM_SOURCES = import.meta.url.endsWith(".ts");
 
@@ -79,4 +81,30 @@ export function workerResourceLimits(limits: Limits, override?: ResourceLimits):
 export function poolScript(relative: string): { filename: string; execArgv: string[] | undefined } {
   const target = new URL(`${relative}.${FROM_SOURCES ? "ts" : "js"}`, import.meta.url);
   return { filename: fileURLToPath(target), execArgv: FROM_SOURCES ? ["--import", import.meta.resolve("tsx")] : undefined };
+}
+
+/**
+ * What a worker thread gets so that it does not repeat the process's one-time
+ * engine work: the compiled (and table-patched, see wasm-variant.ts) wasm
+ * module. A `WebAssembly.Module` posted to a thread of the same process shares
+ * its compiled code, including code V8 optimised after the warm-up
+ * (warm-up.ts), so the thread neither compiles the binary nor runs its first
+ * jobs in baseline code (measured in bench/pool-cpu.mjs).
+ */
+export interface SharedEngine {
+  readonly variant: EngineVariantName;
+  readonly wasmModule: WebAssembly.Module;
+}
+
+/** The {@link SharedEngine} for workers of `variant`, compiled here once per process. */
+export function sharedEngine(variant: EngineVariantName = ENGINE_VARIANT): SharedEngine {
+  // Started now, so workers spawned next find optimised code when they get to
+  // their first job; it runs on this thread's event loop between other work.
+  void warmUpEngine(variant);
+  return { variant, wasmModule: compiledModule(variant) };
+}
+
+/** Worker side: use the module the host posted (no compilation in this thread). */
+export function adoptSharedEngine(shared: SharedEngine | undefined): void {
+  if (shared?.wasmModule) adoptCompiledModule(shared.variant, shared.wasmModule);
 }

@@ -11,11 +11,14 @@ import type { RExec } from "../host/rexec.js";
 import { encodeError, encodeValue, decodeValue } from "./codec.js";
 import { createInnerRExec, hostStubFactory, type LinkRef } from "./inner.js";
 import { GuestLink } from "./link.js";
+import { adoptSharedEngine, type SharedEngine } from "./spawn.js";
 import { FORWARDED_METHOD, type FromWorker, type ToWorker, type WorkerStartData } from "./protocol.js";
 
 const port = parentPort;
 if (!port) throw new Error("rexec worker entry must run in a worker thread");
-const data = workerData as WorkerStartData;
+const data = workerData as WorkerStartData & { sharedEngine?: SharedEngine };
+// Before the realm starts: use the host's compiled module instead of compiling one.
+adoptSharedEngine(data.sharedEngine);
 const post = (message: FromWorker) => port.postMessage(message);
 const link = new GuestLink((m) => port.postMessage(m), data.replyPort, new Int32Array(data.signal));
 const ref: LinkRef = { current: link };

@@ -26,7 +26,7 @@ import { buildWorkerConfig, type RExecClass } from "./config.js";
 
 export type { RExecClass };
 import { FORWARDED_METHOD, type FromWorker, type ToWorker, type WorkerStartData } from "./protocol.js";
-import { WORKER_DEFAULT_STACK_BYTES, workerResourceLimits, workerScript } from "./spawn.js";
+import { WORKER_DEFAULT_STACK_BYTES, sharedEngine, workerResourceLimits, workerScript } from "./spawn.js";
 
 /** Settings of worker mode, given as `worker: { … }` instead of `worker: true`. */
 export interface WorkerModeOptions {
@@ -154,7 +154,7 @@ export class WorkerRExec {
     const startData: WorkerStartData = { config, replyPort: reply.port2, signal };
     this.#resourceLimits = workerResourceLimits(this.limits, mode.resourceLimits);
     this.#worker = new Worker(workerScript("./worker-entry"), {
-      workerData: startData,
+      workerData: { ...startData, sharedEngine: sharedEngine(config.engine) },
       transferList: [reply.port2],
       resourceLimits: this.#resourceLimits,
       stdout: false,

@@ -1,0 +1,89 @@
+/**
+ * A short warm-up that lets V8 optimise the engine's wasm code before the
+ * first real guest call.
+ *
+ * Why: V8 starts wasm in baseline (Liftoff) code and moves a function to
+ * optimised (TurboFan) code only when it is *next called* after it got hot. A
+ * guest call is one long run of the interpreter's main function, so the first
+ * heavy call in a process stays in baseline code from start to end and ran ~3×
+ * slower than later ones (ENGINE-FACTS §10). A few small evals of a mixed
+ * workload make the hot functions tier up first.
+ *
+ * Optimised code belongs to the compiled module and is shared by every instance
+ * of it, and by every thread the module is posted to (spawn.ts): warming up in
+ * the main thread benefits the workers that receive its module (measured in
+ * bench/first-call.mjs and bench/pool-cpu.mjs).
+ *
+ * It runs in its own throwaway engine instance, never in a tenant's: no guest
+ * code runs in it, and nothing of it is kept.
+ *
+ * @packageDocumentation
+ */
+import { createQuickJSEngine } from "./quickjs-engine.js";
+import { ENGINE_VARIANT, type EngineVariantName } from "./wasm-variant.js";
+
+/**
+ * The workload: loops, calls, closures, property access, arrays, strings,
+ * sorting and JSON — the interpreter paths a typical guest spends its time in.
+ * Small enough that one round takes a few milliseconds even in baseline code.
+ */
+const WORKLOAD = `(() => {
+  function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+  let s = fib(15);
+  const o = { a: 1, b: "x", c: [1, 2, 3] };
+  const rows = [];
+  for (let i = 0; i < 300; i++) rows.push({ id: i, name: "n" + i, v: (i * 7919) % 1000, o });
+  rows.sort((x, y) => x.v - y.v);
+  s += rows.map((r) => r.v).filter((v) => v & 1).reduce((a, b) => a + b, 0);
+  const text = JSON.stringify(rows.slice(0, 100));
+  s += JSON.parse(text).length + text.length;
+  let str = "";
+  for (let i = 0; i < 200; i++) str += String.fromCharCode(97 + (i % 26));
+  s += str.split("a").join("-").length + str.indexOf("xyz");
+  const m = new Map();
+  for (let i = 0; i < 200; i++) m.set("k" + (i % 50), i);
+  for (const [k, v] of m) s += v + k.length;
+  class P { constructor(x) { this.x = x; } get y() { return this.x * 2; } }
+  for (let i = 0; i < 300; i++) s += new P(i).y;
+  try { null.x; } catch (e) { s += 1; }
+  return s;
+})()`;
+
+/** Rounds of {@link WORKLOAD} that a warm-up runs. Measured in bench/first-call.mjs. */
+export const WARM_UP_ROUNDS = 30;
+
+/** Variants this thread has warmed up (or is warming up). */
+const warmed = new Map<EngineVariantName, Promise<void>>();
+
+/** Time this thread spent in warm-ups, in ms (reported by the bench). */
+let spentMs = 0;
+
+/**
+ * Warm up the engine of `variant` once per thread; later calls return the
+ * same promise. Never rejects: a warm-up that fails only leaves the engine in
+ * baseline code, which is slower but correct.
+ */
+export function warmUpEngine(variant: EngineVariantName = ENGINE_VARIANT, rounds = WARM_UP_ROUNDS): Promise<void> {
+  let done = warmed.get(variant);
+  if (!done) {
+    done = runWarmUp(variant, rounds).catch(() => {});
+    warmed.set(variant, done);
+  }
+  return done;
+}
+
+/** Milliseconds this thread has spent warming up (for the bench). */
+export function warmUpCostMs(): number {
+  return spentMs;
+}
+
+async function runWarmUp(variant: EngineVariantName, rounds: number): Promise<void> {
+  const t0 = performance.now();
+  const engine = await createQuickJSEngine({ variant, memoryBytes: 32 * 1024 * 1024, stackBytes: 256 * 1024, shouldInterrupt: () => false, warmUp: false });
+  try {
+    for (let i = 0; i < rounds; i++) engine.free(engine.evalScript(WORKLOAD, "<rexec:warm-up>"));
+  } finally {
+    engine.dispose();
+    spentMs += performance.now() - t0;
+  }
+}
