@@ -50,7 +50,10 @@ export const SHAPES: readonly Shape[] = [
   // Single natives bounded only by what memory lets the guest build.
   { name: "String of a 1M-bit BigInt", code: "String((1n << 1048000n) - 1n)", bound: "worker" },
   { name: "default sort of big BigInts", code: "const x = (1n << 1000000n) - 1n; [x, x, x].sort()", bound: "worker" },
-  { name: "loop of BigInt parses of 300k digits", code: WARM + "const s = '9'.repeat(3e5); for (;;) BigInt(s)", bound: "worker" },
+  // BigInt text conversions (guarded: long decimal parses refused, polls after long ones).
+  { name: "loop of BigInt parses of 300k digits (refused)", code: WARM + "const s = '9'.repeat(3e5); for (;;) BigInt(s)", bound: "all", errors: [GuestError] },
+  { name: "loop of BigInt parses of 60k digits", code: WARM + "const s = '9'.repeat(6e4); for (;;) BigInt(s)", bound: "all" },
+  { name: "loop of BigInt toString of 200k bits", code: WARM + "const x = 2n ** 200000n; for (;;) x.toString()", bound: "all" },
   { name: "regex replace over 40M characters", code: "'a'.repeat(4e7).replace(/a/g, '')", bound: "worker", errors: [TimeoutError, MemoryLimitError] },
   { name: "Function of a 4 MB source", code: "Function('x=1;'.repeat(1e6))", bound: "worker", errors: [TimeoutError, MemoryLimitError, GuestError] },
 ];

@@ -413,6 +413,53 @@
   pollAfter(JSON, "parse", "arg");
   pollAfter(JSON, "stringify", "result");
 
+  // BigInt text conversions are super-linear in QuickJS (measured: parsing 2^16
+  // decimal digits ~0.1 s, 2^17 ~0.2 s, 3e5 up to seconds; printing 2^17
+  // digits ~0.9 s). Parsing: decimal strings longer than BIGINT_DIGITS_MAX are
+  // refused (hexadecimal parses in linear time and stays unlimited), and every
+  // parse of more than BIGINT_POLL_AFTER characters is followed by a poll, so a
+  // loop of them stops at the deadline. Printing: a poll after every long
+  // result. Implicit conversions (`String(x)`, templates, `x + ""`) cannot be
+  // wrapped: a single one of a huge BigInt is bounded only by worker mode (see
+  // SECURITY.md, CPU shapes).
+  const BIGINT_DIGITS_MAX = 2 ** 16;
+  const BIGINT_POLL_AFTER = 2 ** 12;
+  const NativeBigInt = BigInt;
+  const bigintToString = NativeBigInt.prototype.toString;
+  const stringTrim = String.prototype.trim;
+  const stringSlice = String.prototype.slice;
+  const isRadixPrefixed = (text) => {
+    const head = apply(stringSlice, apply(stringTrim, text, []), [0, 2]);
+    return head === "0x" || head === "0X" || head === "0o" || head === "0O" || head === "0b" || head === "0B";
+  };
+  const BigIntGuard = {
+    BigInt(value) {
+      if (typeof value === "string" && value.length > BIGINT_DIGITS_MAX && !isRadixPrefixed(value)) {
+        throw new RangeError(`BigInt: refusing to parse ${value.length} decimal characters (the limit is ${BIGINT_DIGITS_MAX}; decimal parsing is quadratic); pass hexadecimal ("0x…") for bigger numbers`);
+      }
+      const result = NativeBigInt(value);
+      if (typeof value === "string" && value.length > BIGINT_POLL_AFTER) afterLong();
+      return result;
+    },
+  }.BigInt;
+  for (const key of ["asIntN", "asUintN"]) defineProperty(BigIntGuard, key, getOwnPropertyDescriptor(NativeBigInt, key));
+  defineProperty(BigIntGuard, "prototype", { value: NativeBigInt.prototype, writable: false, enumerable: false, configurable: false });
+  defineProperty(BigIntGuard, "length", { value: 1, configurable: true });
+  defineProperty(NativeBigInt.prototype, "constructor", { value: BigIntGuard, writable: true, enumerable: false, configurable: true });
+  defineProperty(globalThis, "BigInt", { value: BigIntGuard, writable: true, enumerable: false, configurable: true });
+  defineProperty(NativeBigInt.prototype, "toString", {
+    value: {
+      toString(radix) {
+        const text = apply(bigintToString, this, [radix]);
+        if (text.length > BIGINT_POLL_AFTER) afterLong();
+        return text;
+      },
+    }.toString,
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  });
+
   for (const name of Object.keys(fallbacks)) guard(name, fallbacks[name]);
   for (const name of refused) guard(name, undefined);
   for (const name of Object.keys(always)) {
