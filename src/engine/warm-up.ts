@@ -10,9 +10,13 @@
  * workload make the hot functions tier up first.
  *
  * Optimised code belongs to the compiled module and is shared by every instance
- * of it, and by every thread the module is posted to (spawn.ts): warming up in
- * the main thread benefits the workers that receive its module (measured in
- * bench/first-call.mjs and bench/pool-cpu.mjs).
+ * of it, and by every thread the module is posted to (spawn.ts): measured, a
+ * worker given a module another thread had warmed up ran its first round in
+ * optimised code (~3–8 ms, against ~50–100 ms for a cold one). So one warm-up
+ * per process is enough: a flag in shared memory ({@link warmUpFlag}), posted
+ * to workers with the module, tells every thread whether some thread has
+ * already done it. Threads that start together (a pool's) may each warm up;
+ * they then share the tier-up work.
  *
  * It runs in its own throwaway engine instance, never in a tenant's: no guest
  * code runs in it, and nothing of it is kept.
@@ -55,6 +59,25 @@ export const WARM_UP_ROUNDS = 30;
 /** Variants this thread has warmed up (or is warming up). */
 const warmed = new Map<EngineVariantName, Promise<void>>();
 
+/** Per variant: 1 once any thread of the process finished a warm-up (shared memory). */
+const flags = new Map<EngineVariantName, Int32Array>();
+
+/** The process-wide "warmed up" flag of `variant`, to post to a worker with the module. */
+export function warmUpFlag(variant: EngineVariantName): SharedArrayBuffer {
+  let flag = flags.get(variant);
+  if (!flag) {
+    flag = new Int32Array(new SharedArrayBuffer(4));
+    flags.set(variant, flag);
+  }
+  return flag.buffer as SharedArrayBuffer;
+}
+
+/** Worker side: use the host's flag (see {@link warmUpFlag}). */
+export function adoptWarmUpFlag(variant: EngineVariantName, buffer: SharedArrayBuffer): void {
+  if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < 4) throw new TypeError("adoptWarmUpFlag: not a flag buffer");
+  if (!flags.has(variant)) flags.set(variant, new Int32Array(buffer, 0, 1));
+}
+
 /** Time this thread spent in warm-ups, in ms (reported by the bench). */
 let spentMs = 0;
 
@@ -78,10 +101,14 @@ export function warmUpCostMs(): number {
 }
 
 async function runWarmUp(variant: EngineVariantName, rounds: number): Promise<void> {
+  const flag = new Int32Array(warmUpFlag(variant), 0, 1);
+  // Some thread of this process already did it: the shared code is optimised.
+  if (Atomics.load(flag, 0) === 1) return;
   const t0 = performance.now();
   const engine = await createQuickJSEngine({ variant, memoryBytes: 32 * 1024 * 1024, stackBytes: 256 * 1024, shouldInterrupt: () => false, warmUp: false });
   try {
     for (let i = 0; i < rounds; i++) engine.free(engine.evalScript(WORKLOAD, "<rexec:warm-up>"));
+    Atomics.store(flag, 0, 1);
   } finally {
     engine.dispose();
     spentMs += performance.now() - t0;

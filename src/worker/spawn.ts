@@ -13,7 +13,7 @@
 import { fileURLToPath } from "node:url";
 import type { ResourceLimits } from "node:worker_threads";
 import type { Limits } from "../host/limits.js";
-import { warmUpEngine } from "../engine/warm-up.js";
+import { adoptWarmUpFlag, warmUpFlag } from "../engine/warm-up.js";
 import { adoptCompiledModule, compiledModule, ENGINE_VARIANT, type EngineVariantName } from "../engine/wasm-variant.js";
 
 const FROM_SOURCES = import.meta.url.endsWith(".ts");
@@ -89,22 +89,26 @@ export function poolScript(relative: string): { filename: string; execArgv: stri
  * module. A `WebAssembly.Module` posted to a thread of the same process shares
  * its compiled code, including code V8 optimised after the warm-up
  * (warm-up.ts), so the thread neither compiles the binary nor runs its first
- * jobs in baseline code (measured in bench/pool-cpu.mjs).
+ * jobs in baseline code once any thread has warmed it up (measured in
+ * bench/pool-cpu.mjs). With it goes the process-wide "warmed up" flag, so a
+ * worker skips its own warm-up when that has happened.
  */
 export interface SharedEngine {
   readonly variant: EngineVariantName;
   readonly wasmModule: WebAssembly.Module;
+  readonly warmedUp: SharedArrayBuffer;
 }
 
 /** The {@link SharedEngine} for workers of `variant`, compiled here once per process. */
 export function sharedEngine(variant: EngineVariantName = ENGINE_VARIANT): SharedEngine {
-  // Started now, so workers spawned next find optimised code when they get to
-  // their first job; it runs on this thread's event loop between other work.
-  void warmUpEngine(variant);
-  return { variant, wasmModule: compiledModule(variant) };
+  // No warm-up here: it would block the host's event loop, which worker mode
+  // exists to keep free. The first thread to run an engine warms up for all.
+  return { variant, wasmModule: compiledModule(variant), warmedUp: warmUpFlag(variant) };
 }
 
 /** Worker side: use the module the host posted (no compilation in this thread). */
 export function adoptSharedEngine(shared: SharedEngine | undefined): void {
-  if (shared?.wasmModule) adoptCompiledModule(shared.variant, shared.wasmModule);
+  if (!shared?.wasmModule) return;
+  adoptCompiledModule(shared.variant, shared.wasmModule);
+  adoptWarmUpFlag(shared.variant, shared.warmedUp);
 }
