@@ -15,8 +15,8 @@
  * optimised code (~3–8 ms, against ~50–100 ms for a cold one). So one warm-up
  * per process is enough: a flag in shared memory ({@link warmUpFlag}), posted
  * to workers with the module, tells every thread whether some thread has
- * already done it. Threads that start together (a pool's) may each warm up;
- * they then share the tier-up work.
+ * already done it or is doing it. Threads that start together (a pool's) do
+ * not all warm up: one does, the others wait for it without blocking.
  *
  * It runs in its own throwaway engine instance, never in a tenant's: no guest
  * code runs in it, and nothing of it is kept.
@@ -59,7 +59,18 @@ export const WARM_UP_ROUNDS = 30;
 /** Variants this thread has warmed up (or is warming up). */
 const warmed = new Map<EngineVariantName, Promise<void>>();
 
-/** Per variant: 1 once any thread of the process finished a warm-up (shared memory). */
+/** Flag states. */
+const COLD = 0;
+const WARM = 1;
+const WARMING = 2;
+/**
+ * How long a thread waits for another thread's warm-up before doing its own:
+ * the warming thread may have been terminated mid-way. A warm-up takes
+ * ~250 ms on an idle machine, ~500 ms on a busy one.
+ */
+const WAIT_FOR_OTHER_MS = 3000;
+
+/** Per variant: {@link COLD}, {@link WARMING} or {@link WARM} for the whole process (shared memory). */
 const flags = new Map<EngineVariantName, Int32Array>();
 
 /** The process-wide "warmed up" flag of `variant`, to post to a worker with the module. */
@@ -100,17 +111,33 @@ export function warmUpCostMs(): number {
   return spentMs;
 }
 
+/** `Atomics.waitAsync` (Node 16+), not yet in this TypeScript lib. */
+interface AtomicsWaitAsync {
+  waitAsync(array: Int32Array, index: number, value: number, timeoutMs: number): { async: false; value: string } | { async: true; value: Promise<string> };
+}
+
 async function runWarmUp(variant: EngineVariantName, rounds: number): Promise<void> {
   const flag = new Int32Array(warmUpFlag(variant), 0, 1);
+  const before = Atomics.compareExchange(flag, 0, COLD, WARMING);
   // Some thread of this process already did it: the shared code is optimised.
-  if (Atomics.load(flag, 0) === 1) return;
+  if (before === WARM) return;
+  if (before === WARMING) {
+    // Another thread is at it: wait (asynchronously) rather than repeat the work.
+    const waited = (Atomics as unknown as AtomicsWaitAsync).waitAsync(flag, 0, WARMING, WAIT_FOR_OTHER_MS);
+    if (waited.async) await waited.value;
+    if (Atomics.load(flag, 0) === WARM) return;
+  }
   const t0 = performance.now();
-  const engine = await createQuickJSEngine({ variant, memoryBytes: 32 * 1024 * 1024, stackBytes: 256 * 1024, shouldInterrupt: () => false, warmUp: false });
+  let engine: Awaited<ReturnType<typeof createQuickJSEngine>> | undefined;
   try {
+    engine = await createQuickJSEngine({ variant, memoryBytes: 32 * 1024 * 1024, stackBytes: 256 * 1024, shouldInterrupt: () => false, warmUp: false });
     for (let i = 0; i < rounds; i++) engine.free(engine.evalScript(WORKLOAD, "<rexec:warm-up>"));
-    Atomics.store(flag, 0, 1);
+    Atomics.store(flag, 0, WARM);
   } finally {
-    engine.dispose();
+    // Done or failed: never leave others waiting for this thread.
+    if (Atomics.load(flag, 0) !== WARM) Atomics.store(flag, 0, COLD);
+    Atomics.notify(flag, 0);
+    engine?.dispose();
     spentMs += performance.now() - t0;
   }
 }
