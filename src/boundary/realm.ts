@@ -404,8 +404,14 @@ export class GuestRealm {
     if (!engine?.alive || !engine.hasPendingJobs()) return error;
     this.openSideBudget(LEFTOVER_JOBS_MS);
     this.budget.stopRequested = true;
+    // Wall-clock bound over all leftover jobs: each job runs until the engine's
+    // next poll, and a job can spend that on a native call; 1000 of them must
+    // not add up (a flood of async chains each sorting natively ran 127 s).
+    const until = performance.now() + LEFTOVER_JOBS_MS;
     try {
-      for (let i = 0; i < LEFTOVER_JOBS_MAX && engine.alive && engine.hasPendingJobs(); i++) {
+      for (let i = 0; i < LEFTOVER_JOBS_MAX && engine.alive && engine.hasPendingJobs() && performance.now() < until; i++) {
+        // The very next poll stops this job (the stop flag is set): before its first native call where possible.
+        engine.pollSoon();
         try {
           engine.runJobs(1);
         } catch (jobError) {
@@ -527,6 +533,9 @@ export class GuestRealm {
     if (primitive !== NOT_PRIMITIVE) return primitive;
     const limit = this.options.limits.resultBytes;
     const limitRef = this.temp(engine.newNumber(limit));
+    // Copying may run guest getters: start with a poll due at once, so the
+    // poll counter left high by a tight loop cannot let many long getters run unpolled.
+    engine.pollSoon();
     const encoded = this.temp(engine.call(this.kernel.encode, null, [ref, limitRef]));
     const first = this.temp(engine.getProp(encoded, 0));
     const firstType = engine.typeOf(first);

@@ -15,7 +15,7 @@
  *
  * @packageDocumentation
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, constants as fsConstants } from "node:fs";
 import {
   CloneError,
   DisposedError,
@@ -171,7 +171,9 @@ export function readText(hostPath: string | undefined): string | undefined {
   if (hostPath === undefined) return undefined;
   let fd: number | undefined;
   try {
-    fd = openSync(hostPath, "r");
+    // Non-blocking and no symlink: a guest can forge a frame naming any path in the
+    // roots, including a FIFO, whose blocking open would hang the CLI for good.
+    fd = openSync(hostPath, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW);
     const stat = fstatSync(fd);
     if (!stat.isFile() || stat.size >= MAX_SOURCE_BYTES) return undefined;
     const buffer = Buffer.alloc(MAX_SOURCE_BYTES);

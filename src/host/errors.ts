@@ -8,6 +8,16 @@
  * @packageDocumentation
  */
 
+/**
+ * Guest-chosen text inside a host error (a specifier, a path) is cut to this
+ * many characters: the host keeps errors, and a guest can make many of them.
+ */
+const MAX_GUEST_TEXT = 1024;
+
+function clipGuestText(text: string): string {
+  return text.length > MAX_GUEST_TEXT ? `${text.slice(0, MAX_GUEST_TEXT)}… (${text.length} characters)` : text;
+}
+
 /** Base class of every rexec error, so a host can catch them all at once. */
 export class RExecError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -107,15 +117,20 @@ export class OutputLimitError extends LimitError {
  * says how a host could allow it (an option, a subclass override or a CLI flag).
  */
 export class RestrictedError extends RExecError {
+  /** What was denied, e.g. `module "child_process"` or `write to /etc/passwd` (guest-chosen parts cut to 1024 characters). */
+  readonly denied: string;
+  /** How a host could allow it, e.g. `add "child_process" to okBuiltinModules`. */
+  readonly allowWith: string;
+
   constructor(
-    /** What was denied, e.g. `module "child_process"` or `write to /etc/passwd`. */
-    readonly denied: string,
-    /** How a host could allow it, e.g. `add "child_process" to okBuiltinModules`. */
-    readonly allowWith: string,
+    denied: string,
+    allowWith: string,
     /** The CLI flag that would allow it, when there is one. */
     readonly flag?: string,
   ) {
-    super(`access denied: ${denied}; to allow it, ${allowWith}${flag ? ` (CLI: ${flag})` : ""}`);
+    super(`access denied: ${clipGuestText(denied)}; to allow it, ${clipGuestText(allowWith)}${flag ? ` (CLI: ${flag})` : ""}`);
+    this.denied = clipGuestText(denied);
+    this.allowWith = clipGuestText(allowWith);
   }
 
   /** Where in the guest the denied request was made, when it came from guest code. */
@@ -124,8 +139,15 @@ export class RestrictedError extends RExecError {
 
 /** A module specifier could not be resolved (distinct from a policy denial). */
 export class ModuleNotFoundError extends RExecError {
-  constructor(readonly specifier: string, readonly referrer: string | undefined) {
-    super(`cannot find module "${specifier}"${referrer ? ` imported from ${referrer}` : ""}`);
+  /** The specifier that was not found (cut to 1024 characters: it is guest-chosen). */
+  readonly specifier: string;
+  /** The importing module's id, if any (cut the same way). */
+  readonly referrer: string | undefined;
+
+  constructor(specifier: string, referrer: string | undefined) {
+    super(`cannot find module "${clipGuestText(specifier)}"${referrer ? ` imported from ${clipGuestText(referrer)}` : ""}`);
+    this.specifier = clipGuestText(specifier);
+    this.referrer = referrer === undefined ? undefined : clipGuestText(referrer);
   }
 
   /** Where in the guest the import was made, when it came from guest code. */

@@ -34,6 +34,9 @@ export type OpenGate = (path: string, mode: OpenMode) => void;
 
 type RuntimeRefs = Record<(typeof RUNTIME_METHODS)[number], GuestRef>;
 
+/** How many host errors of one call {@link ModuleHost} keeps to give back their originals. */
+const MAX_REMEMBERED_ERRORS = 32;
+
 /** One realm's module system. */
 export class ModuleHost {
   readonly loader: ModuleLoader;
@@ -140,8 +143,19 @@ export class ModuleHost {
   }
 
   private raise(error: RExecError): never {
-    this.raised.push(error);
+    this.remember(error);
     throw error;
+  }
+
+  /**
+   * Keep a host error for {@link original}. Bounded: a guest can make the
+   * loader fail as often as its budget allows (a flood of failed imports of
+   * huge specifiers once held gigabytes until the next call), so only the
+   * most recent errors are kept — the one a call ends with is among them.
+   */
+  private remember(error: RExecError): void {
+    if (this.raised.length >= MAX_REMEMBERED_ERRORS) this.raised.shift();
+    this.raised.push(error);
   }
 
   /** Run a loader step for the engine: failures become the message string the engine throws. */
@@ -150,7 +164,7 @@ export class ModuleHost {
       return step();
     } catch (error) {
       if (error instanceof RExecError) {
-        this.raised.push(error);
+        this.remember(error);
         throw error.message;
       }
       if (error instanceof GuestThrow) throw error;
@@ -237,7 +251,7 @@ export class ModuleHost {
     } catch (error) {
       if (error instanceof GuestThrow) throw error;
       if (error instanceof RExecError) {
-        this.raised.push(error);
+        this.remember(error);
         throw this.realm.throwable(engine, error.name, error.message);
       }
       // Transpile syntax errors and similar: a plain guest error with our message.

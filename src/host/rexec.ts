@@ -198,6 +198,8 @@ export class RExec {
       throw new DisposedError("dispose() was called");
     }
     this.realm = realm;
+    // The guards go first: they capture intrinsics the prelude may remove (nokBuiltinNames).
+    await realm.installPrelude(NATIVE_GUARDS_SOURCE, "<rexec:guards>", { nativeMax: NATIVE_LOOP_MAX, refuseMax: NATIVE_REFUSE_MAX, poll: () => realm.pollNative() });
     await realm.installPrelude(PRELUDE_SOURCE, "<rexec:prelude>", {
       natives: {
         write: (stream: unknown, text: unknown) => realm.write(stream === "stderr" ? "stderr" : "stdout", String(text)),
@@ -209,7 +211,6 @@ export class RExec {
       },
       config: this.processConfig(),
     });
-    await realm.installPrelude(NATIVE_GUARDS_SOURCE, "<rexec:guards>", { nativeMax: NATIVE_LOOP_MAX, refuseMax: NATIVE_REFUSE_MAX, poll: () => realm.pollNative() });
     const modules = new ModuleHost(realm, this.hooks, this.okBuiltinModules, (path, mode) => this.r_open(path, mode), this.log);
     modules.install();
     this.modules = modules;

@@ -41,8 +41,11 @@
   const AP = Array.prototype;
   const { defineProperty, getOwnPropertyDescriptor } = Object;
   const apply = Reflect.apply;
-  const FunctionCall = Function.prototype.call;
-  const bind = (fn, self) => apply(Function.prototype.bind, fn, [self]);
+  // Function.prototype through a function we hold: the global `Function` may be
+  // gone already (nokBuiltinNames is applied by the prelude, before the guards).
+  const FunctionPrototype = Object.getPrototypeOf(apply);
+  const FunctionCall = FunctionPrototype.call;
+  const bind = (fn, self) => apply(FunctionPrototype.bind, fn, [self]);
   const isArray = Array.isArray;
   const StringCtor = String;
   const ObjectCtor = Object;
@@ -236,6 +239,13 @@
     return A;
   };
 
+  // Array natives over more than this many elements are followed by a poll: a
+  // native sort of 2^15 elements is ~10–30 ms, and a guest can call one from
+  // many getters (or leftover jobs) before the engine's next scheduled poll.
+  const ARRAY_POLL_AFTER = 2 ** 14;
+  /** Sorting is superlinear: a poll after every sort of more than 2^10 elements (~0.1 ms of sorting). */
+  const SORT_POLL_AFTER = 2 ** 10;
+
   // Methods with no fallback: refused above refuseMax, run natively below it.
   const refused = ["slice", "splice", "sort", "map", "filter", "copyWithin", "shift", "unshift",
     "toReversed", "toSorted", "toSpliced", "with", "toLocaleString"];
@@ -245,6 +255,7 @@
     if (!desc || typeof desc.value !== "function") return;
     const native = desc.value;
     const max = name === "join" || name === "toString" ? JOIN_NATIVE_MAX : nativeMax;
+    const isSort = name === "sort" || name === "toSorted";
     const wrapper = {
       [name](...args) {
         const O = toObject(this, name);
@@ -255,7 +266,7 @@
         // A real array's fill writes elements it then holds: memory bounds it.
         if (len <= max || (isArray(O) && (fallback === undefined ? len <= refuseMax : name === "fill"))) {
           const result = apply(native, O, args);
-          if (len > POLL_AFTER) afterLong();
+          if (len > (isSort ? SORT_POLL_AFTER : ARRAY_POLL_AFTER)) afterLong();
           return result;
         }
         if (fallback !== undefined) return fallback(O, len, ...args);
@@ -291,8 +302,11 @@
     const native = desc.value;
     const wrapper = {
       [name](compare) {
-        if (compare === undefined && lengthOf(this) > SORT_NATIVE_MAX) return apply(native, this, [order]);
-        return apply(native, this, arguments.length ? [compare] : []);
+        const len = lengthOf(this);
+        if (compare === undefined && len > SORT_NATIVE_MAX) return apply(native, this, [order]);
+        const result = apply(native, this, arguments.length ? [compare] : []);
+        if (len > SORT_POLL_AFTER) afterLong();
+        return result;
       },
     }[name];
     defineProperty(wrapper, "length", { value: native.length, configurable: true });
