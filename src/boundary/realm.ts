@@ -131,6 +131,8 @@ export class GuestRealm {
   private wallDeadline = Infinity;
   /** CPU milliseconds charged to the guest by the most recent call. */
   lastCallCpuMs = 0;
+  /** dispose() was called during the running call; the engine is freed when it ends. */
+  private disposeRequested = false;
   /** The engine's refused heap growths when the running call started (see classify). */
   private refusedGrowthsAtStart = 0;
   /** CPU of the running call already closed off by side budgets (see openSideBudget). */
@@ -210,7 +212,7 @@ export class GuestRealm {
 
   private live(): Engine {
     const engine = this.engine;
-    if (!engine || !engine.alive) {
+    if (!engine || !engine.alive || this.disposeRequested) {
       throw new DisposedError(this.deathReason ?? "dispose() was called");
     }
     return engine;
@@ -290,6 +292,10 @@ export class GuestRealm {
       }
       this.outputSink = () => {};
       this.freeCallRefs();
+      if (this.disposeRequested) {
+        this.disposeRequested = false;
+        this.dispose(); // no longer in a call: frees the engine now
+      }
       if (spent > this.options.limits.timeoutMs) this.options.log(`call used ${spent.toFixed(1)} ms of CPU`);
     }
   }
@@ -386,6 +392,7 @@ export class GuestRealm {
 
   /** Raise the limit or exit that stopped the guest, if any. */
   private checkStops(): void {
+    if (this.disposeRequested) throw new DisposedError(this.deathReason ?? "dispose() was called");
     if (this.exitCode !== undefined) throw new SystemExit(this.exitCode);
     if (this.outputExceeded) throw new OutputLimitError(this.options.limits.outputBytes);
     if (this.budget.expired) throw new TimeoutError(this.options.limits.timeoutMs);
@@ -435,6 +442,12 @@ export class GuestRealm {
 
   /** Turn whatever stopped a call into the public error it stands for. */
   private classify(error: unknown): Error {
+    const classified = this.classifyFailure(error);
+    // dispose() called from inside the call (before or while the failure was read) wins.
+    return this.disposeRequested ? new DisposedError(this.deathReason ?? "dispose() was called") : classified;
+  }
+
+  private classifyFailure(error: unknown): Error {
     const limits = this.options.limits;
     if (error instanceof EngineFault) {
       this.kill(error);
@@ -1010,17 +1023,28 @@ export class GuestRealm {
   }
 
   private kill(fault: EngineFault): void {
-    this.deathReason = `the engine failed: ${fault.message}`;
+    if (!this.disposeRequested) this.deathReason = `the engine failed: ${fault.message}`;
     this.options.log(`engine fault: ${fault.message}; sandbox disposed`);
     this.engine = undefined;
   }
 
   /** Free the engine and everything in it. Idempotent. */
   dispose(): void {
-    const engine = this.engine;
-    this.engine = undefined;
     this.deathReason ??= "dispose() was called";
     this.settlements.length = 0;
+    if (this.inCall) {
+      // Called from inside the running call (a host function, an output sink,
+      // a logger, a hook): the engine is still on the stack below us. Freeing
+      // it now would leave the call to touch freed memory; instead the guest
+      // is stopped at its next poll, the call ends with DisposedError, and the
+      // engine is freed when the call has unwound (runNow's finally).
+      this.disposeRequested = true;
+      this.budget.stopRequested = true;
+      this.wake?.();
+      return;
+    }
+    const engine = this.engine;
+    this.engine = undefined;
     this.wake?.();
     if (engine?.alive) engine.dispose();
   }
