@@ -66,6 +66,7 @@ export function baseVariant(name: EngineVariantName): QuickJSSyncVariant {
 export function compiledModule(name: EngineVariantName): WebAssembly.Module {
   let mod = compiled.get(name);
   if (!mod) {
+    if (!Object.hasOwn(VARIANTS, name)) throw new TypeError(`unknown engine ${JSON.stringify(String(name))}: use ${Object.keys(VARIANTS).map((n) => JSON.stringify(n)).join(" or ")}`);
     const wasmPath = requireFromHere.resolve(`${VARIANTS[name].packageName}/wasm`);
     const bytes = readFileSync(wasmPath);
     const patched = exportFunctionTable(bytes);

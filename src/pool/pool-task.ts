@@ -1,7 +1,10 @@
 /**
  * The pool's worker module (loaded by piscina in each pool thread). Each run
  * gets a fresh realm — runs are stateless — and the next realm is built while
- * the thread is idle, so a run does not wait for engine start-up.
+ * the thread is idle, so a run does not wait for engine start-up. The thread
+ * uses the host's compiled wasm module, and its first realm waits for (or runs)
+ * the process's one engine warm-up (src/engine/warm-up.ts), so its first job
+ * does not run in baseline code.
  *
  * @packageDocumentation
  */
