@@ -23,6 +23,7 @@
  *
  * @packageDocumentation
  */
+import { BroadcastChannel, threadId } from "node:worker_threads";
 import { createQuickJSEngine } from "./quickjs-engine.js";
 import { ENGINE_VARIANT, type EngineVariantName } from "./wasm-variant.js";
 
@@ -52,6 +53,13 @@ const WORKLOAD = `(() => {
   try { null.x; } catch (e) { s += 1; }
   return s;
 })()`;
+
+/**
+ * Every warm-up that actually runs is announced on this channel, which reaches
+ * every thread of the process: tests check there is one per process. Not part
+ * of the public API.
+ */
+export const WARM_UP_CHANNEL = "rexec:debug:warm-up";
 
 /** Rounds of {@link WORKLOAD} that a warm-up runs. Measured in bench/first-call.mjs. */
 export const WARM_UP_ROUNDS = 30;
@@ -128,6 +136,9 @@ async function runWarmUp(variant: EngineVariantName, rounds: number): Promise<vo
     if (Atomics.load(flag, 0) === WARM) return;
   }
   const t0 = performance.now();
+  const channel = new BroadcastChannel(WARM_UP_CHANNEL);
+  channel.postMessage({ variant, threadId });
+  channel.close();
   let engine: Awaited<ReturnType<typeof createQuickJSEngine>> | undefined;
   try {
     engine = await createQuickJSEngine({ variant, memoryBytes: 32 * 1024 * 1024, stackBytes: 256 * 1024, shouldInterrupt: () => false, warmUp: false });
