@@ -22,6 +22,7 @@ import { parseCli, realDir, realFile, RootMap, UsageError, type CliArgs } from "
 import { EXIT, exitCodeOf, formatError, readText, type SourceLookup } from "./report.js";
 import { Readable } from "node:stream";
 import { runRepl } from "./repl.js";
+import { skipWarmUpInThisThread } from "../engine/warm-up.js";
 import { DEFAULT_PRINT, printValue } from "./print.js";
 
 export { EXIT } from "./report.js";
@@ -125,8 +126,11 @@ export async function main(args: string[]): Promise<number> {
     case "run":
       return run(cli);
     case "eval":
+      // One expression: start-up latency beats first-heavy-call speed (see warm-up.ts).
+      skipWarmUpInThisThread();
       return evaluate(cli);
     case "repl":
+      skipWarmUpInThisThread();
       return runRepl(cli, (extra) => sandbox(cli, extra));
   }
 }

@@ -114,6 +114,16 @@ export function warmUpEngine(variant: EngineVariantName = ENGINE_VARIANT, rounds
   return done;
 }
 
+/**
+ * Do not warm up in this thread (workers it starts still may). For one-shot
+ * runs where start-up latency matters more than the speed of a first heavy
+ * call — the CLI's `eval`, which would otherwise pay ~250–480 ms to evaluate
+ * `1 + 1`.
+ */
+export function skipWarmUpInThisThread(variant: EngineVariantName = ENGINE_VARIANT): void {
+  if (!warmed.has(variant)) warmed.set(variant, Promise.resolve());
+}
+
 /** Milliseconds this thread has spent warming up (for the bench). */
 export function warmUpCostMs(): number {
   return spentMs;
