@@ -1,0 +1,115 @@
+/**
+ * Copying values across the boundary: guest → host (copyOut) and host → guest
+ * (copyIn), plus the primitive fast paths that skip the codec.
+ *
+ * Invariant: the host never holds a guest object and the guest never holds a
+ * host object — only copies cross, made by the kernel's codec (host-encode.ts,
+ * host-decode.ts), bounded by `limits.resultBytes`, and the host trusts
+ * nothing of the guest's answer it has not checked (a primitive string's
+ * length, the count and type of the buffers). Functions cross as wrappers
+ * (guest functions as host-side callables, host functions as ids in the
+ * realm's table). A fast path only takes values the engine transfers exactly.
+ *
+ * @packageDocumentation
+ */
+import type { Engine, GuestRef } from "../engine/engine.js";
+import { EngineFault, GuestThrow } from "../engine/engine.js";
+import { CloneError, MemoryLimitError } from "../host/errors.js";
+import { decodeGuestValue } from "./host-decode.js";
+import { encodeHostValue } from "./host-encode.js";
+import type { RealmCore } from "./realm-core.js";
+
+/** Characters the engine's C-string transfer cannot carry (NUL, lone surrogates). */
+export const UNSAFE_FOR_ENGINE_STRING = /[\0\ud800-\udfff]/;
+
+export const NOT_PRIMITIVE = Symbol("not a primitive");
+
+/** Makes the host-side callable for guest function `id` (see realm-guest-calls.ts). */
+export type GuestFunctionFactory = (id: number, name: string) => (...args: unknown[]) => Promise<unknown>;
+
+/** Copies values in and out of one realm; refs it makes belong to the running call. */
+export class RealmCopy {
+  constructor(
+    private readonly core: RealmCore,
+    private readonly guestFunction: GuestFunctionFactory,
+  ) {}
+
+  /** Copy a guest value to the host (runs the guest kernel under the current budget). */
+  copyOut(engine: Engine, ref: GuestRef): unknown {
+    const core = this.core;
+    const primitive = primitiveOf(engine, ref, engine.typeOf(ref));
+    if (primitive !== NOT_PRIMITIVE) return primitive;
+    const limit = core.options.limits.resultBytes;
+    const limitRef = core.temp(engine.newNumber(limit));
+    // Copying may run guest getters: start with a poll due at once, so the
+    // poll counter left high by a tight loop cannot let many long getters run unpolled.
+    engine.pollSoon();
+    const encoded = core.temp(engine.call(core.kernel.encode, null, [ref, limitRef]));
+    const first = core.temp(engine.getProp(encoded, 0));
+    const firstType = engine.typeOf(first);
+    if (firstType === "object") {
+      const reasonRef = core.temp(engine.getProp(encoded, 1));
+      const reason = engine.typeOf(reasonRef) === "string" ? engine.getString(reasonRef).slice(0, 200) : "an unknown value";
+      if (reason === "size") {
+        core.options.log(`limit: resultBytes (${limit}) exceeded`);
+        throw new MemoryLimitError("resultBytes", limit);
+      }
+      throw new CloneError(`cannot copy ${reason} out of the sandbox`);
+    }
+    if (firstType !== "string") throw new CloneError("the sandbox returned a malformed value (no payload)");
+    // A primitive string's length cannot be redefined by the guest: safe to trust.
+    const length = engine.getNumber(core.temp(engine.getProp(first, "length")));
+    if (length > limit) throw new MemoryLimitError("resultBytes", limit);
+    const json = engine.getString(first);
+    const count = engine.getNumber(core.temp(engine.getProp(encoded, "length")));
+    // One payload plus at most one buffer per byte of the limit: anything else is not the kernel's answer.
+    if (!Number.isInteger(count) || count < 1 || count > 1 + limit) throw new CloneError("the sandbox returned a malformed value (buffers)");
+    const buffers: Uint8Array[] = [];
+    let total = json.length;
+    for (let i = 1; i < count; i++) {
+      const item = core.temp(engine.getProp(encoded, i));
+      let bytes: Uint8Array;
+      try {
+        bytes = engine.getArrayBuffer(item);
+      } catch (error) {
+        if (error instanceof EngineFault || error instanceof GuestThrow) throw error;
+        throw new CloneError("the sandbox returned a malformed value (not an ArrayBuffer)");
+      }
+      total += bytes.byteLength;
+      if (total > limit) throw new MemoryLimitError("resultBytes", limit);
+      buffers.push(bytes);
+    }
+    return decodeGuestValue(json, buffers, this.guestFunction, limit);
+  }
+
+  /** Copy a host value into the guest; returns a ref (owned by the current call). */
+  copyIn(engine: Engine, value: unknown): GuestRef {
+    const core = this.core;
+    const encoded = encodeHostValue(value, (fn) => core.registerHostFunction(fn));
+    const args = [core.temp(engine.newString(encoded.json))];
+    for (const bytes of encoded.buffers) args.push(core.temp(engine.newArrayBuffer(bytes)));
+    return core.temp(engine.call(core.kernel.decode, null, args));
+  }
+}
+
+/**
+ * Fast path out: numbers, booleans and undefined need no codec (strings do:
+ * the engine's string read is lossy for lone surrogates and stops at NUL).
+ */
+export function primitiveOf(engine: Engine, ref: GuestRef, type: string): unknown {
+  switch (type) {
+    case "number":
+      return engine.getNumber(ref);
+    case "boolean":
+      return engine.getNumber(ref) === 1;
+    case "undefined":
+      return undefined;
+    default:
+      return NOT_PRIMITIVE;
+  }
+}
+
+/** A value the engine can take as it is (see the kernel's isPlainPrimitive). */
+export function isEnginePrimitive(value: unknown): boolean {
+  return value === undefined || typeof value === "number" || (typeof value === "string" && value.length <= 4096 && !UNSAFE_FOR_ENGINE_STRING.test(value));
+}
