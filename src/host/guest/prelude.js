@@ -16,6 +16,11 @@
   const { defineProperty, freeze, keys, getPrototypeOf } = Object;
   const StringCtor = String;
   const isArray = Array.isArray;
+  // Captured: the guest may replace Promise.prototype.then, and must not get
+  // hold of the timers' internal callbacks through it (it could re-arm a
+  // timer at will — see guest-timers.ts).
+  const promiseThen = Promise.prototype.then;
+  const applyFn = Reflect.apply;
 
   // --- exit ------------------------------------------------------------------
   // Host-side, exit() stops the guest at the engine's next poll (uncatchably)
@@ -112,13 +117,13 @@
   const liveTimers = new Map();
   let nextTimer = 1;
   function arm(id, fn, ms, args, repeat) {
-    sleep(id, ms).then(() => {
+    applyFn(promiseThen, sleep(id, ms), [() => {
       const timer = liveTimers.get(id);
       if (!timer) return;
       if (!repeat) liveTimers.delete(id);
       else arm(id, fn, ms, args, true);
       if (typeof fn === "function") fn(...args);
-    });
+    }]);
   }
   function startTimer(fn, ms, args, repeat) {
     const id = nextTimer++;
