@@ -11,6 +11,7 @@
  *
  * @packageDocumentation
  */
+import { MAX_GUEST_NAME } from "../loader/guest-path.js";
 import { readFileSync } from "node:fs";
 import type { Engine, GuestRef } from "../engine/engine.js";
 import { GuestThrow } from "../engine/engine.js";
@@ -308,6 +309,8 @@ export class ModuleHost {
       return this.raise(new RestrictedError(`file access (${op} ${guestPath}): these hooks have no file system`, "use FileSystemHooks or MemoryHooks"));
     }
     if (guestPath.includes("\0")) return fail("ERR_INVALID_ARG_VALUE", "paths must not contain NUL bytes");
+    // Host path work (normalising, joining with a root) costs time in the path's length, uncharged to the guest.
+    if (guestPath.length > MAX_GUEST_NAME) return fail("ENAMETOOLONG", `name too long (${guestPath.length} characters; the limit is ${MAX_GUEST_NAME}, as PATH_MAX)`);
     const mode: OpenMode = op === "writeFile" || op === "mkdir" || op === "unlink" ? "w" : op === "appendFile" ? "a" : "r";
     const path = fs.canonicalPath(guestPath, this.hooks.cwd);
     if (path === undefined) {

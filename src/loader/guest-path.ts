@@ -13,6 +13,9 @@
 
 import { RestrictedError } from "../host/errors.js";
 
+/** Longest specifier or path accepted from a guest (Linux's PATH_MAX). */
+export const MAX_GUEST_NAME = 4096;
+
 /**
  * Throw {@link RestrictedError} when a guest-supplied name holds a character that
  * could change its meaning once it reaches the host:
@@ -28,6 +31,13 @@ import { RestrictedError } from "../host/errors.js";
  */
 export function assertSafeName(name: string, what: string): void {
   if (typeof name !== "string") throw new TypeError(`${what} must be a string`);
+  // Every later step (normalising, joining with a root, asking the OS) costs
+  // host time in the name's length and segment count, uncharged to the guest:
+  // a million-segment path overflowed the host stack in path.join. POSIX's own
+  // limit is the natural bound.
+  if (name.length > MAX_GUEST_NAME) {
+    throw new RestrictedError(`${what} of ${name.length} characters (ENAMETOOLONG: longer than ${MAX_GUEST_NAME}, the POSIX PATH_MAX)`, "use a shorter name");
+  }
   if (name.includes("\0")) {
     throw new RestrictedError(`${what} ${JSON.stringify(name)} (contains a NUL byte)`, "remove the NUL byte from the name");
   }

@@ -76,3 +76,12 @@ test("the CLI does not hang on a guest stack frame that names a FIFO", () => {
   assert.equal(child.status, 1);
   assert.match(child.stderr + child.stdout, /boom/);
 });
+
+test("guest paths and specifiers longer than PATH_MAX are refused before the host works on them", async () => {
+  using rx = new RExec({ limits: { timeoutMs: 5000 } });
+  const code = (op: string) => `(async () => { const fs = await import('fs'); const p = '/' + 'a/'.repeat(1e6); try { ${op}; return 'no error' } catch (e) { return String(e.code || e.name) + ': ' + e.message.slice(0, 80) } })()`;
+  const t0 = performance.now();
+  assert.match(String(await rx.r_eval(code("fs.readFileSync(p)"))), /ENAMETOOLONG/);
+  assert.match(String(await rx.r_eval(code("await import(p)"))), /ENAMETOOLONG|longer than 4096/);
+  assert.ok(performance.now() - t0 < 4000, `took ${(performance.now() - t0).toFixed(0)} ms`);
+});
