@@ -19,6 +19,13 @@ const REPL_HELP = `.help     this help
 Each input runs in one persistent restricted sandbox; limits apply per input.
 `;
 
+/**
+ * Longest multi-line entry (in UTF-16 code units) the REPL accumulates. Every
+ * new line of an unfinished entry re-evaluates the whole entry, so without a
+ * cap piped input that never completes costs quadratic time (400 KB: ~50 s).
+ */
+export const MAX_ENTRY = 64 * 1024;
+
 /** Is this syntax error just an input that is not finished yet? */
 function incomplete(error: unknown): boolean {
   return error instanceof GuestError && error.guestName === "SyntaxError" &&
@@ -54,6 +61,12 @@ export async function runRepl(cli: CliArgs, makeSandbox: (extra: { stdin?: boole
       if (cmd === "") { prompt(false); continue; }
     } else if (line.trim() === ".break") { pending = ""; prompt(false); continue; }
     const input = pending === "" ? line : `${pending}\n${line}`;
+    if (input.length > MAX_ENTRY) {
+      pending = "";
+      process.stderr.write(`input too long for one REPL entry (over ${MAX_ENTRY} characters); discarded\n`);
+      prompt(false);
+      continue;
+    }
     const filename = `<repl${++counter}>`;
     box.inline.set(filename, input);
     try {
