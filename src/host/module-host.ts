@@ -65,7 +65,9 @@ export class ModuleHost {
   /**
    * What the engine compiled for each id's current engine name (for error
    * reports, see {@link compiledSource}): the code is the loader record's own
-   * string, so this holds no copy; one entry per id, replaced on reload.
+   * string, so this holds no copy and the loader's module-source budget
+   * covers it; one entry per id, replaced on reload and dropped on unload
+   * (so the text is released with the record).
    */
   private readonly compiled = new Map<string, { name: string; header: string; code: string; serial: number }>();
   private compileCount = 0;
@@ -370,6 +372,8 @@ export class ModuleHost {
   /** Forget a module: the next import reads it again through the hooks and evaluates it anew. */
   unload(id: string): void {
     this.loader.forget(id);
+    // The compiled entry shares the record's string: keeping it would hold the text the loader just released.
+    this.compiled.delete(id);
     this.generations.set(id, (this.generations.get(id) ?? 0) + 1);
     this.pendingForget.push(id);
   }

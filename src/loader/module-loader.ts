@@ -13,6 +13,12 @@
  * static import graph ahead of evaluation; a synchronous request for something
  * not fetched yet (a computed `require`) gets a clear error.
  *
+ * Invariant: the module text one realm holds on the host (records and
+ * sources fetched ahead) stays under {@link MAX_REALM_MODULE_SOURCE_BYTES}.
+ * A guest that may write files it can import can otherwise make the loader
+ * read any number of distinct modules, each kept for the realm's lifetime —
+ * host heap that `limits.memoryBytes` (the guest's wasm heap) does not cover.
+ *
  * @packageDocumentation
  */
 import { builtinModules } from "node:module";
@@ -36,6 +42,23 @@ export interface ModuleRecord {
   readonly mapPosition?: (line: number, column: number) => { line: number; column: number } | undefined;
 }
 
+/**
+ * Module text one realm may hold on the host, counted in string length (a
+ * byte per character for the ASCII text most sources are). A fixed cap, not a
+ * multiple of `limits.memoryBytes`: the text lives in the host's heap, whose
+ * size has nothing to do with the guest's wasm heap, and a multiple of a
+ * limit that may be set to 2 GiB would protect no host. 256 MiB is far above
+ * any real program's sources and leaves a default Node heap standing.
+ */
+export const MAX_REALM_MODULE_SOURCE_BYTES = 256 * 1024 * 1024;
+
+const MiB = 1024 * 1024;
+
+/** Host-held text of a record: its code, plus the original (kept by the source map) when transpiled. */
+function recordBytes(record: ModuleRecord, sourceBytes: number): number {
+  return record.code.length + (record.mapPosition ? sourceBytes : 0);
+}
+
 /** Guest-side modules rexec implements itself rather than bundling a polyfill. */
 const NATIVE_BUILTINS = new Set(["fs", "fs/promises"]);
 const BUNDLED = new Set<string>(BUILTIN_MODULE_NAMES);
@@ -51,6 +74,10 @@ export class ModuleLoader {
   /** Answers of asynchronous hooks, fetched ahead of synchronous use. */
   private readonly prefetched = new Map<string, string | undefined>();
   private readonly prefetchedLoads = new Map<string, LoadedModule>();
+  /** Bytes charged per id in {@link records} or {@link prefetchedLoads} (never both at once). */
+  private readonly charged = new Map<string, number>();
+  /** Sum of {@link charged}: module text this realm holds on the host. */
+  private heldBytes = 0;
 
   constructor(
     readonly hooks: RHooks,
@@ -107,7 +134,7 @@ export class ModuleLoader {
     if (cached) return cached;
     if (id.startsWith("node:")) {
       const record: ModuleRecord = { id, format: "builtin", code: NATIVE_BUILTINS.has(id.slice(5)) ? "" : builtinSource(id.slice(5)) };
-      this.records.set(id, record);
+      this.keep(id, record, 0);
       return record;
     }
     let loaded = this.prefetchedLoads.get(id);
@@ -119,9 +146,47 @@ export class ModuleLoader {
       }
       loaded = answer;
     }
+    const sourceBytes = typeof loaded.source === "string" ? loaded.source.length : 0;
+    // Refused before transpiling, so a refused module costs no transpiler time either.
+    this.admit(id, sourceBytes - (this.charged.get(id) ?? 0));
     const record = this.prepare(loaded);
-    this.records.set(id, record);
+    this.keep(id, record, sourceBytes);
+    // The record takes over the fetched source's charge (keep() replaced it): one copy counted once.
+    this.prefetchedLoads.delete(id);
     return record;
+  }
+
+  /** Refuse a module of `bytes` more text when the realm's module-source budget cannot take it. */
+  private admit(id: string, bytes: number): void {
+    if (this.heldBytes + bytes <= MAX_REALM_MODULE_SOURCE_BYTES) return;
+    this.log(`denied: module ${id} (module source limit)`);
+    throw new Error(
+      `module ${id} (${(bytes / MiB).toFixed(1)} MiB) was not loaded: this sandbox already holds ${(this.heldBytes / MiB).toFixed(1)} MiB of module source, ` +
+        `and its module source limit is ${MAX_REALM_MODULE_SOURCE_BYTES / MiB} MiB; the host can unload modules (r_unload) to make room`,
+    );
+  }
+
+  private keep(id: string, record: ModuleRecord, sourceBytes: number): void {
+    const bytes = recordBytes(record, sourceBytes);
+    this.admit(id, bytes - (this.charged.get(id) ?? 0));
+    this.records.set(id, record);
+    this.charge(id, bytes);
+  }
+
+  private charge(id: string, bytes: number): void {
+    this.release(id);
+    this.charged.set(id, bytes);
+    this.heldBytes += bytes;
+  }
+
+  private release(id: string): void {
+    this.heldBytes -= this.charged.get(id) ?? 0;
+    this.charged.delete(id);
+  }
+
+  /** Module text this realm holds on the host now, in the units of {@link MAX_REALM_MODULE_SOURCE_BYTES}. */
+  get moduleSourceBytes(): number {
+    return this.heldBytes;
   }
 
   private prepare(loaded: LoadedModule): ModuleRecord {
@@ -132,7 +197,7 @@ export class ModuleLoader {
     const cached = cachedPrepared<ModuleRecord>(key);
     if (cached) return cached;
     const record = this.transform(loaded);
-    rememberPrepared(key, record);
+    rememberPrepared(key, record, recordBytes(record, source.length));
     return record;
   }
 
@@ -159,6 +224,7 @@ export class ModuleLoader {
   forget(id: string): void {
     this.records.delete(id);
     this.prefetchedLoads.delete(id);
+    this.release(id);
   }
 
   /** Map a guest stack position in module `id` back to its source, when it was transpiled. */
@@ -188,6 +254,10 @@ export class ModuleLoader {
       if (id === undefined) throw new ModuleNotFoundError(spec, from);
       if (this.records.has(id) || this.prefetchedLoads.has(id)) continue;
       const loaded = await this.hooks.load(id);
+      if (typeof loaded.source === "string") {
+        this.admit(id, loaded.source.length);
+        this.charge(id, loaded.source.length);
+      }
       this.prefetchedLoads.set(id, loaded);
       if (loaded.format === "json") continue;
       for (const dep of await scanImports(loaded)) queue.push([dep.specifier, id, dep.kind]);

@@ -10,13 +10,27 @@
  * realm could not read itself, and a changed file (a different hash) is
  * prepared anew.
  *
+ * Invariant: the cache outlives every sandbox, so it is bounded in bytes of
+ * module text, not in entries — at most {@link PREPARED_CACHE_MAX_BYTES} in
+ * all, and nothing larger than {@link PREPARED_ENTRY_MAX_BYTES} is kept. (A
+ * guest that can write files it may import once filled 512 entries of 16 MB
+ * each: gigabytes held after its sandbox was gone.)
+ *
  * @packageDocumentation
  */
 import { createHash } from "node:crypto";
 
-/** Entries kept (least recently used are dropped first). */
-const MAX_ENTRIES = 512;
-const cache = new Map<string, unknown>();
+/** Total module text the cache may hold (least recently used entries are dropped first). */
+export const PREPARED_CACHE_MAX_BYTES = 64 * 1024 * 1024;
+/**
+ * Larger prepared sources are not cached at all: re-preparing a rare huge
+ * module costs a transpile, while caching it would let a few such modules
+ * evict every ordinary plugin file.
+ */
+export const PREPARED_ENTRY_MAX_BYTES = 8 * 1024 * 1024;
+
+const cache = new Map<string, { value: unknown; bytes: number }>();
+let cachedBytes = 0;
 
 /** The cache key of a source text under `scope` (id, format, kind). */
 export function preparedKey(scope: string, source: string): string {
@@ -25,15 +39,35 @@ export function preparedKey(scope: string, source: string): string {
 
 /** A cached value, refreshed as most recently used. */
 export function cachedPrepared<T>(key: string): T | undefined {
-  const value = cache.get(key);
-  if (value === undefined) return undefined;
+  const entry = cache.get(key);
+  if (entry === undefined) return undefined;
   cache.delete(key);
-  cache.set(key, value);
-  return value as T;
+  cache.set(key, entry);
+  return entry.value as T;
 }
 
-/** Remember a prepared value. */
-export function rememberPrepared(key: string, value: unknown): void {
-  cache.set(key, value);
-  while (cache.size > MAX_ENTRIES) cache.delete(cache.keys().next().value as string);
+/**
+ * Remember a prepared value holding `bytes` of text (the source and what was
+ * derived from it, as the host keeps them: count string lengths). Values over
+ * the per-entry cap are not remembered.
+ */
+export function rememberPrepared(key: string, value: unknown, bytes: number): void {
+  const old = cache.get(key);
+  if (old !== undefined) {
+    cache.delete(key);
+    cachedBytes -= old.bytes;
+  }
+  if (!(bytes <= PREPARED_ENTRY_MAX_BYTES)) return;
+  cache.set(key, { value, bytes });
+  cachedBytes += bytes;
+  while (cachedBytes > PREPARED_CACHE_MAX_BYTES) {
+    const oldest = cache.keys().next().value as string;
+    cachedBytes -= cache.get(oldest)!.bytes;
+    cache.delete(oldest);
+  }
+}
+
+/** Bytes of text the cache holds now (for tests and diagnostics). */
+export function preparedCacheBytes(): number {
+  return cachedBytes;
 }
