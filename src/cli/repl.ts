@@ -24,7 +24,7 @@ Each input runs in one persistent restricted sandbox; limits apply per input.
  * new line of an unfinished entry re-evaluates the whole entry, so without a
  * cap piped input that never completes costs quadratic time (400 KB: ~50 s).
  */
-export const MAX_ENTRY = 64 * 1024;
+export const MAX_ENTRY = 16 * 1024;
 
 /** Is this syntax error just an input that is not finished yet? */
 function incomplete(error: unknown): boolean {
