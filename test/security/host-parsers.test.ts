@@ -104,8 +104,9 @@ describe("guest stack parsing is linear", () => {
   });
 
   test("the bound is meaningful: the old regex misses it on the reported input", () => {
-    // 16 KB of the reported shape is enough; the old code spent ~4 s on 64 KB of it.
-    const stack = "at " + " (".repeat(8000);
+    // The reported input itself (64 KB): the old code spent ~3–4 s on it (16 KB took only ~190 ms on a
+    // fast machine — too close to the bound to show anything).
+    const stack = "at " + " (".repeat(32000);
     const old = timed(() => oldParse(stack));
     const now = timed(() => parseGuestStack(stack));
     assert.ok(old > BOUND_MS, `old parser: ${old.toFixed(1)} ms`);
