@@ -9,9 +9,11 @@ import { fileURLToPath } from "node:url";
 
 const COUNT = Number(process.env.REXEC_SOAK_COUNT ?? 1200);
 
-test(`soak: ${COUNT} sandboxes created, abused and disposed; host memory levels off`, { timeout: 180_000 }, () => {
+// Hang guards only: ~40 s alone on 2 cores, but 3–4× that while the other test files of the
+// run load both cores (the child saw 170 s once and was killed mid-run).
+test(`soak: ${COUNT} sandboxes created, abused and disposed; host memory levels off`, { timeout: 420_000 }, () => {
   const worker = fileURLToPath(new URL("./soak-worker.ts", import.meta.url));
-  const child = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", worker, String(COUNT)], { encoding: "utf8", timeout: 170_000 });
+  const child = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", worker, String(COUNT)], { encoding: "utf8", timeout: 400_000 });
   assert.equal(child.status, 0, `soak child failed (signal ${child.signal}): ${child.stderr.slice(-2000)}`);
   const points = child.stdout.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { i: number; rss: number; heapUsed: number; external: number; ms: number });
   assert.ok(points.length >= 8, `expected checkpoints, got: ${child.stdout.slice(0, 500)}`);
