@@ -21,7 +21,7 @@ import type { RHooks } from "../loader/types.js";
 import { GuestError, ModuleNotFoundError, RestrictedError, RExecError } from "./errors.js";
 
 const RUNTIME_SOURCE = readFileSync(new URL("../loader/guest/modules.js", import.meta.url), "utf8");
-const RUNTIME_METHODS = ["load", "prepareEsmView", "forget"] as const;
+const RUNTIME_METHODS = ["load", "prepareEsmView", "forget", "defineGlobalRequire"] as const;
 /** File names of code rexec itself evaluates; imports from them resolve from the root. */
 const INTERNAL_PREFIX = "<rexec:";
 /** Placeholder module names for failed resolutions (see install()). */
@@ -125,6 +125,30 @@ export class ModuleHost {
   private runtimeFor(engine: Engine): RuntimeRefs {
     this.runtime ??= this.realm.installRawNow(engine, RUNTIME_SOURCE, "<rexec:modules>", (e, args) => this.native(e, args), RUNTIME_METHODS) as RuntimeRefs;
     return this.runtime;
+  }
+
+  /**
+   * Give eval code a global `require` (as Node's REPL has), resolving from the
+   * hooks' cwd through the same loader and policy as a module's `require`.
+   * Installed on first need; a `require` the guest defined itself is kept.
+   */
+  defineGlobalRequire(engine: Engine): void {
+    if (this.globalRequire) return;
+    this.realm.track(engine.call(this.runtimeFor(engine).defineGlobalRequire, null, []));
+    this.globalRequire = true;
+  }
+
+  private globalRequire = false;
+
+  /**
+   * The exports of builtin module `name` exactly as the guest's `require(name)`
+   * gives them (same module cache), inside a call: the global `Buffer` is the
+   * `buffer` module's. Throws RestrictedError when the policy denies it.
+   */
+  requireBuiltin(engine: Engine, name: string): GuestRef {
+    const { id, format } = this.resolve(name, undefined, "require");
+    const runtime = this.runtimeFor(engine);
+    return this.realm.track(engine.call(runtime.load, null, [this.realm.track(engine.newString(id)), this.realm.track(engine.newString(format))]));
   }
 
   /** Start of a call: forget the error record and apply pending unloads. */

@@ -14,6 +14,7 @@ import { handled } from "../boundary/handled.js";
 import { ENGINE_VARIANT, type EngineVariantName } from "../engine/wasm-variant.js";
 import { enrichEngineError, hasGuestTopFrame, type EnrichedErrorSite } from "./error-enrich.js";
 import { DisposedError, GuestError, RestrictedError, type GuestFrame } from "./errors.js";
+import { prepareEval, type PreparedEval } from "./eval-source.js";
 import { ModuleHost, type OpenMode } from "./module-host.js";
 import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
 import { GuestTimers } from "./guest-timers.js";
@@ -83,8 +84,13 @@ export interface RExecOptions {
 
 /** Options of one eval/exec call. */
 export interface CallOptions {
-  /** The file name guest stacks show for this code (default `<eval>`). */
+  /**
+   * The file name guest stacks show for this code (default `<eval>`). A name
+   * ending in `.ts`, `.mts` or `.cts` makes the code TypeScript.
+   */
   filename?: string;
+  /** `"ts"`: the code is TypeScript (types are stripped first); default `"js"`, or `"ts"` for a `.ts` filename. */
+  language?: "js" | "ts";
 }
 
 /** Output a guest wrote during the last r_* call. */
@@ -159,6 +165,8 @@ export class RExec {
   private evalSourceChars = 0;
   /** A name was dropped from evalSources: a name not in it may have run other code before. */
   private evalSourcesForgotten = false;
+  /** Position maps of rewritten eval code per file name (see rememberEvalMap). */
+  private readonly evalMaps = new Map<string, { map: NonNullable<PreparedEval["mapPosition"]>; serial: number }>();
 
   constructor(options: RExecOptions = {}) {
     if (typeof options !== "object" || options === null) throw new TypeError("RExec options must be an object");
@@ -321,10 +329,47 @@ export class RExec {
   private async evaluate(code: string, options: CallOptions | undefined, sink: OutputSink, copyResult: boolean): Promise<unknown> {
     if (typeof code !== "string") throw new TypeError(`code must be a string, got ${code === null ? "null" : typeof code}`);
     const filename = checkFilename(options?.filename ?? "<eval>");
-    return this.runCall((engine) => {
-      this.rememberEvalSource(filename, code);
-      return engine.evalScript(code, filename);
+    const prepared = prepareCode(code, filename, checkLanguage(options?.language, filename));
+    // Asynchronous hooks answer ahead of the (synchronous) engine: fetch what the code names literally.
+    // (Only then is there a wait before the call is queued: calls without imports keep their order exactly.)
+    if (prepared.imports.length > 0 || prepared.requires.length > 0) await this.prefetchFor(prepared, filename);
+    return this.runCall((engine, modules) => {
+      if (prepared.usesRequire && !this.nokBuiltinNames.includes("require")) modules.defineGlobalRequire(engine);
+      this.rememberEvalSource(filename, prepared.code);
+      this.rememberEvalMap(filename, prepared.mapPosition);
+      return engine.evalScript(prepared.code, filename);
     }, sink, copyResult);
+  }
+
+  /** Fetch the static imports and literal requires of eval code through the hooks (failures are reported by the call itself). */
+  private async prefetchFor(prepared: PreparedEval, filename: string): Promise<void> {
+    await this.ready();
+    const loader = this.modules!.loader;
+    const referrer = filename.startsWith("<") ? undefined : filename;
+    for (const specifier of prepared.imports) await loader.prefetch(specifier, referrer, "import").catch(() => {});
+    for (const specifier of prepared.requires) await loader.prefetch(specifier, undefined, "require").catch(() => {});
+  }
+
+  /**
+   * Keep the way from the engine's positions back to the host's text for the
+   * latest code run under `filename` (TypeScript, top-level-await rewrite);
+   * bounded like {@link rememberEvalSource}.
+   */
+  private rememberEvalMap(filename: string, map: PreparedEval["mapPosition"]): void {
+    this.evalMaps.delete(filename);
+    if (!map) return;
+    this.evalMaps.set(filename, { map, serial: this.modules?.compileSerial ?? 0 });
+    if (this.evalMaps.size > EVAL_SOURCE_NAMES) this.evalMaps.delete(this.evalMaps.keys().next().value!);
+  }
+
+  /** A frame of eval code mapped back to the host's text, if that code was rewritten. */
+  private mapEvalFrame(fileName: string, line: number, column: number): { line: number; column: number } | undefined {
+    const entry = this.evalMaps.get(fileName);
+    if (!entry) return undefined;
+    // A module of the same name compiled since then is what the frame names.
+    const module = this.modules?.compiledSource(fileName);
+    if (module && module.serial > entry.serial) return undefined;
+    return entry.map(line, column);
   }
 
   /**
@@ -365,7 +410,7 @@ export class RExec {
     const frames = error.frames.map((original, i) => {
       // The enriched position is in the compiled text's coordinates, like the engine's: map it as any frame.
       const frame = i === 0 && enriched ? { ...original, line: enriched.line, column: enriched.column } : original;
-      const mapped = this.modules!.mapFrame(frame.fileName, frame.line, frame.column);
+      const mapped = this.mapEvalFrame(frame.fileName, frame.line, frame.column) ?? this.modules!.mapFrame(frame.fileName, frame.line, frame.column);
       if (!mapped) return frame;
       changed = true;
       return { ...frame, line: mapped.line, column: mapped.column };
@@ -594,6 +639,24 @@ function toWriter(target: OutputTarget): (text: string) => void {
   if (typeof target === "function") return target;
   if (target && typeof target.write === "function") return (text) => void target.write(text);
   throw new TypeError("stdio.stdout/stderr must be a writable stream or a function (text: string) => void");
+}
+
+function checkLanguage(language: unknown, filename: string): boolean {
+  if (language === undefined) return /\.[cm]?ts$/.test(filename);
+  if (language !== "js" && language !== "ts") throw new TypeError('options.language must be "js" or "ts"');
+  return language === "ts";
+}
+
+/** {@link prepareEval}, with invalid TypeScript reported as the guest's SyntaxError (as the engine reports invalid JavaScript). */
+function prepareCode(code: string, filename: string, typescript: boolean): PreparedEval {
+  try {
+    return prepareEval(code, filename, typescript);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    const at = error.message.startsWith(`${filename}:`) ? /^:(\d+):(\d+): /.exec(error.message.slice(filename.length)) : null;
+    const frames: GuestFrame[] = at ? [{ functionName: undefined, fileName: filename, line: Number(at[1]), column: Number(at[2]) }] : [];
+    throw new GuestError("SyntaxError", error.message, formatGuestStack(frames), frames);
+  }
 }
 
 /** Resolves a call's promise to undefined (r_exec, r_execfile). */

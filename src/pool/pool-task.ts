@@ -21,6 +21,8 @@ import { adoptSharedEngine, type SharedEngine } from "../worker/spawn.js";
 export interface PoolTask {
   readonly code: string;
   readonly filename: string | undefined;
+  /** `"ts"` for TypeScript (see `CallOptions.language`). */
+  readonly language?: "js" | "ts";
   /** Async messages both ways (started, host calls, settlements, logs). */
   readonly port: MessagePort;
   /** Sync replies to host calls (read with receiveMessageOnPort). */
@@ -125,7 +127,7 @@ export default async function runTask(task: PoolTask): Promise<PoolTaskResult> {
     tryPost(task.port, { t: "started", threadId });
     const t0 = performance.now();
     try {
-      result = await rx.r_eval(task.code, task.filename === undefined ? undefined : { filename: task.filename });
+      result = await rx.r_eval(task.code, { filename: task.filename, language: task.language });
     } finally {
       wallMs = performance.now() - t0;
     }

@@ -50,8 +50,10 @@ export interface RExecPoolOptions extends Omit<RExecOptions, "stdio"> {
 export interface PoolRunOptions {
   /** Cancels the run: a queued run is removed, a running one is stopped (its thread is replaced). */
   readonly signal?: AbortSignal;
-  /** The file name guest stacks show (default `<eval>`). */
+  /** The file name guest stacks show (default `<eval>`); `.ts`/`.mts`/`.cts` makes the code TypeScript. */
   readonly filename?: string;
+  /** `"ts"`: the code is TypeScript (default `"js"`, or `"ts"` for a `.ts` filename). */
+  readonly language?: "js" | "ts";
 }
 
 /** Accounting of one run. */
@@ -178,7 +180,7 @@ export class RExecPool {
   async #run(code: string, options: PoolRunOptions): Promise<PoolRunResult> {
     if (typeof code !== "string") throw new TypeError(`code must be a string, got ${code === null ? "null" : typeof code}`);
     if (this.#closed) throw new DisposedError("this RExecPool has been closed");
-    const { signal, filename } = options;
+    const { signal, filename, language } = options;
     if (signal?.aborted) throw new AbortError(signal.reason);
     // At most `size` running plus `queueLimit` waiting: beyond that, refuse at once.
     if (this.#inFlight >= this.size + this.queueLimit) throw new QueueFullError(this.queueLimit);
@@ -215,7 +217,7 @@ export class RExecPool {
       } else if (message.t === "hcall") link.handle(message);
     });
 
-    const task: PoolTask = { code, filename, port: channel.port2, replyPort: reply.port2, signal: shared };
+    const task: PoolTask = { code, filename, language, port: channel.port2, replyPort: reply.port2, signal: shared };
     try {
       const result = await this.#piscina.run(task, {
         signal: signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal,

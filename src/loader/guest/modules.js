@@ -215,8 +215,17 @@
   defineProperty(globalThis, "__rexecModule", { value: esmView, writable: false, configurable: false, enumerable: false });
   defineProperty(globalThis, "__rexecStash", { value: (ns) => { esmStash = ns; esmStashSet = true; }, writable: false, configurable: false, enumerable: false });
 
+  // Eval code's `require` (Node's REPL has one): resolves from the cwd, like
+  // code at the hooks' root. Writable and configurable, like any global the guest may replace.
+  const defineGlobalRequire = () => {
+    if (!("require" in globalThis)) {
+      defineProperty(globalThis, "require", { value: makeRequire("<rexec:eval>"), writable: true, configurable: true, enumerable: false });
+    }
+  };
+
   return freeze({
     load,
+    defineGlobalRequire,
     prepareEsmView,
     makeRequire,
     forget: (id) => { cache.delete(id); },
