@@ -393,6 +393,11 @@ export class ModuleHost {
     return engine.call(this.runtimeFor(engine).load, null, [this.realm.track(engine.newString(id)), this.realm.track(engine.newString(format))]);
   }
 
+  /** Has the engine been given this module's code (it ran, or is running)? */
+  wasEvaluated(id: string): boolean {
+    return this.compiled.has(id) || this.servedEsm.has(this.engineName(id));
+  }
+
   /** Forget a module: the next import reads it again through the hooks and evaluates it anew. */
   unload(id: string): void {
     this.loader.forget(id);

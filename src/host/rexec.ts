@@ -490,10 +490,21 @@ export class RExec {
   }
 
   private async moduleCall(name: string, sink: OutputSink, copyResult: boolean, what: string): Promise<unknown> {
-    const specifier = this.checkName(name, what);
-    await this.ready();
-    await this.modules!.loader.prefetch(specifier, undefined, "import");
     const asScript = !copyResult; // execfile: run like `node file`, until its async work is done
+    // execfile takes a path, as `node main.js` does: a bare name is a file in the cwd, never a package.
+    const specifier = asScript ? scriptPath(this.checkName(name, what)) : this.checkName(name, what);
+    await this.ready();
+    const modules = this.modules!;
+    await modules.loader.prefetch(specifier, undefined, "import");
+    if (asScript) {
+      // execfile is not import: a file run before runs again, read anew through the hooks.
+      // What it imports stays loaded, like Node's module cache within one process.
+      const { id } = modules.resolve(specifier, undefined, "import");
+      if (!id.startsWith("node:") && modules.wasEvaluated(id)) {
+        modules.unload(id);
+        await modules.loader.prefetch(specifier, undefined, "import");
+      }
+    }
     return this.runCall((engine, modules) => {
       const { id, format } = modules.resolve(specifier, undefined, "import");
       if (asScript) {
@@ -667,4 +678,13 @@ function trimTrailingSlashes(path: string): string {
   let end = path.length;
   while (end > 1 && path.charCodeAt(end - 1) === 47) end--;
   return path.slice(0, end);
+}
+
+/**
+ * `node main.js` semantics for execfile: a path relative to the cwd. Only
+ * `/…`, `./…`, `../…` and URLs are kept as they are; anything else gets `./`.
+ */
+function scriptPath(path: string): string {
+  if (path.startsWith("/") || path.startsWith("./") || path.startsWith("../") || path === "." || path === ".." || /^[a-z][a-z0-9+.-]*:/i.test(path)) return path;
+  return `./${path}`;
 }

@@ -113,3 +113,42 @@ describe("eval semantics (pool)", () => {
     assert.equal((await pool.run("const n: number = 5; n", { language: "ts" })).value, 5);
   });
 });
+
+const scriptFiles = {
+  "/main.js": "globalThis.runs = (globalThis.runs || 0) + 1; require('./dep.js'); console.log('main ran');",
+  "/dep.js": "globalThis.depRuns = (globalThis.depRuns || 0) + 1;",
+  "/esm-main.mjs": "import { bump } from './esm-dep.mjs'; globalThis.esmRuns = (globalThis.esmRuns || 0) + 1; bump();",
+  "/esm-dep.mjs": "let n = 0; globalThis.esmDepEvals = (globalThis.esmDepEvals || 0) + 1; export function bump() { globalThis.bumps = ++n; }",
+  "/sub/tool.ts": "const label: string = 'tool'; globalThis.tool = label;",
+  "/node_modules/main.js/index.js": "globalThis.wrong = 'the package, not the file';",
+  "/node_modules/main.js/package.json": JSON.stringify({ name: "main.js", main: "index.js" }),
+};
+
+for (const worker of [false, true]) {
+  describe(`r_execfile takes a path like \`node main.js\` (${worker ? "worker" : "in-thread"})`, () => {
+    it("a bare name is a file relative to the cwd, not a package; ./ and absolute paths still work", async () => {
+      using rx = new RExec({ hooks: new MemoryHooks({ files: scriptFiles }), worker });
+      await rx.r_execfile("main.js");
+      assert.equal(rx.output.stdout, "main ran\n");
+      assert.equal(await rx.r_eval("typeof wrong"), "undefined");
+      await rx.r_execfile("sub/tool.ts");
+      assert.equal(await rx.r_eval("tool"), "tool");
+      await rx.r_execfile("./main.js");
+      await rx.r_execfile("/main.js");
+      assert.equal(await rx.r_eval("runs"), 3);
+      await assert.rejects(rx.r_execfile("nope.js"), ModuleNotFoundError);
+    });
+
+    it("running the same file twice runs it twice; its imports stay cached (Node's module cache)", async () => {
+      using rx = new RExec({ hooks: new MemoryHooks({ files: scriptFiles }), worker });
+      await rx.r_execfile("main.js");
+      await rx.s_execfile("main.js");
+      await rx.r_execfile("main.js");
+      assert.equal(await rx.r_eval("runs"), 3);
+      assert.equal(await rx.r_eval("depRuns"), 1);
+      await rx.r_execfile("esm-main.mjs");
+      await rx.r_execfile("esm-main.mjs");
+      assert.deepEqual(await rx.r_eval("[esmRuns, esmDepEvals, bumps]"), [2, 1, 2]);
+    });
+  });
+}
