@@ -73,6 +73,8 @@ await Promise.all(
       charset: "utf8",
     });
     const body = `// Guest builtin "${name}" bundled from the npm package ${pkg.replace(/\/$/, "")} by scripts/build-builtins.mjs.\n${result.outputFiles[0].text}`;
-    writeFileSync(join(outDir, `${name}.js`), body);
+    // As in Node, url.URL and url.URLSearchParams are the globals (src/host/guest/web-globals.js).
+    const tail = name === "url" ? "module.exports.URL = globalThis.URL;\nmodule.exports.URLSearchParams = globalThis.URLSearchParams;\n" : "";
+    writeFileSync(join(outDir, `${name}.js`), body + tail);
   }),
 );

@@ -37,3 +37,5 @@ copyGuestDirs(join(root, "src"));
 if (existsSync(join(root, "scripts/build-builtins.mjs"))) {
   execFileSync(process.execPath, [join(root, "scripts/build-builtins.mjs")], { stdio: "inherit", cwd: root });
 }
+// The web-standard globals' guest bundles (URL, TextEncoder, crypto, Intl…): dist/web/*.js.
+execFileSync(process.execPath, [join(root, "scripts/build-web.mjs")], { stdio: "inherit", cwd: root });

@@ -16,6 +16,7 @@ import { enrichEngineError, hasGuestTopFrame, type EnrichedErrorSite } from "./e
 import { DisposedError, GuestError, RestrictedError, type GuestFrame } from "./errors.js";
 import { prepareEval, type PreparedEval } from "./eval-source.js";
 import { ModuleHost, type OpenMode } from "./module-host.js";
+import { installWebGlobals } from "./web-natives.js";
 import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
 import { GuestTimers } from "./guest-timers.js";
 import { WorkerRExec, type WorkerModeOptions, type WorkerRExecOptions } from "../worker/worker-rexec.js";
@@ -208,6 +209,13 @@ export class RExec {
     this.realm = realm;
     // The guards go first: they capture intrinsics the prelude may remove (nokBuiltinNames).
     await realm.installPrelude(NATIVE_GUARDS_SOURCE, "<rexec:guards>", { nativeMax: NATIVE_LOOP_MAX, refuseMax: NATIVE_REFUSE_MAX, poll: () => realm.pollNative() });
+    // Web-standard globals (URL, crypto, Intl…) as lazy accessors; before the prelude, whose nokBuiltinNames removal covers them.
+    await installWebGlobals({
+      realm,
+      nokBuiltinNames: this.nokBuiltinNames,
+      bufferAllowed: this.okBuiltinModules.includes("buffer") || this.okBuiltinModules.includes("node:buffer"),
+      requireBuiltin: (engine, name) => this.modules!.requireBuiltin(engine, name),
+    });
     await realm.installPrelude(PRELUDE_SOURCE, "<rexec:prelude>", {
       natives: {
         write: (stream: unknown, text: unknown) => realm.write(stream === "stderr" ? "stderr" : "stdout", String(text)),

@@ -1,0 +1,250 @@
+/**
+ * Host side of the guest's web-standard globals (src/host/guest/web-globals.js):
+ * the one raw native behind URL, TextEncoder, crypto, Intl, Buffer and friends.
+ *
+ * Invariant: the native reads only primitives and fresh ArrayBuffers the guest
+ * setup made, checks each one's type and size before reading it (strings by
+ * their length first), and answers with copies — fresh strings, numbers,
+ * ArrayBuffers and plain objects — or with values of the guest's own realm (a
+ * bundle evaluated in it, the `buffer` builtin's exports). No host function or
+ * object reaches the guest. Everything runs inside a call, under its CPU budget
+ * (a raw native does not pause it), and each piece of host work is bounded:
+ * 65 536 random bytes, {@link DIGEST_MAX_BYTES} hashed bytes, short JSON specs
+ * for Intl.
+ *
+ * @packageDocumentation
+ */
+import { createHash, randomFillSync } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { GuestThrow, EngineFault, type Engine, type GuestRef } from "../engine/engine.js";
+import type { GuestRealm } from "../boundary/realm.js";
+
+/** The guest setup, evaluated when a realm starts (minified in dist/). */
+export const WEB_GLOBALS_SOURCE = readFileSync(new URL("./guest/web-globals.js", import.meta.url), "utf8");
+/** Names of the globals this module provides (each can be removed with `nokBuiltinNames`). */
+export const WEB_GLOBAL_NAMES = [
+  "URL", "URLSearchParams", "atob", "btoa", "structuredClone", "TextEncoder", "TextDecoder",
+  "Event", "EventTarget", "AbortController", "AbortSignal", "crypto", "Intl", "Buffer",
+] as const;
+
+/** Most bytes one `crypto.subtle.digest` call hashes (32 MiB): bounded host work per call. */
+export const DIGEST_MAX_BYTES = 32 * 1024 * 1024;
+/** The Web Crypto bound on one `getRandomValues` call. */
+const RANDOM_MAX_BYTES = 65536;
+const DIGESTS: Record<string, string> = { "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512" };
+
+// `../../dist/web/` is the same directory from src/host (tsx) and dist/host.
+const WEB_DIR = new URL("../../dist/web/", import.meta.url);
+const BUNDLES = new Set(["corejs", "encoding", "events", "crypto", "intl"]);
+const bundleSources = new Map<string, string>();
+
+/** What the native needs from the RExec that owns the realm. */
+export interface WebNativesContext {
+  readonly realm: GuestRealm;
+  readonly nokBuiltinNames: readonly string[];
+  /** True when the guest may `require("buffer")`: then the global Buffer is that module's. */
+  readonly bufferAllowed: boolean;
+  /** The exports of a builtin module, as the guest's require() gives them (inside a call). */
+  requireBuiltin(engine: Engine, name: string): GuestRef;
+}
+
+/** Install the web globals' accessors into a fresh realm (before the prelude and any guest code). */
+export async function installWebGlobals(ctx: WebNativesContext): Promise<void> {
+  await ctx.realm.installRaw(WEB_GLOBALS_SOURCE, "<rexec:web>", (engine, args) => webNative(engine, args, ctx), []);
+}
+
+/** A guest error with a fixed name and a bounded message. */
+class WebError extends Error {
+  constructor(readonly guestName: "TypeError" | "RangeError" | "Error", message: string) {
+    super(message);
+  }
+}
+
+function webNative(engine: Engine, args: readonly GuestRef[], ctx: WebNativesContext): GuestRef | undefined {
+  const { realm } = ctx;
+  try {
+    const op = stringArg(engine, args, 0, 16);
+    switch (op) {
+      case "config":
+        return realm.copyInto(engine, { nokBuiltinNames: [...ctx.nokBuiltinNames], buffer: ctx.bufferAllowed, digestMax: DIGEST_MAX_BYTES });
+      case "bundle":
+        return engine.evalScript(bundleSource(stringArg(engine, args, 1, 16)), `<rexec:web/${stringArg(engine, args, 1, 16)}>`);
+      case "buffer":
+        return ctx.requireBuiltin(engine, "buffer");
+      case "random": {
+        const n = numberArg(engine, args, 1);
+        if (!Number.isInteger(n) || n < 0 || n > RANDOM_MAX_BYTES) throw new WebError("RangeError", `crypto: ${RANDOM_MAX_BYTES} random bytes at most per call`);
+        return engine.newArrayBuffer(randomFillSync(new Uint8Array(n)));
+      }
+      case "digest":
+        return engine.newArrayBuffer(digest(engine, args));
+      case "intl":
+        return realm.copyInto(engine, intlCall(engine, args));
+      default:
+        throw new WebError("TypeError", "bad web call");
+    }
+  } catch (error) {
+    if (error instanceof GuestThrow || error instanceof EngineFault) throw error;
+    if (error instanceof WebError) throw realm.throwable(engine, error.guestName, error.message);
+    // Node's Intl rejects options with RangeError/TypeError; its message names only our bounded strings.
+    if (error instanceof RangeError || error instanceof TypeError) throw realm.throwable(engine, error.name, error.message.slice(0, 500));
+    throw realm.throwable(engine, "Error", "web host call failed");
+  }
+}
+
+function bundleSource(name: string): string {
+  if (!BUNDLES.has(name)) throw new WebError("TypeError", "bad web call");
+  let source = bundleSources.get(name);
+  if (source === undefined) {
+    try {
+      source = readFileSync(new URL(`${name}.js`, WEB_DIR), "utf8");
+    } catch {
+      throw new WebError("Error", `the guest source of the web globals is missing (dist/web/${name}.js); run \`node scripts/build.mjs\` first`);
+    }
+    bundleSources.set(name, source);
+  }
+  return source;
+}
+
+/** A string argument, its length checked before it is read. */
+function stringArg(engine: Engine, args: readonly GuestRef[], i: number, max: number): string {
+  const ref = args[i];
+  if (ref === undefined || engine.typeOf(ref) !== "string") throw new WebError("TypeError", "bad web call");
+  const lengthRef = engine.getProp(ref, "length");
+  const length = engine.getNumber(lengthRef);
+  engine.free(lengthRef);
+  if (!(length <= max)) throw new WebError("RangeError", `argument too long (${length} characters; at most ${max})`);
+  return engine.getString(ref);
+}
+
+function numberArg(engine: Engine, args: readonly GuestRef[], i: number): number {
+  const ref = args[i];
+  if (ref === undefined || engine.typeOf(ref) !== "number") throw new WebError("TypeError", "bad web call");
+  return engine.getNumber(ref);
+}
+
+function digest(engine: Engine, args: readonly GuestRef[]): Uint8Array {
+  const algorithm = DIGESTS[stringArg(engine, args, 1, 16)];
+  const ref = args[2];
+  if (algorithm === undefined || ref === undefined || engine.typeOf(ref) !== "object") throw new WebError("TypeError", "bad web call");
+  let bytes: Uint8Array;
+  try {
+    bytes = engine.getArrayBuffer(ref); // a copy out of the guest heap
+  } catch (error) {
+    if (error instanceof EngineFault) throw error;
+    throw new WebError("TypeError", "crypto.subtle.digest: the data must be an ArrayBuffer");
+  }
+  if (bytes.byteLength > DIGEST_MAX_BYTES) throw new WebError("RangeError", `crypto.subtle.digest: at most ${DIGEST_MAX_BYTES} bytes per call`);
+  const hash = createHash(algorithm).update(bytes).digest();
+  return new Uint8Array(hash.buffer, hash.byteOffset, hash.byteLength);
+}
+
+// --- Intl --------------------------------------------------------------------------
+
+const MAX_SPEC = 4096, MAX_LOCALES = 16, MAX_TAG = 64, MAX_OPTION = 64;
+const TAG = /^[A-Za-z0-9]{1,8}(-[A-Za-z0-9]{1,8})*$/;
+const BIGINT = /^-?\d{1,1000}$/;
+const MAX_TIME = 8.64e15;
+const NUMBER_KEYS = new Set(["localeMatcher", "style", "currency", "currencyDisplay", "currencySign", "unit", "unitDisplay", "minimumIntegerDigits", "minimumFractionDigits", "maximumFractionDigits", "minimumSignificantDigits", "maximumSignificantDigits", "useGrouping", "notation", "compactDisplay", "signDisplay", "roundingMode", "roundingIncrement", "roundingPriority", "trailingZeroDisplay", "numberingSystem"]);
+const DATE_KEYS = new Set(["localeMatcher", "calendar", "numberingSystem", "hour12", "hourCycle", "timeZone", "weekday", "era", "year", "month", "day", "dayPeriod", "hour", "minute", "second", "fractionalSecondDigits", "timeZoneName", "formatMatcher", "dateStyle", "timeStyle"]);
+/** The guest's defaults: fixed, so output never depends on the host machine. */
+const DEFAULT_LOCALE = "en-US";
+const DEFAULT_TIME_ZONE = "UTC";
+
+interface IntlSpec {
+  readonly locales: string[];
+  readonly options: Record<string, string | number | boolean>;
+}
+
+/** Formatters by kind and spec text; a small LRU, so a guest cycling specs costs only re-creation. */
+const formatters = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat>();
+const FORMATTER_CACHE = 128;
+
+function parseSpec(text: string, keys: ReadonlySet<string>): IntlSpec {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new WebError("TypeError", "bad web call");
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2) throw new WebError("TypeError", "bad web call");
+  const [locales, options] = parsed as [unknown, unknown];
+  if (!Array.isArray(locales) || locales.length > MAX_LOCALES) throw new WebError("RangeError", `Intl: at most ${MAX_LOCALES} locales`);
+  for (const tag of locales) {
+    if (typeof tag !== "string" || tag.length > MAX_TAG || !TAG.test(tag)) throw new WebError("RangeError", "Incorrect locale information provided");
+  }
+  if (typeof options !== "object" || options === null || Array.isArray(options)) throw new WebError("TypeError", "bad web call");
+  const copy: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (!keys.has(key)) throw new WebError("TypeError", "bad web call");
+    if (typeof value === "string" ? value.length > MAX_OPTION : typeof value !== "number" && typeof value !== "boolean") throw new WebError("RangeError", `Intl: bad value for option ${key}`);
+    copy[key] = value;
+  }
+  return { locales: locales as string[], options: copy };
+}
+
+function formatter(kind: "number" | "date", specText: string, spec: IntlSpec): Intl.NumberFormat | Intl.DateTimeFormat {
+  const key = `${kind}\0${specText}`;
+  let made = formatters.get(key);
+  if (made) {
+    formatters.delete(key);
+  } else {
+    const locales = spec.locales.length > 0 ? spec.locales : [DEFAULT_LOCALE];
+    made = kind === "number" ? new Intl.NumberFormat(locales, spec.options) : new Intl.DateTimeFormat(locales, { timeZone: DEFAULT_TIME_ZONE, ...spec.options });
+    if (formatters.size >= FORMATTER_CACHE) formatters.delete(formatters.keys().next().value!);
+  }
+  formatters.set(key, made);
+  return made;
+}
+
+function numberValue(engine: Engine, ref: GuestRef | undefined): number | bigint {
+  if (ref !== undefined && engine.typeOf(ref) === "number") return engine.getNumber(ref);
+  if (ref !== undefined && engine.typeOf(ref) === "string") {
+    const text = stringArgOf(engine, ref, 1001);
+    if (BIGINT.test(text)) return BigInt(text);
+  }
+  throw new WebError("TypeError", "bad web call");
+}
+
+function timeValue(engine: Engine, ref: GuestRef | undefined): number {
+  if (ref === undefined || engine.typeOf(ref) !== "number") throw new WebError("TypeError", "bad web call");
+  const t = engine.getNumber(ref);
+  if (!Number.isFinite(t) || Math.abs(t) > MAX_TIME) throw new WebError("RangeError", "Invalid time value");
+  return t;
+}
+
+function stringArgOf(engine: Engine, ref: GuestRef, max: number): string {
+  return stringArg(engine, [ref], 0, max);
+}
+
+function intlCall(engine: Engine, args: readonly GuestRef[]): unknown {
+  const kind = stringArg(engine, args, 1, 8);
+  if (kind !== "number" && kind !== "date") throw new WebError("TypeError", "bad web call");
+  const specText = stringArg(engine, args, 2, MAX_SPEC);
+  const spec = parseSpec(specText, kind === "number" ? NUMBER_KEYS : DATE_KEYS);
+  const op = stringArg(engine, args, 3, 24);
+  switch (op) {
+    case "supportedLocalesOf":
+      return kind === "number" ? Intl.NumberFormat.supportedLocalesOf(spec.locales) : Intl.DateTimeFormat.supportedLocalesOf(spec.locales);
+    case "getCanonicalLocales":
+      return Intl.getCanonicalLocales(spec.locales);
+    case "resolvedOptions":
+      return { ...formatter(kind, specText, spec).resolvedOptions() };
+  }
+  if (kind === "number") {
+    const nf = formatter(kind, specText, spec) as Intl.NumberFormat;
+    if (op === "format") return nf.format(numberValue(engine, args[4]));
+    if (op === "formatToParts") return nf.formatToParts(numberValue(engine, args[4])).map((p) => ({ ...p }));
+    throw new WebError("TypeError", "bad web call");
+  }
+  const t = timeValue(engine, args[4]);
+  if (op === "toLocaleString" || op === "toLocaleDateString" || op === "toLocaleTimeString") {
+    const locales = spec.locales.length > 0 ? spec.locales : [DEFAULT_LOCALE];
+    return new Date(t)[op](locales, { timeZone: DEFAULT_TIME_ZONE, ...spec.options });
+  }
+  const df = formatter(kind, specText, spec) as Intl.DateTimeFormat;
+  if (op === "format") return df.format(t);
+  if (op === "formatToParts") return df.formatToParts(t).map((p) => ({ ...p }));
+  if (op === "formatRange") return df.formatRange(t, timeValue(engine, args[5]));
+  throw new WebError("TypeError", "bad web call");
+}
