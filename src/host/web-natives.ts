@@ -35,7 +35,7 @@ const DIGESTS: Record<string, string> = { "SHA-1": "sha1", "SHA-256": "sha256", 
 
 // `../../dist/web/` is the same directory from src/host (tsx) and dist/host.
 const WEB_DIR = new URL("../../dist/web/", import.meta.url);
-const BUNDLES = new Set(["corejs", "encoding", "events", "crypto", "intl"]);
+const BUNDLES = new Set(["url", "base64", "clone", "encoding", "events", "crypto", "intl"]);
 const bundleSources = new Map<string, string>();
 
 /** What the native needs from the RExec that owns the realm. */
@@ -50,7 +50,13 @@ export interface WebNativesContext {
 
 /** Install the web globals' accessors into a fresh realm (before the prelude and any guest code). */
 export async function installWebGlobals(ctx: WebNativesContext): Promise<void> {
-  await ctx.realm.installRaw(WEB_GLOBALS_SOURCE, "<rexec:web>", (engine, args) => webNative(engine, args, ctx), []);
+  // The configuration is written into this realm's copy of the source as a JSON
+  // literal rather than fetched by a native call: that call cost more than the
+  // whole setup. JSON.stringify escapes every name (nokBuiltinNames are host strings).
+  const nok = ctx.nokBuiltinNames.filter((name) => (WEB_GLOBAL_NAMES as readonly string[]).includes(name));
+  const config = { nokBuiltinNames: nok, buffer: ctx.bufferAllowed, digestMax: DIGEST_MAX_BYTES };
+  const source = `(function (native) { return (\n${WEB_GLOBALS_SOURCE}\n)(native, ${JSON.stringify(config)}); })`;
+  await ctx.realm.installRaw(source, "<rexec:web>", (engine, args) => webNative(engine, args, ctx), []);
 }
 
 /** A guest error with a fixed name and a bounded message. */
@@ -65,8 +71,6 @@ function webNative(engine: Engine, args: readonly GuestRef[], ctx: WebNativesCon
   try {
     const op = stringArg(engine, args, 0, 16);
     switch (op) {
-      case "config":
-        return realm.copyInto(engine, { nokBuiltinNames: [...ctx.nokBuiltinNames], buffer: ctx.bufferAllowed, digestMax: DIGEST_MAX_BYTES });
       case "bundle":
         return engine.evalScript(bundleSource(stringArg(engine, args, 1, 16)), `<rexec:web/${stringArg(engine, args, 1, 16)}>`);
       case "buffer":

@@ -51,7 +51,12 @@ for (const worker of [false, true]) {
   test(`${mode}: atob/btoa and their errors`, async () => {
     using rx = new RExec({ worker });
     assert.deepEqual(await rx.r_eval("[btoa('hello'), atob('aGVsbG8='), atob(' aGVs bG8 ')]"), ["aGVsbG8=", "hello", "hello"]);
-    assert.equal(await rx.r_eval("try { atob('***') } catch (e) { e.name }"), "InvalidCharacterError");
+    assert.deepEqual(await rx.r_eval("[atob('YQ'), atob('YQ=='), atob(''), btoa(''), btoa('\\xff\\x00a'), atob(btoa('\\xff\\x00a')).length, btoa(atob('/+8='))]"), ["a", "a", "", "", "/wBh", 3, "/+8="]);
+    for (const bad of ["***", "Y", "YQ=", "YQ===", "Y===", "é"]) {
+      assert.equal(await rx.r_eval(`try { atob(${JSON.stringify(bad)}); 'accepted' } catch (e) { e instanceof DOMException && e.name }`), "InvalidCharacterError", bad);
+    }
+    assert.equal(await rx.r_eval("try { atob() } catch (e) { e.name }"), "TypeError");
+    assert.equal(await rx.r_eval("const big = 'ab\\u00ff'.repeat(100000); atob(btoa(big)) === big"), true);
     assert.equal(await rx.r_eval("try { btoa('€') } catch (e) { e.name }"), "InvalidCharacterError");
   });
 

@@ -14,38 +14,36 @@
 // scripts/build-web.mjs) and replaces itself with a plain data property, so
 // a realm that never uses URL never parses core-js. `'URL' in globalThis` is
 // true from the start; reading the property (even `typeof URL`) loads it.
-(function rexecWebGlobals(native) {
+(function rexecWebGlobals(native, config) {
   "use strict";
-  const { defineProperty, getOwnPropertyDescriptor, getPrototypeOf, create } = Object;
-  const uncurry = (fn) => Function.prototype.call.bind(fn);
-  const getterOf = (proto, name) => uncurry(getOwnPropertyDescriptor(proto, name).get);
-  const config = native("config");
+  const { defineProperty, getOwnPropertyDescriptor: describe, getPrototypeOf, create } = Object;
+  const apply = Reflect.apply;
   const nok = new Set(config.nokBuiltinNames);
   const global = globalThis;
 
-  // Captured now, before guest code can replace them (see crypto.js).
+  // Captured now, before guest code can replace them; crypto.js calls the
+  // getters through the captured Reflect.apply. `config` is a literal the host
+  // wrote into this realm's copy of the source (no native call at start-up).
   const TypedArrayProto = getPrototypeOf(Uint8Array.prototype);
-  const abByteLength = getterOf(ArrayBuffer.prototype, "byteLength");
-  const brand = (check) => (v) => { try { check(v); return true; } catch { return false; } };
+  const getter = (proto, name) => describe(proto, name).get;
   const intrinsics = {
+    apply,
     Uint8Array,
     DOMException,
-    PromiseCtor: Promise,
-    typedArrayTag: getterOf(TypedArrayProto, Symbol.toStringTag),
-    typedArrayBuffer: getterOf(TypedArrayProto, "buffer"),
-    typedArrayOffset: getterOf(TypedArrayProto, "byteOffset"),
-    typedArrayByteLength: getterOf(TypedArrayProto, "byteLength"),
-    abByteLength,
-    abSlice: uncurry(ArrayBuffer.prototype.slice),
-    isArrayBuffer: brand(abByteLength),
-    dataViewBuffer: getterOf(DataView.prototype, "buffer"),
-    dataViewOffset: getterOf(DataView.prototype, "byteOffset"),
-    dataViewLength: getterOf(DataView.prototype, "byteLength"),
-    isDataView: brand(getterOf(DataView.prototype, "byteLength")),
+    Promise,
+    taTag: getter(TypedArrayProto, Symbol.toStringTag),
+    taBuffer: getter(TypedArrayProto, "buffer"),
+    taOffset: getter(TypedArrayProto, "byteOffset"),
+    taLength: getter(TypedArrayProto, "byteLength"),
+    abLength: getter(ArrayBuffer.prototype, "byteLength"),
+    abSlice: ArrayBuffer.prototype.slice,
+    dvBuffer: getter(DataView.prototype, "buffer"),
+    dvOffset: getter(DataView.prototype, "byteOffset"),
+    dvLength: getter(DataView.prototype, "byteLength"),
   };
-  const numberValueOf = uncurry(Number.prototype.valueOf);
-  const bigintValueOf = uncurry(BigInt.prototype.valueOf);
-  const dateGetTime = uncurry(Date.prototype.getTime);
+  const numberValueOf = Number.prototype.valueOf;
+  const bigintValueOf = BigInt.prototype.valueOf;
+  const dateGetTime = Date.prototype.getTime;
 
   // --- bundles, evaluated on first use ------------------------------------------
   const bundles = create(null);
@@ -79,21 +77,21 @@
       return v;
     };
     defineProperty(global, name, {
-      get: { [name]() {
+      get() {
         if (done) return value;
         const v = compute();
         return v === undefined ? undefined : settle(v);
-      } }[name],
-      set: { [name](v) { settle(v); } }[name],
+      },
+      set: settle,
       enumerable: false,
       configurable: true,
     });
   }
 
   const fromBundle = (file, name) => () => bundle(file)?.[name];
-  for (const name of ["URL", "URLSearchParams", "atob", "btoa", "structuredClone"]) lazy(name, fromBundle("corejs", name));
-  for (const name of ["TextEncoder", "TextDecoder"]) lazy(name, fromBundle("encoding", name));
-  for (const name of ["Event", "EventTarget", "AbortController", "AbortSignal"]) lazy(name, fromBundle("events", name));
+  // global name → the bundle exporting it
+  const FROM = { URL: "url", URLSearchParams: "url", atob: "base64", btoa: "base64", structuredClone: "clone", TextEncoder: "encoding", TextDecoder: "encoding", Event: "events", EventTarget: "events", AbortController: "events", AbortSignal: "events" };
+  for (const name in FROM) lazy(name, fromBundle(FROM[name], name));
   lazy("crypto", cryptoApi);
   lazy("Intl", () => intl().Intl);
   // Node's global Buffer is the `buffer` module's, so only when that builtin is allowed.
@@ -102,16 +100,16 @@
   // --- toLocaleString: the engine's ignores the locale; use Intl's ---------------
   if (!nok.has("Intl")) {
     const method = (proto, name, fn) => defineProperty(proto, name, { value: fn, writable: true, enumerable: false, configurable: true });
-    method(Number.prototype, "toLocaleString", { toLocaleString(locales, options) {
-      return intl().numberToLocale(numberValueOf(this), locales, options);
-    } }.toLocaleString);
-    method(BigInt.prototype, "toLocaleString", { toLocaleString(locales, options) {
-      return intl().numberToLocale(bigintValueOf(this), locales, options);
-    } }.toLocaleString);
+    method(Number.prototype, "toLocaleString", function toLocaleString(locales, options) {
+      return intl().numberToLocale(apply(numberValueOf, this, []), locales, options);
+    });
+    method(BigInt.prototype, "toLocaleString", function toLocaleString(locales, options) {
+      return intl().numberToLocale(apply(bigintValueOf, this, []), locales, options);
+    });
     for (const op of ["toLocaleString", "toLocaleDateString", "toLocaleTimeString"]) {
-      method(Date.prototype, op, { [op](locales, options) {
-        return intl().dateToLocale(op, dateGetTime(this), locales, options);
-      } }[op]);
+      method(Date.prototype, op, function (locales, options) {
+        return intl().dateToLocale(op, apply(dateGetTime, this, []), locales, options);
+      });
     }
   }
 })

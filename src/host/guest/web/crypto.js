@@ -14,7 +14,14 @@ const DIGESTS = ["SHA-1", "SHA-256", "SHA-384", "SHA-512"];
 const SUBTLE_ABSENT = ["encrypt", "decrypt", "sign", "verify", "generateKey", "deriveKey", "deriveBits", "importKey", "exportKey", "wrapKey", "unwrapKey"];
 
 export function makeCrypto(native, k, config) {
-  const { Uint8Array: U8, DOMException: DOMExc, PromiseCtor, typedArrayTag, typedArrayBuffer, typedArrayOffset, typedArrayByteLength, abByteLength, abSlice, isArrayBuffer, dataViewBuffer, dataViewOffset, dataViewLength, isDataView } = k;
+  const { apply, Uint8Array: U8, DOMException: DOMExc, Promise: PromiseCtor } = k;
+  const call = (fn) => (self, ...args) => apply(fn, self, args);
+  const typedArrayTag = call(k.taTag), typedArrayBuffer = call(k.taBuffer), typedArrayOffset = call(k.taOffset), typedArrayByteLength = call(k.taLength);
+  const abByteLength = call(k.abLength), abSlice = call(k.abSlice);
+  const dataViewBuffer = call(k.dvBuffer), dataViewOffset = call(k.dvOffset), dataViewLength = call(k.dvLength);
+  // Brand checks: true only for genuine objects of the kind, whatever their prototype says.
+  const brand = (check) => (v) => { try { check(v); return true; } catch { return false; } };
+  const isArrayBuffer = brand(abByteLength), isDataView = brand(dataViewLength);
   const hex = [];
   for (let i = 0; i < 256; i++) hex.push((i + 0x100).toString(16).slice(1));
 
