@@ -18,6 +18,21 @@ import { CloneError, MemoryLimitError } from "../host/errors.js";
 import { decodeGuestValue } from "./host-decode.js";
 import { encodeHostValue } from "./host-encode.js";
 import type { RealmCore } from "./realm-core.js";
+import { learnBuild } from "./bjson/atoms.js";
+import { decodeBjson } from "./bjson/decode.js";
+import { encodeBjson } from "./bjson/encode.js";
+import { BjsonRefused, type BjsonBuild } from "./bjson/format.js";
+
+/**
+ * Binary copying (src/boundary/bjson/) is on unless REXEC_BINARY_COPY=0 —
+ * a switch for measuring and for ruling it out, not a tuning knob: both
+ * paths give the same values.
+ */
+const BINARY_COPY = process.env["REXEC_BINARY_COPY"] !== "0";
+const NOT_COPIED = Symbol("not copied by the binary path");
+
+/** How many copies took the binary path in this thread (observability for tests and benchmarks). */
+export const binaryCopies = { out: 0, in: 0 };
 
 /** Characters the engine's C-string transfer cannot carry (NUL, lone surrogates). */
 export const UNSAFE_FOR_ENGINE_STRING = /[\0\ud800-\udfff]/;
@@ -27,8 +42,21 @@ export const NOT_PRIMITIVE = Symbol("not a primitive");
 /** Makes the host-side callable for guest function `id` (see realm-guest-calls.ts). */
 export type GuestFunctionFactory = (id: number, name: string) => (...args: unknown[]) => Promise<unknown>;
 
-/** Copies values in and out of one realm; refs it makes belong to the running call. */
+/**
+ * Copies values in and out of one realm; refs it makes belong to the running call.
+ *
+ * Structured values go through the engine's binary JSON when they can
+ * (bjson/): out, only after the kernel's `bjsonSafe` gate said the C writer
+ * can run on the value without running guest code or looping on holes, and
+ * only if the host decoder takes every byte; in, only for values the binary
+ * reader rebuilds exactly as the JSON codec would. Everything else — and
+ * everything when the build's table could not be verified — takes the JSON
+ * codec below, unchanged.
+ */
 export class RealmCopy {
+  /** The build's binary table: unknown until first needed, null when binary copying is off. */
+  private build: BjsonBuild | null | undefined = BINARY_COPY ? undefined : null;
+
   constructor(
     private readonly core: RealmCore,
     private readonly guestFunction: GuestFunctionFactory,
@@ -36,9 +64,65 @@ export class RealmCopy {
 
   /** Copy a guest value to the host (runs the guest kernel under the current budget). */
   copyOut(engine: Engine, ref: GuestRef): unknown {
-    const core = this.core;
     const primitive = primitiveOf(engine, ref, engine.typeOf(ref));
     if (primitive !== NOT_PRIMITIVE) return primitive;
+    const binary = this.copyOutBinary(engine, ref);
+    if (binary !== NOT_COPIED) return binary;
+    return this.copyOutJson(engine, ref);
+  }
+
+  /** The binary path out, or NOT_COPIED when the value must take the JSON codec. */
+  private copyOutBinary(engine: Engine, ref: GuestRef): unknown {
+    const build = this.binaryBuild(engine);
+    if (build === null) return NOT_COPIED;
+    const core = this.core;
+    const limit = core.options.limits.resultBytes;
+    // The gate is kernel code (no guest code) but it walks the value: charged like any guest work.
+    const safe = core.temp(engine.call(core.kernel.bjsonSafe, null, [ref, core.temp(engine.newNumber(limit))]));
+    if (engine.typeOf(safe) !== "boolean" || engine.getNumber(safe) !== 1) return NOT_COPIED;
+    let bytes: Uint8Array;
+    try {
+      bytes = engine.encodeBinary(ref);
+    } catch (error) {
+      if (!(error instanceof GuestThrow)) throw error;
+      core.temp(error.value); // the writer refused (a getter, an Error, no memory…): the JSON codec decides
+      return NOT_COPIED;
+    }
+    if (bytes.length > limit) {
+      core.options.log(`limit: resultBytes (${limit}) exceeded`);
+      throw new MemoryLimitError("resultBytes", limit);
+    }
+    try {
+      const value = decodeBjson(bytes, build, limit);
+      binaryCopies.out++;
+      return value;
+    } catch (error) {
+      if (error instanceof BjsonRefused) return NOT_COPIED;
+      throw error;
+    }
+  }
+
+  /** The build's table, learned on first use (bjson/atoms.ts); null when binary copying is off. */
+  private binaryBuild(engine: Engine): BjsonBuild | null {
+    if (this.build !== undefined) return this.build;
+    const core = this.core;
+    this.build = null; // while learning (the probes copy with the JSON codec), and on failure
+    this.build =
+      learnBuild(
+        {
+          engine,
+          viewProbe: () => engine.call(core.kernel.bjsonProbe, null, []),
+          copyOutExact: (r) => this.copyOutJson(engine, r),
+          free: (r) => engine.free(r),
+        },
+        core.options.log,
+      ) ?? null;
+    return this.build;
+  }
+
+  /** The JSON codec out (guest/kernel.js encode + host-decode.ts). */
+  private copyOutJson(engine: Engine, ref: GuestRef): unknown {
+    const core = this.core;
     const limit = core.options.limits.resultBytes;
     const limitRef = core.temp(engine.newNumber(limit));
     // Copying may run guest getters: start with a poll due at once, so the
@@ -85,6 +169,25 @@ export class RealmCopy {
   /** Copy a host value into the guest; returns a ref (owned by the current call). */
   copyIn(engine: Engine, value: unknown): GuestRef {
     const core = this.core;
+    const build = typeof value === "object" && value !== null ? this.binaryBuild(engine) : null;
+    if (build !== null) {
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = encodeBjson(value, build);
+      } catch (error) {
+        if (!(error instanceof BjsonRefused)) throw error;
+      }
+      if (bytes !== undefined) {
+        try {
+          const ref = core.temp(engine.decodeBinary(bytes));
+          binaryCopies.in++;
+          return ref;
+        } catch (error) {
+          if (!(error instanceof GuestThrow)) throw error;
+          core.temp(error.value); // too deep or too big for the reader: the JSON codec decides
+        }
+      }
+    }
     const encoded = encodeHostValue(value, (fn) => core.registerHostFunction(fn));
     const args = [core.temp(engine.newString(encoded.json))];
     for (const bytes of encoded.buffers) args.push(core.temp(engine.newArrayBuffer(bytes)));

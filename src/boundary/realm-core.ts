@@ -34,6 +34,10 @@ export interface KernelRefs {
   readonly makeError: GuestRef;
   readonly defineGlobal: GuestRef;
   readonly isPromise: GuestRef;
+  readonly bjsonSafe: GuestRef;
+  readonly bjsonProbe: GuestRef;
+  readonly callGuestWith: GuestRef;
+  readonly defineGlobalValue: GuestRef;
 }
 
 /** The two ways out of the kernel: its general `bridge` and the fast `bridgePrim`. */
@@ -59,6 +63,10 @@ export function installKernel(engine: Engine, resultBytes: number, bridges: Kern
     makeError: get("makeError"),
     defineGlobal: get("defineGlobal"),
     isPromise: get("isPromise"),
+    bjsonSafe: get("bjsonSafe"),
+    bjsonProbe: get("bjsonProbe"),
+    callGuestWith: get("callGuestWith"),
+    defineGlobalValue: get("defineGlobalValue"),
   };
   for (const ref of [factory, bridge, bridgePrim, limit, api]) engine.free(ref);
   return refs;

@@ -15,7 +15,6 @@
 import type { Engine, GuestRef } from "../engine/engine.js";
 import { EngineFault, GuestThrow } from "../engine/engine.js";
 import { GuestError, RExecError } from "../host/errors.js";
-import { encodeHostValue } from "./host-encode.js";
 import { handled } from "./handled.js";
 import { insideHostCallOf } from "./host-call-scope.js";
 import type { RealmCore } from "./realm-core.js";
@@ -74,10 +73,7 @@ export class GuestCalls {
         }
         return engine.call(core.kernel.callGuestPrim, null, refs);
       }
-      const encoded = encodeHostValue(args, (f) => core.registerHostFunction(f));
-      const callArgs = [core.temp(engine.newNumber(id)), core.temp(engine.newString(encoded.json))];
-      for (const bytes of encoded.buffers) callArgs.push(core.temp(engine.newArrayBuffer(bytes)));
-      return engine.call(core.kernel.callGuest, null, callArgs);
+      return engine.call(core.kernel.callGuestWith, null, [core.temp(engine.newNumber(id)), this.copy.copyIn(engine, args)]);
     };
     const fn = {
       [name || "guestFunction"]: (...args: unknown[]): Promise<unknown> =>

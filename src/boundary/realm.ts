@@ -25,7 +25,6 @@ import { createQuickJSEngine } from "../engine/quickjs-engine.js";
 import type { EngineVariantName } from "../engine/wasm-variant.js";
 import { GuestError, RExecError, TimeoutError } from "../host/errors.js";
 import { CpuBudget } from "./cpu-budget.js";
-import { encodeHostValue } from "./host-encode.js";
 import { takeSpare } from "./spare-realms.js";
 import { installKernel, RealmCore } from "./realm-core.js";
 import { NOT_PRIMITIVE, primitiveOf, RealmCopy } from "./realm-copy.js";
@@ -299,10 +298,7 @@ export class GuestRealm {
   defineGlobal(name: string, value: unknown): Promise<void> {
     const core = this.core;
     return this.run((engine) => {
-      const encoded = encodeHostValue(value, (fn) => core.registerHostFunction(fn));
-      const args = [core.temp(engine.newString(name)), core.temp(engine.newString(encoded.json))];
-      for (const bytes of encoded.buffers) args.push(core.temp(engine.newArrayBuffer(bytes)));
-      return engine.call(core.kernel.defineGlobal, null, args);
+      return engine.call(core.kernel.defineGlobalValue, null, [core.temp(engine.newString(name)), this.copy.copyIn(engine, value)]);
     }, () => {}, false, SETUP_BUDGET_MS) as Promise<void>;
   }
 

@@ -127,6 +127,19 @@ export interface Engine extends Disposable {
    * track rejections (then they are ignored, never misreported).
    */
   takeUnhandledRejections(limit?: number): GuestRef[];
+  /**
+   * Serialise `ref` with the engine's C-level binary JSON writer
+   * (`JS_WriteObject` with object references) and return a host copy of the
+   * bytes. Runs in C without polling the interrupt handler: the caller must
+   * have made sure the value is safe to write (see src/boundary/bjson/).
+   * Throws {@link GuestThrow} when the writer refuses the value.
+   */
+  encodeBinary(ref: GuestRef): Uint8Array;
+  /**
+   * Build a guest value from binary JSON bytes (`JS_ReadObject`, no object
+   * references). Throws {@link GuestThrow} when the reader refuses the bytes.
+   */
+  decodeBinary(bytes: Uint8Array): GuestRef;
   /** Release a ref. Freeing a ref twice is a bug and throws. */
   free(ref: GuestRef): void;
   dispose(): void;

@@ -318,6 +318,51 @@ class QuickJSEngine implements Engine {
     });
   }
 
+  encodeBinary(ref: GuestRef): Uint8Array {
+    return this.guard((ctx) => {
+      const result = ctx.encodeBinaryJSON(this.get(ref));
+      const thrown = this.exceptionOf(ctx, result);
+      if (thrown !== undefined) throw new GuestThrow(this.put(thrown));
+      try {
+        const view = ctx.getArrayBuffer(result);
+        try {
+          return view.value.slice(); // copy out of the wasm heap before it is freed
+        } finally {
+          view.dispose();
+        }
+      } finally {
+        result.dispose();
+      }
+    });
+  }
+
+  decodeBinary(bytes: Uint8Array): GuestRef {
+    return this.guard((ctx) => {
+      const buffer = ctx.newArrayBuffer(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      try {
+        const result = ctx.decodeBinaryJSON(buffer);
+        const thrown = this.exceptionOf(ctx, result);
+        if (thrown !== undefined) throw new GuestThrow(this.put(thrown));
+        return this.put(result);
+      } finally {
+        buffer.dispose();
+      }
+    });
+  }
+
+  /**
+   * The binary JSON calls return the exception marker instead of a value when
+   * they fail; quickjs-emscripten-core does not check it for them, so do what
+   * its callFunction does: take the pending exception and drop the marker.
+   */
+  private exceptionOf(ctx: QuickJSContext, result: QuickJSHandle): QuickJSHandle | undefined {
+    const inner = ctx as unknown as { ffi: { QTS_ResolveException(c: unknown, v: unknown): number }; ctx: { value: unknown }; rt: { value: never } };
+    const errorPtr = inner.ffi.QTS_ResolveException(inner.ctx.value, result.value);
+    if (!errorPtr) return undefined;
+    result.dispose();
+    return ctx.getMemory(inner.rt.value).heapValueHandle(errorPtr as never);
+  }
+
   getProp(obj: GuestRef, key: string | number): GuestRef {
     return this.guard((ctx) => this.put(ctx.getProp(this.get(obj), key)));
   }

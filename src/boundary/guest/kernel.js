@@ -523,6 +523,168 @@
     return typeof v === "object" && v !== null && isPromise(v);
   }
 
+  // ---- Binary copy (src/boundary/bjson/): the guest-side gate. ----
+  // The host may copy a value out with the engine's C writer (JS_WriteObject)
+  // only after bjsonSafe(value) said yes: that writer never polls the
+  // interrupt handler, reads array elements with ordinary [[Get]] (running
+  // getters and, through holes, whatever the prototype chain holds), and
+  // loops over an array's full length (a hole costs no memory, so a length of
+  // 2^32-1 runs for minutes). bjsonSafe runs no guest code itself: proxies are
+  // recognised by the registry below (the constructor is wrapped before any
+  // guest code runs), values are read through property descriptors (a getter
+  // is seen, never called), Maps and Sets through captured intrinsics.
+  const NativeProxy = Proxy;
+  const nativeRevocable = Proxy.revocable;
+  const proxies = new WeakSet();
+  const weakSetAdd = uncurry(WeakSet.prototype.add), weakSetHas = uncurry(WeakSet.prototype.has);
+  const reflectConstruct = Reflect.construct;
+  const getOwnPropertySymbols = Object.getOwnPropertySymbols;
+  // Annex B, but no allocation per property (a descriptor object costs 6x more here).
+  const lookupGetter = uncurry(ObjectProto.__lookupGetter__);
+  const setHas = uncurry(Set.prototype.has);
+  {
+    // A bound function: like Proxy, a constructor without a `prototype` property.
+    const proxyShim = reflectApply(Function.prototype.bind, function Proxy(target, handler) {
+      if (new.target === undefined) throw new TypeError("Constructor Proxy requires 'new'");
+      const p = reflectConstruct(NativeProxy, [target, handler]);
+      weakSetAdd(proxies, p);
+      return p;
+    }, [undefined]);
+    defineProperty(proxyShim, "name", { value: "Proxy", configurable: true });
+    defineProperty(proxyShim, "revocable", {
+      value: function revocable(target, handler) {
+        const r = nativeRevocable(target, handler);
+        weakSetAdd(proxies, r.proxy);
+        return r;
+      },
+      writable: true,
+      configurable: true,
+    });
+    defineProperty(globalThis, "Proxy", { value: proxyShim, writable: true, configurable: true, enumerable: false });
+  }
+
+  /**
+   * True when the C writer may run on `root`: every object it would visit is
+   * a genuine non-proxy object, every array is dense with data elements only,
+   * no property it would read is an accessor or symbol-keyed, no function or
+   * symbol is reachable, and the whole is estimated within `limit` bytes.
+   * Anything else (or any doubt) is false and the host uses encode() above.
+   */
+  const BJSON_MAX_DEPTH = 200;
+  function bjsonSafe(root, limit) {
+    if (typeof root !== "object" || root === null) return false;
+    chooseArrayOps();
+    try {
+      const seen = new SetCtor();
+      // Depth-first, with each object's depth beside it: the C writer and reader
+      // recurse, on the host's native stack too, so deep values take the flat codec.
+      const stack = [root, 0];
+      let budget = limit;
+      let ok = true;
+      let depth = 0;
+      // Account one child value; false when it rules the copy out (a function or a symbol).
+      const child = (x) => {
+        const t = typeof x;
+        if (t === "object") {
+          if (x !== null && !setHas(seen, x)) { setAdd(seen, x); arrayPush(stack, x, depth + 1); }
+          budget -= 8;
+        } else if (t === "string") budget -= x.length + 3;
+        else if (t === "function" || t === "symbol") return false;
+        else budget -= 16;
+        return true;
+      };
+      const entry = (value, key) => { ok = ok && child(key) && child(value); };
+      setAdd(seen, root);
+      while (stack.length > 0) {
+        depth = arrayPop(stack);
+        const v = arrayPop(stack);
+        if (depth > BJSON_MAX_DEPTH || weakSetHas(proxies, v)) return false;
+        budget -= 16;
+        let keys;
+        if (isArray(v)) {
+          const length = v.length;
+          if (length > budget) return false;
+          // Index keys come first, ascending: exactly 0..length-1 means no hole and no other key.
+          keys = objectKeys(v);
+          if (keys.length !== length || (length > 0 && keys[length - 1] !== StringCtor(length - 1))) return false;
+        } else {
+          // Identity first (no exception for the common case), brand checks for anything else:
+          // a Map subclass must be walked as a Map, since the writer writes its entries.
+          const proto = getPrototypeOf(v);
+          if (proto === ObjectProto || proto === null) {
+            keys = objectKeys(v);
+          } else if (isView(v)) {
+            if (typedArrayTag(v) === undefined) return false; // DataView: the writer refuses it
+            budget -= abByteLength(typedArrayBuffer(v));
+            continue;
+          } else if (isMap(v)) {
+            ok = true;
+            mapForEach(v, entry);
+            if (!ok) return false;
+            continue;
+          } else if (isSet(v)) {
+            ok = true;
+            setForEach(v, entry);
+            if (!ok) return false;
+            continue;
+          } else if (isArrayBuffer(v)) {
+            budget -= abByteLength(v);
+            continue;
+          } else if (isDate(v)) {
+            continue; // its time value only
+          } else if (isRegExp(v)) {
+            return false; // written as engine bytecode: the host does not read it
+          } else {
+            keys = objectKeys(v);
+          }
+        }
+        // The writer also writes enumerable symbol-keyed properties (the host then refuses them).
+        if (getOwnPropertySymbols(v).length !== 0) return false;
+        for (let i = 0; i < keys.length; i++) {
+          const k = keys[i];
+          // An accessor is seen, never called (a setter-only one reads as undefined
+          // without a call, and the writer then refuses it); a data property is read as itself.
+          if (lookupGetter(v, k) !== undefined) return false;
+          const x = v[k];
+          const t = typeof x;
+          if (t === "object") {
+            if (x !== null && !setHas(seen, x)) { setAdd(seen, x); arrayPush(stack, x, depth + 1); }
+            budget -= 8 + k.length;
+          } else if (t === "string") budget -= x.length + 3 + k.length;
+          else if (t === "function" || t === "symbol") return false;
+          else budget -= 16 + k.length;
+        }
+        if (budget < 0) return false;
+      }
+      return true;
+    } catch {
+      return false; // a revoked proxy, a module namespace in its dead zone…: the old codec decides
+    }
+  }
+
+  /** Probes the host reads the build's typed-array tags from (bjson/atoms.ts). */
+  function bjsonProbe() {
+    chooseArrayOps();
+    const out = [];
+    const names = objectKeys(typedArrayCtors);
+    for (let i = 0; i < names.length; i++) {
+      if (names[i] !== "DataView") arrayPush(out, names[i], new typedArrayCtors[names[i]](0));
+    }
+    return out;
+  }
+
+  /** Call a guest function the host holds by id with an arguments array the host copied in. */
+  function callGuestWith(id, args) {
+    const fn = mapGet(guestFns, id);
+    if (fn === undefined) throw new TypeError("this guest function is no longer available");
+    return reflectApply(fn, undefined, args);
+  }
+
+  function defineGlobalValue(name, value) {
+    defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+  }
+  // ---- end of the binary-copy gate ----
+
   return freeze({
     encode: encodeFor,
     decode: (json, ...buffers) => decode(json, buffers),
@@ -532,5 +694,10 @@
     makeError,
     defineGlobal,
     isPromise: isPromiseValue,
+    // Binary copy (see bjsonSafe).
+    bjsonSafe,
+    bjsonProbe,
+    callGuestWith,
+    defineGlobalValue,
   });
 })
