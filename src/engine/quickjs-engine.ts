@@ -1,34 +1,33 @@
 /**
- * The {@link Engine} on QuickJS compiled to WebAssembly (quickjs-emscripten).
+ * The {@link Engine} on QuickJS compiled to WebAssembly, driven through the
+ * build's raw ffi (raw/raw-ffi.ts): a guest ref is the address of a heap
+ * `JSValue`, with no handle object per value.
  *
  * Threats this file closes (see ENGINE-FACTS in the design notes):
  *
  * - `setMemoryLimit` only bounds single allocations, not the total. So every
- *   sandbox gets its **own wasm instance with its own `WebAssembly.Memory`**,
- *   whose `maximum` the wasm engine enforces: the guest heap cannot grow past it
- *   whatever allocation pattern it uses. The compiled module is shared.
+ *   sandbox runs in **its own wasm instance with its own `WebAssembly.Memory`**,
+ *   whose `maximum` the wasm engine enforces (raw/engine-instance.ts).
  * - Wasm recursion runs on the host thread's native stack. When it overflows,
  *   V8 throws a host `RangeError` through the wasm frames and the QuickJS
- *   runtime is left corrupt (freeing it aborts). Every entry into the engine is
- *   guarded: such a fault drops the whole wasm instance without freeing it and
- *   marks the engine dead ({@link EngineFault}); nothing is ever called on it again.
- * - A host callback that throws would be turned by quickjs-emscripten into a
- *   guest error carrying the host stack (host paths). Callbacks here never let
- *   a host exception escape: they answer with a plain guest error.
- * - The engine calls its interrupt handler only every ~10000 polls, however
- *   long the native calls between them take. An {@link InterruptPacer} paces
- *   the polls by time and lets guarded natives ask for the next poll at once
- *   ({@link Engine.pollSoon}).
+ *   runtime is left corrupt. Every entry into the engine is guarded: such a
+ *   fault drops the whole instance without freeing anything in it, marks it
+ *   broken (it is never recycled) and the engine dead ({@link EngineFault}).
+ * - A host callback never lets a host exception reach the guest: it answers
+ *   with a plain guest error of a fixed message, and the fault is raised on
+ *   the host once control is back.
+ * - A ref is owned exactly once: freeing an unknown or freed ref throws
+ *   instead of freeing engine memory twice; arguments borrowed by a host
+ *   callback are never freed by it.
+ * - The engine polls its interrupt handler only every ~10000 polls: an
+ *   {@link InterruptPacer} paces the polls by time ({@link Engine.pollSoon}).
+ *
+ * An engine either starts fresh (a new runtime and context) or from a realm
+ * image (engine-image.ts) in a recycled or new instance; its host functions
+ * created under a slot name can then be bound to the new tenant's callbacks.
  *
  * @packageDocumentation
  */
-import {
-  newQuickJSWASMModuleFromVariant,
-  newVariant,
-  type QuickJSContext,
-  type QuickJSHandle,
-  type QuickJSRuntime,
-} from "quickjs-emscripten-core";
 import {
   EngineFault,
   GuestThrow,
@@ -40,11 +39,13 @@ import {
   type PromiseState,
 } from "./engine.js";
 import { InterruptPacer } from "./interrupt-pacer.js";
-import { BASELINE_PAGES, WASM_PAGE_BYTES, baseVariant, compiledModule, ENGINE_VARIANT, type EngineVariantName } from "./wasm-variant.js";
-import { utcInstantiateWasm } from "./utc-time.js";
+import { BASELINE_PAGES, WASM_PAGE_BYTES, ENGINE_VARIANT, type EngineVariantName } from "./wasm-variant.js";
 import { warmUpEngine } from "./warm-up.js";
-import { HeapGrowthWatch } from "./heap-growth.js";
-import { installRejectionTracker, TrackerBrokeEngine, type RejectionTracker } from "./rejection-tracker.js";
+import { RejectionTracker, TrackerBrokeEngine } from "./rejection-tracker.js";
+import { EngineInstance, type InstanceTenant } from "./raw/engine-instance.js";
+import { EVAL_GLOBAL, EVAL_MODULE, heapString, PROMISE_FULFILLED, PROMISE_PENDING, rawFFI, takeCString, type RawFFI } from "./raw/raw-ffi.js";
+import { trackerHost } from "./raw/tracker-binding.js";
+import { captureEngineImage, imageFacts, restoreEngineImage, type EngineImage, type EngineState } from "./engine-image.js";
 
 /** Options of {@link createQuickJSEngine} beyond the generic {@link EngineOptions}. */
 export interface QuickJSEngineOptions extends EngineOptions {
@@ -62,121 +63,188 @@ export function wasmPagesFor(memoryBytes: number): number {
 }
 
 /** Create a new engine: one wasm instance, one runtime, one context. */
-export async function createQuickJSEngine(options: QuickJSEngineOptions): Promise<Engine> {
-  const variantName = options.variant ?? ENGINE_VARIANT;
-  if (options.warmUp !== false) await warmUpEngine(variantName);
+export async function createQuickJSEngine(options: QuickJSEngineOptions): Promise<QuickJSEngine> {
+  const variant = options.variant ?? ENGINE_VARIANT;
+  if (options.warmUp !== false) await warmUpEngine(variant);
   const maximum = wasmPagesFor(options.memoryBytes);
-  const memory = new WebAssembly.Memory({ initial: BASELINE_PAGES, maximum });
   const log = options.log ?? (() => {});
-  // The instance's exports, for the rejection tracker (its function table).
-  let wasmExports: Record<string, unknown> | undefined;
-  // Refused memory growth is counted (heap-growth.ts): an OOM some natives fail to report still reads as one.
-  const growth = new HeapGrowthWatch();
-  const instantiate = utcInstantiateWasm(compiledModule(variantName), memory, growth.wrap);
-  const module = await newQuickJSWASMModuleFromVariant(
-    newVariant(baseVariant(variantName), {
-      wasmMemory: memory,
-      // Emscripten prints aborts to the console by default; route them instead.
-      // instantiateWasm: the compiled module, with the guest's clock in UTC (see utc-time.ts).
-      emscriptenModule: { print: log, printErr: log, instantiateWasm: (imports: never, ok: never) => (wasmExports = instantiate(imports, ok)) } as never,
-    }),
-  );
-  const runtime = module.newRuntime();
-  // QuickJS's own accounting refuses single huge allocations early and cheaply;
-  // the wasm memory maximum is what bounds the total.
-  runtime.setMemoryLimit(options.memoryBytes);
-  runtime.setMaxStackSize(options.stackBytes);
-  const context = runtime.newContext();
+  const instance = await EngineInstance.create(variant, BASELINE_PAGES, maximum, log);
+  const ffi = rawFFI(instance);
+  const rt = ffi.QTS_NewRuntime();
+  const ctx = ffi.QTS_NewContext(rt, 0);
+  if (rt === 0 || ctx === 0) throw new RangeError("rexec: the engine could not allocate its runtime");
+  const engine = new QuickJSEngine(instance, rt, ctx, options, log);
+  instance.tenant = engine;
+  instance.generation = 1;
   // --- Unhandled-rejection tracking (rejection-tracker.ts): installed and
   // self-tested before any guest code runs and before the interrupt handler.
-  let tracker: RejectionTracker;
   try {
-    tracker = installRejectionTracker({ memory, wasmExports, runtime, context, variant: variantName, log });
+    engine.tracker = RejectionTracker.install(trackerHost(instance, rt, ctx, variant, log));
   } catch (error) {
+    instance.broken = true;
     // The self-test broke this instance: drop it unfreed; tracking is now off for this build.
     if (error instanceof TrackerBrokeEngine) return createQuickJSEngine(options);
     throw error;
   }
-  // --- end of rejection tracking set-up
-  // Poll pacing (see interrupt-pacer.ts): verified before any guest code runs
-  // (by a probe handler on the first instance of a build per thread, later
-  // ones at their first observed reset), then the real handler.
-  const pacer = new InterruptPacer(memory, (context as unknown as { ctx: { value: number } }).ctx.value, variantName);
-  const verified = pacer.verify(
-    (handler) => runtime.setInterruptHandler(handler),
-    (iterations) => context.unwrapResult(context.evalCode(`for (let i = 0; i < ${iterations}; i++) {}`, "<rexec:pacer-probe>")).dispose(),
-  );
-  if (!verified) log(`interrupt pacing unavailable for ${variantName}: native-heavy loops are polled at the engine's own rate`);
-  runtime.setInterruptHandler(() => {
-    if (options.shouldInterrupt()) return true;
-    pacer.afterPoll();
-    return false;
-  });
-  return new QuickJSEngine(runtime, context, memory, maximum * WASM_PAGE_BYTES, pacer, tracker, growth);
+  engine.startPolling(true);
+  return engine;
+}
+
+/**
+ * An engine restored from `image`: into `instance` when given (a recycled
+ * instance whose previous tenant is gone; see instance-pool.ts), else into a
+ * new instance. `bindings` answer the image's host-function slots.
+ */
+export async function engineFromImage(image: EngineImage, options: QuickJSEngineOptions, bindings: ReadonlyMap<string, HostCallback>, instance?: EngineInstance): Promise<QuickJSEngine> {
+  const log = options.log ?? (() => {});
+  if (!instance) instance = await EngineInstance.create(image.variant, Math.max(BASELINE_PAGES, image.pages), wasmPagesFor(options.memoryBytes), log);
+  return adoptImage(image, options, bindings, instance);
+}
+
+/** Restore `image` into `instance` (synchronously) and bind it to a new engine. */
+export function adoptImage(image: EngineImage, options: QuickJSEngineOptions, bindings: ReadonlyMap<string, HostCallback>, instance: EngineInstance): QuickJSEngine {
+  const log = options.log ?? (() => {});
+  const state = restoreEngineImage(image, instance);
+  const engine = new QuickJSEngine(instance, state.rt, state.ctx, options, log);
+  engine.adopt(state, bindings);
+  instance.tenant = engine;
+  instance.generation++;
+  engine.tracker = RejectionTracker.adopt(trackerHost(instance, state.rt, state.ctx, image.variant, log), image.tracker);
+  engine.startPolling(false);
+  return engine;
 }
 
 function isNativeStackOverflow(error: unknown): boolean {
   return error instanceof RangeError && /call stack/i.test(error.message);
 }
 
-class QuickJSEngine implements Engine {
-  private runtime: QuickJSRuntime | undefined;
-  private context: QuickJSContext | undefined;
-  private memory: WebAssembly.Memory | undefined;
-  private readonly handles = new Map<number, QuickJSHandle>();
-  private nextRef = 1;
+/** The raw-ffi engine (see the file's invariants). */
+export class QuickJSEngine implements Engine, InstanceTenant {
+  private instance: EngineInstance | undefined;
+  private readonly ffi: RawFFI;
+  /** Refs this engine owns (addresses of heap JSValues). */
+  private readonly owned = new Set<number>();
+  /** Arguments of the running host callbacks: readable, never freed by us. */
+  private readonly borrowed = new Set<number>();
+  private readonly hostFunctions = new Map<number, HostCallback>();
+  /** Host functions created under a slot name (rebindable in images). */
+  private readonly slots = new Map<string, number>();
+  private nextHostId = 1;
   /** A fault seen inside a host callback, raised once control is back on the host. */
   private pendingFault: EngineFault | undefined;
   private loader: EngineModuleLoader | undefined;
+  private pacer: InterruptPacer | undefined;
+  tracker: RejectionTracker | undefined;
+  /** Scratch words in engine memory for out-parameters (allocated on first use). */
+  private scratch = 0;
+  readonly heapLimitBytes: number;
+  private readonly refusedAtStart: number;
 
   constructor(
-    runtime: QuickJSRuntime,
-    context: QuickJSContext,
-    memory: WebAssembly.Memory,
-    readonly heapLimitBytes: number,
-    private readonly pacer: InterruptPacer,
-    private readonly tracker: RejectionTracker,
-    private readonly growth: HeapGrowthWatch,
+    instance: EngineInstance,
+    readonly rt: number,
+    readonly ctx: number,
+    private readonly options: QuickJSEngineOptions,
+    private readonly log: (line: string) => void,
   ) {
-    this.runtime = runtime;
-    this.context = context;
-    this.memory = memory;
+    this.instance = instance;
+    this.ffi = rawFFI(instance);
+    this.heapLimitBytes = instance.maximumPages * WASM_PAGE_BYTES;
+    this.refusedAtStart = instance.growth.failures;
+    // Per tenant, never from an image: the limits of this sandbox.
+    this.ffi.QTS_RuntimeSetMemoryLimit(rt, options.memoryBytes);
+    this.ffi.QTS_RuntimeSetMaxStackSize(rt, options.stackBytes);
+    instance.largestStackBytes = Math.max(instance.largestStackBytes, options.stackBytes);
+  }
+
+  /** Verify the poll pacing (a fresh runtime first gets its interrupt handler enabled). */
+  startPolling(freshRuntime: boolean): void {
+    const instance = this.instance!;
+    if (freshRuntime) this.ffi.QTS_RuntimeEnableInterruptHandler(this.rt);
+    const pacer = new InterruptPacer(instance.memory, this.ctx, instance.variant);
+    this.pacer = pacer;
+    try {
+      const verified = pacer.verify(
+        (handler) => (this.interruptProbe = handler),
+        (iterations) => this.free(this.evalScript(`for (let i = 0; i < ${iterations}; i++) {}`, "<rexec:pacer-probe>")),
+      );
+      if (!verified) this.log(`interrupt pacing unavailable for ${instance.variant}: native-heavy loops are polled at the engine's own rate`);
+    } finally {
+      this.interruptProbe = undefined;
+    }
+  }
+
+  /** The pacer's probe handler while it verifies (see {@link startPolling}). */
+  private interruptProbe: (() => boolean) | undefined;
+
+  /** Take over the state of a restored image: its refs and host-function slots. */
+  adopt(state: EngineState, bindings: ReadonlyMap<string, HostCallback>): void {
+    for (const ref of state.owned) this.owned.add(ref);
+    for (const [slot, id] of state.slots) {
+      const impl = bindings.get(slot);
+      if (!impl) throw new Error(`rexec internal error: no binding for the image's host function "${slot}"`);
+      this.hostFunctions.set(id, impl);
+      this.slots.set(slot, id);
+    }
+    this.nextHostId = state.nextHostId;
+  }
+
+  /** This engine's state at rest as an image (engine-image.ts); undefined when it cannot be captured. */
+  captureImage(): EngineImage | undefined {
+    const instance = this.instance;
+    if (!instance || !this.alive || this.borrowed.size > 0 || this.hostFunctions.size !== this.slots.size) return undefined;
+    const facts = imageFacts(instance, this.ctx, (code) => {
+      const ref = this.evalScript(code, "<rexec:image-probe>");
+      try {
+        return this.getNumber(ref);
+      } finally {
+        this.free(ref);
+      }
+    });
+    const state: EngineState = { rt: this.rt, ctx: this.ctx, owned: [...this.owned], slots: new Map(this.slots), nextHostId: this.nextHostId };
+    return captureEngineImage(instance, state, this.tracker?.captureState(), facts);
   }
 
   get alive(): boolean {
-    return this.context !== undefined;
+    return this.instance !== undefined && !this.instance.broken;
   }
 
   get heapBytes(): number {
-    return this.memory?.buffer.byteLength ?? 0;
+    return this.instance?.bytes ?? 0;
   }
 
   get refusedHeapGrowths(): number {
-    return this.growth.failures;
+    return (this.instance?.growth.failures ?? this.refusedAtStart) - this.refusedAtStart;
   }
 
-  private ctx(): QuickJSContext {
-    if (!this.context) throw new EngineFault("disposed", "the engine has been disposed");
-    return this.context;
+  /** The live instance (throws when disposed or faulted). */
+  private live(): EngineInstance {
+    const instance = this.instance;
+    if (!instance || instance.broken) throw new EngineFault("disposed", "the engine has been disposed");
+    return instance;
   }
 
   /** Drop the whole instance without freeing anything in it: it may be corrupt. */
   private abandon(): void {
-    this.pacer.disable();
-    this.tracker.abandon();
-    this.handles.clear();
-    this.context = undefined;
-    this.runtime = undefined;
-    this.memory = undefined;
+    this.pacer?.disable();
+    this.tracker?.abandon();
+    if (this.instance) {
+      this.instance.broken = true;
+      this.instance.tenant = undefined;
+    }
+    this.instance = undefined;
+    this.owned.clear();
+    this.borrowed.clear();
+    this.hostFunctions.clear();
     this.loader = undefined;
   }
 
   /** Run `fn` against the engine; turn host-visible engine failures into EngineFault. */
-  private guard<T>(fn: (ctx: QuickJSContext) => T): T {
-    const ctx = this.ctx();
+  private guard<T>(fn: (ffi: RawFFI) => T): T {
+    this.live();
     let result: T;
     try {
-      result = fn(ctx);
+      result = fn(this.ffi);
     } catch (error) {
       if (isNativeStackOverflow(error)) {
         this.abandon();
@@ -187,8 +255,6 @@ class QuickJSEngine implements Engine {
         throw new EngineFault("trap", `the engine trapped: ${error.message}`, { cause: error });
       }
       this.raisePendingFault();
-      // GuestThrow, or an error of the binding's own checks (e.g. "not an
-      // ArrayBuffer"): the engine itself is still sound.
       throw error;
     }
     this.raisePendingFault();
@@ -204,295 +270,428 @@ class QuickJSEngine implements Engine {
     }
   }
 
-  private put(handle: QuickJSHandle): GuestRef {
-    const ref = this.nextRef++ as GuestRef;
-    this.handles.set(ref, handle);
+  /** Take ownership of a JSValue the engine returned (0 means it ran out of memory). */
+  private own(address: number): GuestRef {
+    if (address === 0) {
+      this.abandon();
+      throw new EngineFault("memory", "the engine could not allocate a value");
+    }
+    this.owned.add(address);
+    return address as GuestRef;
+  }
+
+  /** A ref this engine can read (owned or borrowed). */
+  private get(ref: GuestRef): number {
+    if (!this.owned.has(ref) && !this.borrowed.has(ref)) throw new Error(`rexec internal error: unknown or freed guest ref ${ref}`);
     return ref;
   }
 
-  private get(ref: GuestRef): QuickJSHandle {
-    const handle = this.handles.get(ref);
-    if (!handle) throw new Error(`rexec internal error: unknown or freed guest ref ${ref}`);
-    return handle;
+  /** A result or a thrown exception: own the value, or throw it as GuestThrow. */
+  private unwrap(result: number): GuestRef {
+    const error = this.ffi.QTS_ResolveException(this.ctx, result);
+    if (error !== 0) {
+      this.ffi.QTS_FreeValuePointer(this.ctx, result);
+      throw new GuestThrow(this.own(error));
+    }
+    return this.own(result);
   }
 
-  private unwrap(result: { error?: QuickJSHandle; value?: QuickJSHandle }): GuestRef {
-    if (result.error) throw new GuestThrow(this.put(result.error));
-    return this.put(result.value!);
+  /** A word of scratch engine memory for out-parameters (two words: 8 bytes). */
+  private scratchWords(): number {
+    if (this.scratch === 0) {
+      this.scratch = this.live().em._malloc(8);
+      if (this.scratch === 0) throw new EngineFault("memory", "the engine could not allocate");
+    }
+    return this.scratch;
+  }
+
+  private u32(address: number): number {
+    return new Uint32Array(this.live().memory.buffer, address, 1)[0]!;
+  }
+
+  private evaluate(code: string, fileName: string, type: number): GuestRef {
+    return this.guard((ffi) => {
+      const instance = this.live();
+      const [address, length] = heapString(instance, code);
+      try {
+        return this.unwrap(ffi.QTS_Eval(this.ctx, address, length, fileName, 0, type));
+      } finally {
+        instance.em._free(address);
+      }
+    });
   }
 
   evalScript(code: string, fileName: string): GuestRef {
-    return this.guard((ctx) => this.unwrap(ctx.evalCode(code, fileName, { type: "global" })));
+    return this.evaluate(code, fileName, EVAL_GLOBAL);
   }
 
   evalModule(code: string, fileName: string): GuestRef {
-    return this.guard((ctx) => this.unwrap(ctx.evalCode(code, fileName, { type: "module" })));
+    return this.evaluate(code, fileName, EVAL_MODULE);
   }
 
   call(fn: GuestRef, thisArg: GuestRef | null, args: readonly GuestRef[]): GuestRef {
-    return this.guard((ctx) => {
-      const self = thisArg === null ? ctx.undefined : this.get(thisArg);
-      return this.unwrap(ctx.callFunction(this.get(fn), self, args.map((a) => this.get(a))));
+    return this.guard((ffi) => {
+      const em = this.live().em;
+      const self = thisArg === null ? ffi.QTS_GetUndefined() : this.get(thisArg);
+      const fnAddress = this.get(fn);
+      if (args.length === 0) return this.unwrap(ffi.QTS_Call(this.ctx, fnAddress, self, 0, 0));
+      const argv = em._malloc(args.length * 4);
+      if (argv === 0) throw this.outOfMemory();
+      try {
+        const words = new Uint32Array(this.live().memory.buffer, argv, args.length);
+        for (let i = 0; i < args.length; i++) words[i] = this.get(args[i]!);
+        return this.unwrap(ffi.QTS_Call(this.ctx, fnAddress, self, args.length, argv));
+      } finally {
+        em._free(argv);
+      }
     });
   }
 
-  newFunction(name: string, impl: HostCallback): GuestRef {
-    return this.guard((ctx) => {
-      const engine = this;
-      const handle = ctx.newFunction(name, function (...argHandles: QuickJSHandle[]) {
-        // Arguments are borrowed for the duration of the call only: their refs
-        // name quickjs-emscripten's borrowed (weak) handles, dropped afterwards.
-        const argRefs = argHandles.map((h) => engine.put(h));
-        try {
-          const resultRef = impl(argRefs);
-          if (resultRef === undefined) return undefined;
-          const result = engine.get(resultRef);
-          engine.handles.delete(resultRef);
-          return result;
-        } catch (error) {
-          if (error instanceof GuestThrow) {
-            const thrown = engine.get(error.value);
-            engine.handles.delete(error.value);
-            return { error: thrown };
-          }
-          if (isNativeStackOverflow(error)) {
-            engine.pendingFault = new EngineFault("stack", "the native stack overflowed inside a host callback", { cause: error });
-          } else if (!(error instanceof EngineFault)) {
-            engine.pendingFault = new EngineFault("trap", `rexec internal error in a host callback: ${(error as Error)?.message}`, { cause: error });
-          } else {
-            engine.pendingFault = error;
-          }
-          // A plain guest error with a fixed message: never the host error itself.
-          return { error: ctx.newError({ name: "InternalError", message: "host callback failed" }) };
-        } finally {
-          for (const ref of argRefs) engine.handles.delete(ref);
-        }
-      });
-      return this.put(handle);
+  private outOfMemory(): EngineFault {
+    this.abandon();
+    return new EngineFault("memory", "the engine could not allocate");
+  }
+
+  newFunction(name: string, impl: HostCallback, slot?: string): GuestRef {
+    return this.guard((ffi) => {
+      const id = this.nextHostId++;
+      this.hostFunctions.set(id, impl);
+      if (slot !== undefined) this.slots.set(slot, id);
+      return this.own(ffi.QTS_NewFunction(this.ctx, name, 0, false, id));
     });
   }
+
+  // --- The C side's callbacks (InstanceTenant) ---------------------------------------
+
+  callFunction(_ctx: number, _thisPtr: number, argc: number, argv: number, id: number): number {
+    const ffi = this.ffi;
+    const impl = this.hostFunctions.get(id);
+    if (!impl || !this.instance) return this.throwPlain("InternalError", "host function is gone");
+    const args: GuestRef[] = [];
+    for (let i = 0; i < argc; i++) {
+      const address = ffi.QTS_ArgvGetJSValueConstPointer(argv, i);
+      // An address that is also an owned ref stays owned; only new ones are borrowed.
+      if (!this.owned.has(address)) this.borrowed.add(address);
+      args.push(address as GuestRef);
+    }
+    try {
+      const result = impl(args);
+      if (result === undefined) return 0;
+      if (this.owned.delete(result)) return result; // the engine takes it over
+      if (this.borrowed.has(result)) return ffi.QTS_DupValuePointer(this.ctx, result);
+      throw new Error("a host callback returned an unknown ref");
+    } catch (error) {
+      if (error instanceof GuestThrow && this.owned.has(error.value)) {
+        const thrown = ffi.QTS_Throw(this.ctx, error.value);
+        this.owned.delete(error.value);
+        ffi.QTS_FreeValuePointer(this.ctx, error.value);
+        return thrown;
+      }
+      if (isNativeStackOverflow(error)) {
+        this.pendingFault = new EngineFault("stack", "the native stack overflowed inside a host callback", { cause: error });
+      } else if (error instanceof EngineFault) {
+        this.pendingFault = error;
+      } else {
+        this.pendingFault = new EngineFault("trap", `rexec internal error in a host callback: ${(error as Error)?.message}`, { cause: error });
+      }
+      // A plain guest error with a fixed message: never the host error itself.
+      return this.throwPlain("InternalError", "host callback failed");
+    } finally {
+      for (const address of args) this.borrowed.delete(address);
+    }
+  }
+
+  /** Throw a new plain guest error (name, message only) from inside a callback; returns the exception marker. */
+  private throwPlain(name: string, message: string): number {
+    const ffi = this.ffi;
+    const error = ffi.QTS_NewError(this.ctx);
+    if (error === 0) return 0;
+    this.setPropRaw(error, "name", name);
+    this.setPropRaw(error, "message", message);
+    const thrown = ffi.QTS_Throw(this.ctx, error);
+    ffi.QTS_FreeValuePointer(this.ctx, error);
+    return thrown;
+  }
+
+  private setPropRaw(object: number, key: string, text: string): void {
+    const instance = this.instance!;
+    const [k] = heapString(instance, key);
+    const [v] = heapString(instance, text);
+    try {
+      const keyValue = this.ffi.QTS_NewString(this.ctx, k);
+      const value = this.ffi.QTS_NewString(this.ctx, v);
+      this.ffi.QTS_SetProp(this.ctx, object, keyValue, value);
+      this.ffi.QTS_FreeValuePointer(this.ctx, keyValue);
+      this.ffi.QTS_FreeValuePointer(this.ctx, value);
+    } finally {
+      instance.em._free(k);
+      instance.em._free(v);
+    }
+  }
+
+  shouldInterrupt(): boolean {
+    try {
+      if (this.interruptProbe) return this.interruptProbe();
+      if (this.options.shouldInterrupt()) return true;
+      this.pacer?.afterPoll();
+      return false;
+    } catch {
+      return true;
+    }
+  }
+
+  loadModuleSource(_rt: number, _ctx: number, name: string): number {
+    return this.answerModule(() => this.loader!.load(name), "module could not be loaded");
+  }
+
+  normalizeModule(_rt: number, _ctx: number, base: string, name: string): number {
+    return this.answerModule(() => this.loader!.normalize(base, name), "module could not be resolved");
+  }
+
+  /** A C string for the engine's module loader (it frees it), or 0 after throwing a plain error. */
+  private answerModule(answer: () => string, fallback: string): number {
+    try {
+      if (!this.loader) throw "modules are not available";
+      return heapString(this.instance!, answer())[0];
+    } catch (error) {
+      this.throwPlain("Error", typeof error === "string" ? error : fallback);
+      return 0;
+    }
+  }
+
+  freeHostRef(_rt: number, id: number): void {
+    this.hostFunctions.delete(id);
+  }
+
+  // --- Values ----------------------------------------------------------------------
 
   newString(value: string): GuestRef {
-    return this.guard((ctx) => this.put(ctx.newString(value)));
+    return this.guard((ffi) => {
+      const instance = this.live();
+      const [address] = heapString(instance, value);
+      try {
+        return this.own(ffi.QTS_NewString(this.ctx, address));
+      } finally {
+        instance.em._free(address);
+      }
+    });
   }
 
   newNumber(value: number): GuestRef {
-    return this.guard((ctx) => this.put(ctx.newNumber(value)));
+    return this.guard((ffi) => this.own(ffi.QTS_NewFloat64(this.ctx, value)));
   }
 
   newArrayBuffer(bytes: Uint8Array): GuestRef {
-    return this.guard((ctx) => {
-      // quickjs-emscripten copies the bytes into the guest heap.
-      return this.put(ctx.newArrayBuffer(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)));
+    return this.guard((ffi) => {
+      const instance = this.live();
+      const address = instance.em._malloc(Math.max(1, bytes.byteLength));
+      if (address === 0) throw this.outOfMemory();
+      new Uint8Array(instance.memory.buffer, address, bytes.byteLength).set(bytes);
+      // The engine takes the buffer over (it frees it with the ArrayBuffer).
+      return this.own(ffi.QTS_NewArrayBuffer(this.ctx, address, bytes.byteLength));
     });
   }
 
   undefinedRef(): GuestRef {
-    return this.guard((ctx) => this.put(ctx.undefined.dup()));
+    return this.guard((ffi) => this.own(ffi.QTS_DupValuePointer(this.ctx, ffi.QTS_GetUndefined())));
   }
 
   globalRef(): GuestRef {
-    return this.guard((ctx) => this.put(ctx.global.dup()));
+    return this.guard((ffi) => this.own(ffi.QTS_GetGlobalObject(this.ctx)));
   }
 
   typeOf(ref: GuestRef): string {
-    return this.guard((ctx) => ctx.typeof(this.get(ref)));
+    return this.guard((ffi) => takeCString(this.live(), ffi.QTS_Typeof(this.ctx, this.get(ref)), (a) => this.live().em._free(a)));
   }
 
   getString(ref: GuestRef): string {
-    return this.guard((ctx) => ctx.getString(this.get(ref)));
+    return this.guard((ffi) => takeCString(this.live(), ffi.QTS_GetString(this.ctx, this.get(ref)), (a) => ffi.QTS_FreeCString(this.ctx, a)));
   }
 
   getNumber(ref: GuestRef): number {
-    return this.guard((ctx) => ctx.getNumber(this.get(ref)));
+    return this.guard((ffi) => ffi.QTS_GetFloat64(this.ctx, this.get(ref)));
   }
 
   getArrayBuffer(ref: GuestRef): Uint8Array {
-    return this.guard((ctx) => {
-      const view = ctx.getArrayBuffer(this.get(ref));
+    return this.guard((ffi) => {
+      const address = this.get(ref);
+      const length = ffi.QTS_GetArrayBufferLength(this.ctx, address);
+      const data = ffi.QTS_GetArrayBuffer(this.ctx, address);
+      if (data === 0) throw new Error("not an ArrayBuffer, or no memory to copy it");
       try {
-        return view.value.slice(); // copy out of the wasm heap before it is freed
+        return new Uint8Array(this.live().memory.buffer, data, length).slice(); // copied out before it is freed
       } finally {
-        view.dispose();
+        this.live().em._free(data);
       }
     });
-  }
-
-  encodeBinary(ref: GuestRef): Uint8Array {
-    return this.guard((ctx) => {
-      const result = ctx.encodeBinaryJSON(this.get(ref));
-      const thrown = this.exceptionOf(ctx, result);
-      if (thrown !== undefined) throw new GuestThrow(this.put(thrown));
-      try {
-        const view = ctx.getArrayBuffer(result);
-        try {
-          return view.value.slice(); // copy out of the wasm heap before it is freed
-        } finally {
-          view.dispose();
-        }
-      } finally {
-        result.dispose();
-      }
-    });
-  }
-
-  decodeBinary(bytes: Uint8Array): GuestRef {
-    return this.guard((ctx) => {
-      const buffer = ctx.newArrayBuffer(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-      try {
-        const result = ctx.decodeBinaryJSON(buffer);
-        const thrown = this.exceptionOf(ctx, result);
-        if (thrown !== undefined) throw new GuestThrow(this.put(thrown));
-        return this.put(result);
-      } finally {
-        buffer.dispose();
-      }
-    });
-  }
-
-  /**
-   * The binary JSON calls return the exception marker instead of a value when
-   * they fail; quickjs-emscripten-core does not check it for them, so do what
-   * its callFunction does: take the pending exception and drop the marker.
-   */
-  private exceptionOf(ctx: QuickJSContext, result: QuickJSHandle): QuickJSHandle | undefined {
-    const inner = ctx as unknown as { ffi: { QTS_ResolveException(c: unknown, v: unknown): number }; ctx: { value: unknown }; rt: { value: never } };
-    const errorPtr = inner.ffi.QTS_ResolveException(inner.ctx.value, result.value);
-    if (!errorPtr) return undefined;
-    result.dispose();
-    return ctx.getMemory(inner.rt.value).heapValueHandle(errorPtr as never);
   }
 
   getProp(obj: GuestRef, key: string | number): GuestRef {
-    return this.guard((ctx) => this.put(ctx.getProp(this.get(obj), key)));
+    return this.guard((ffi) => {
+      const target = this.get(obj);
+      if (typeof key === "number" && Number.isInteger(key) && key >= 0 && key <= 0x7fffffff) return this.unwrap(ffi.QTS_GetPropNumber(this.ctx, target, key));
+      const name = this.newString(String(key));
+      try {
+        return this.unwrap(ffi.QTS_GetProp(this.ctx, target, name));
+      } finally {
+        this.free(name);
+      }
+    });
   }
 
   setProp(obj: GuestRef, key: string, value: GuestRef): void {
-    this.guard((ctx) => ctx.setProp(this.get(obj), key, this.get(value)));
+    this.guard((ffi) => {
+      const name = this.newString(key);
+      try {
+        ffi.QTS_SetProp(this.ctx, this.get(obj), name, this.get(value));
+      } finally {
+        this.free(name);
+      }
+    });
   }
 
   newPromise(): { promise: GuestRef; resolve(value: GuestRef): void; reject(value: GuestRef): void } {
-    return this.guard((ctx) => {
-      const deferred = ctx.newPromise();
-      const promise = this.put(deferred.handle.dup());
-      const settle = (how: "resolve" | "reject") => (value: GuestRef) => {
+    return this.guard((ffi) => {
+      const out = this.scratchWords();
+      const promise = this.own(ffi.QTS_NewPromiseCapability(this.ctx, out));
+      const functions = [this.own(this.u32(out)), this.own(this.u32(out + 4))] as const;
+      let settled = false;
+      const settle = (which: 0 | 1) => (value: GuestRef) => {
+        if (settled) return;
+        settled = true;
         this.guard(() => {
-          deferred[how](this.get(value));
-          deferred.dispose();
+          try {
+            this.free(this.call(functions[which], null, [value]));
+          } finally {
+            for (const fn of functions) if (this.owned.has(fn)) this.free(fn);
+          }
         });
       };
-      return { promise, resolve: settle("resolve"), reject: settle("reject") };
+      return { promise, resolve: settle(0), reject: settle(1) };
     });
   }
 
   promiseState(promise: GuestRef): PromiseState {
-    return this.guard((ctx) => {
-      const state = ctx.getPromiseState(this.get(promise));
-      if (state.type === "pending") return { state: "pending" };
-      if (state.type === "fulfilled") {
-        // A non-promise reports "fulfilled" with the same handle: take our own copy.
-        const value = state.notAPromise ? state.value.dup() : state.value;
-        return { state: "fulfilled", value: this.put(value) };
-      }
+    return this.guard((ffi) => {
+      const address = this.get(promise);
+      const state = ffi.QTS_PromiseState(this.ctx, address);
+      // A non-promise reports "fulfilled" with itself: our own copy of it.
+      if (state < 0) return { state: "fulfilled", value: this.own(ffi.QTS_DupValuePointer(this.ctx, address)) };
+      if (state === PROMISE_PENDING) return { state: "pending" };
+      const value = this.own(ffi.QTS_PromiseResult(this.ctx, address));
+      if (state === PROMISE_FULFILLED) return { state: "fulfilled", value };
       // Read for the host, which awaits this outcome: the rejection is handled (rejection-tracker.ts).
-      this.tracker.markHandled(this.get(promise).value);
-      return { state: "rejected", value: this.put(state.error) };
+      this.tracker?.markHandled(address);
+      return { state: "rejected", value };
     });
   }
 
   isPromise(ref: GuestRef): boolean {
-    return this.guard((ctx) => {
-      // The engine's promise state doubles as the brand check: a non-promise reports "not a promise".
-      const state = ctx.getPromiseState(this.get(ref));
-      if (state.type === "pending") return true;
-      if (state.type === "fulfilled") {
-        if (state.notAPromise) return false;
-        state.value.dispose();
-        return true;
-      }
-      state.error.dispose();
-      return true;
-    });
+    return this.guard((ffi) => ffi.QTS_PromiseState(this.ctx, this.get(ref)) >= 0);
   }
 
   runJobs(max = -1): number {
-    return this.guard(() => {
-      const result = this.runtime!.executePendingJobs(max);
-      if (result.error) throw new GuestThrow(this.put(result.error));
-      return result.value;
+    return this.guard((ffi) => {
+      const out = this.scratchWords();
+      new Uint32Array(this.live().memory.buffer, out, 1)[0] = 0; // set only when a job ran
+      const result = ffi.QTS_ExecutePendingJob(this.rt, max, out);
+      if (this.u32(out) === 0) {
+        ffi.QTS_FreeValuePointerRuntime(this.rt, result);
+        return 0;
+      }
+      const count = this.unwrap(result);
+      try {
+        return ffi.QTS_GetFloat64(this.ctx, count);
+      } finally {
+        this.free(count);
+      }
     });
   }
 
   hasPendingJobs(): boolean {
-    return this.guard(() => this.runtime!.hasPendingJob());
+    return this.guard((ffi) => ffi.QTS_IsJobPending(this.rt) !== 0);
   }
 
   setModuleLoader(loader: EngineModuleLoader): void {
-    this.loader = loader;
-    this.guard((ctx) => {
-      const failure = (message: unknown) => ({ error: ctx.newError({ name: "Error", message: String(message) }) });
-      this.runtime!.setModuleLoader(
-        (id) => {
-          try {
-            return this.loader!.load(id);
-          } catch (error) {
-            return failure(typeof error === "string" ? error : "module could not be loaded");
-          }
-        },
-        (referrer, specifier) => {
-          try {
-            return this.loader!.normalize(referrer, specifier);
-          } catch (error) {
-            return failure(typeof error === "string" ? error : "module could not be resolved");
-          }
-        },
-      );
+    this.guard((ffi) => {
+      this.loader = loader;
+      ffi.QTS_RuntimeEnableModuleLoader(this.rt, 1);
+    });
+  }
+
+  /** The engine's C-level binary encoding of `ref` (JS_WriteObject); GuestThrow when it refuses the value. */
+  encodeBinary(ref: GuestRef): Uint8Array {
+    return this.guard((ffi) => {
+      const buffer = this.unwrap(ffi.QTS_bjson_encode(this.ctx, this.get(ref)));
+      try {
+        return this.getArrayBuffer(buffer);
+      } finally {
+        this.free(buffer);
+      }
+    });
+  }
+
+  /** A guest value decoded from the engine's binary encoding (JS_ReadObject); GuestThrow on malformed input. */
+  decodeBinary(bytes: Uint8Array): GuestRef {
+    return this.guard((ffi) => {
+      const buffer = this.newArrayBuffer(bytes);
+      try {
+        return this.unwrap(ffi.QTS_bjson_decode(this.ctx, buffer));
+      } finally {
+        this.free(buffer);
+      }
     });
   }
 
   takeUnhandledRejections(limit = Infinity): GuestRef[] {
-    return this.guard((ctx) =>
-      this.tracker.take(limit, (promise) => {
-        const state = ctx.getPromiseState(promise as unknown as QuickJSHandle);
-        if (state.type === "rejected") return this.put(state.error);
-        if (state.type === "fulfilled" && !state.notAPromise) state.value.dispose();
-        return undefined;
-      }),
-    );
-  }
-
-  pollSoon(): boolean {
-    return this.context !== undefined && this.pacer.pollSoon();
-  }
-
-  private freeQuietly(ref: GuestRef): void {
-    const handle = this.handles.get(ref);
-    if (!handle) return;
-    this.handles.delete(ref);
-    if (handle.alive) handle.dispose();
-  }
-
-  free(ref: GuestRef): void {
-    if (!this.context) return; // after a fault everything was dropped at once
-    this.guard(() => {
-      this.get(ref);
-      this.freeQuietly(ref);
+    return this.guard((ffi) => {
+      if (!this.tracker) return [];
+      return this.tracker.take(limit, (held) => {
+        if (ffi.QTS_PromiseState(this.ctx, held.value) !== 2) return undefined;
+        return this.own(ffi.QTS_PromiseResult(this.ctx, held.value));
+      });
     });
   }
 
-  dispose(): void {
-    const context = this.context;
-    const runtime = this.runtime;
-    if (!context || !runtime) return;
+  pollSoon(): boolean {
+    return this.alive && this.pacer !== undefined && this.pacer.pollSoon();
+  }
+
+  free(ref: GuestRef): void {
+    if (!this.alive) return; // after a fault everything was dropped at once
+    if (this.borrowed.has(ref) && !this.owned.has(ref)) return; // borrowed: the engine frees it
+    if (!this.owned.delete(ref)) throw new Error(`rexec internal error: unknown or freed guest ref ${ref}`);
+    this.guard((ffi) => ffi.QTS_FreeValuePointer(this.ctx, ref));
+  }
+
+  /**
+   * End this engine. An engine from an image hands its instance back to
+   * `release` (the instance pool scrubs and reuses it); otherwise its runtime
+   * is freed and the instance dropped.
+   */
+  dispose(release?: (instance: EngineInstance) => void): void {
+    const instance = this.instance;
+    if (!instance || instance.broken) return this.abandon();
+    this.pacer?.disable();
+    if (release) {
+      this.tracker?.abandon();
+      instance.tenant = undefined;
+      this.instance = undefined;
+      this.owned.clear();
+      this.hostFunctions.clear();
+      this.loader = undefined;
+      release(instance);
+      return;
+    }
     try {
-      for (const handle of this.handles.values()) if (handle.alive) handle.dispose();
-      this.tracker.shutDown();
-      context.dispose();
-      runtime.dispose();
+      for (const ref of this.owned) this.ffi.QTS_FreeValuePointer(this.ctx, ref);
+      this.owned.clear();
+      this.tracker?.shutDown();
+      this.ffi.QTS_FreeContext(this.ctx);
+      this.ffi.QTS_FreeRuntime(this.rt);
     } catch {
-      // A leak inside a runtime we are discarding anyway (e.g. objects kept alive
-      // by a cycle through a host function) must not take the host down: the
-      // whole wasm instance is dropped below and garbage-collected with its memory.
+      // A leak inside a runtime we are discarding anyway must not take the host
+      // down: the whole wasm instance is dropped below.
     } finally {
       this.abandon();
     }

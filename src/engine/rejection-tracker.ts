@@ -42,7 +42,6 @@
  *
  * @packageDocumentation
  */
-import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
 import { newRecorder, RECORDER_CAPACITY, type Recorder } from "./rejection-recorder.js";
 import { TABLE_EXPORT } from "./wasm-table-export.js";
 import type { EngineVariantName } from "./wasm-variant.js";
@@ -96,6 +95,14 @@ export interface TrackerHost {
   /** Run queued promise jobs. */
   runJobs(): void;
   log(line: string): void;
+}
+
+/** What a realm image keeps of a tracker (see {@link RejectionTracker.captureState}). */
+export interface TrackerImageState {
+  readonly fieldAddress: number;
+  readonly slot: number;
+  readonly scratch: number;
+  readonly bufferAddress: number;
 }
 
 /**
@@ -389,6 +396,45 @@ export class RejectionTracker {
     this.bufferAddress = 0;
   }
 
+  /**
+   * The tracker's state for a realm image (engine-image.ts), taken at rest:
+   * the engine memory it uses is in the image, the wasm-side recorder is not.
+   * Undefined when tracking is off. Records are empty at rest (every call
+   * takes them at its end), and pending entries are drained first.
+   */
+  captureState(): TrackerImageState | undefined {
+    if (!this.active || !this.recorder) return undefined;
+    this.drain();
+    this.settleDeferred();
+    if (this.records.size > 0 || this.lost || this.recorder.lost.value !== 0) return undefined;
+    const field = this.fieldAddress;
+    return { fieldAddress: field, slot: this.words().getUint32(field, true), scratch: this.scratch, bufferAddress: this.bufferAddress };
+  }
+
+  /**
+   * A tracker for an engine restored from an image whose tracker state was
+   * `state`: a new wasm recorder over the instance's memory, put in the
+   * instance's table at the slot the image's runtime points to.
+   * Inactive (nothing reported) when the slot cannot be set.
+   */
+  static adopt(host: TrackerHost, state: TrackerImageState | undefined): RejectionTracker {
+    const tracker = new RejectionTracker(host);
+    const table = host.table;
+    if (!state || !table) return tracker;
+    if (table.length > state.slot + 1) return tracker;
+    while (table.length <= state.slot) table.grow(1);
+    const recorder = newRecorder(host.memory, () => tracker.drain());
+    recorder.buffer.value = state.bufferAddress;
+    recorder.capacity.value = RECORDER_CAPACITY;
+    table.set(state.slot, recorder.tracker);
+    tracker.recorder = recorder;
+    tracker.scratch = state.scratch;
+    tracker.bufferAddress = state.bufferAddress;
+    tracker.fieldAddress = state.fieldAddress;
+    tracker.active = true;
+    return tracker;
+  }
+
   /** Forget everything without touching engine memory (the instance is being dropped). */
   abandon(): void {
     this.active = false;
@@ -401,54 +447,3 @@ export class RejectionTracker {
   }
 }
 
-// --- Binding to quickjs-emscripten ------------------------------------------------------------
-
-/** The quickjs-emscripten internals the tracker needs (present in 0.32; checked before use). */
-interface BindingInternals {
-  readonly ffi?: { QTS_DupValuePointer?: (ctx: number, address: number) => number; QTS_FreeValuePointer?: (ctx: number, address: number) => void };
-  readonly module?: { _malloc?: (bytes: number) => number; _free?: (address: number) => void };
-}
-
-/**
- * Install a tracker on a fresh quickjs-emscripten runtime and context of one
- * wasm instance whose exports are `wasmExports`. Throws only
- * {@link TrackerBrokeEngine}; any other failure leaves tracking off.
- */
-export function installRejectionTracker(args: {
-  readonly memory: WebAssembly.Memory;
-  readonly wasmExports: Record<string, unknown> | undefined;
-  readonly runtime: QuickJSRuntime;
-  readonly context: QuickJSContext;
-  readonly variant: EngineVariantName;
-  readonly log: (line: string) => void;
-}): RejectionTracker {
-  const { memory, runtime, context, variant, log } = args;
-  const runtimePointer = (runtime as unknown as { rt: { value: number } }).rt.value;
-  const contextPointer = (context as unknown as { ctx: { value: number } }).ctx.value;
-  const internals = context as unknown as BindingInternals;
-  const dup = internals.ffi?.QTS_DupValuePointer;
-  const freeValue = internals.ffi?.QTS_FreeValuePointer;
-  const malloc = internals.module?._malloc;
-  const free = internals.module?._free;
-  const table = args.wasmExports?.[TABLE_EXPORT] as WasmTable | undefined;
-  const usable = typeof dup === "function" && typeof freeValue === "function" && typeof malloc === "function" && typeof free === "function" && typeof table?.grow === "function";
-  const contextMemory = context.getMemory(runtimePointer as never);
-  const asHandle = (value: HeldValue): QuickJSHandle => value as unknown as QuickJSHandle;
-  return RejectionTracker.install({
-    memory,
-    table: usable ? table : undefined,
-    runtimePointer,
-    variant,
-    hold: (address) => {
-      const pointer = dup!(contextPointer, address);
-      return pointer === 0 ? undefined : contextMemory.heapValueHandle(pointer as never);
-    },
-    freeValueAt: (address) => freeValue!(contextPointer, address),
-    malloc: (bytes) => malloc!(bytes),
-    free: (address) => free!(address),
-    evalScript: (code) => context.unwrapResult(context.evalCode(code, "<rexec:rejection-probe>", { type: "global" })),
-    callOne: (fn, arg) => context.unwrapResult(context.callFunction(asHandle(fn), context.undefined, asHandle(arg))).dispose(),
-    runJobs: () => context.unwrapResult(runtime.executePendingJobs()),
-    log,
-  });
-}

@@ -14,7 +14,8 @@ import { BroadcastChannel, threadId } from "node:worker_threads";
 import type { QuickJSSyncVariant } from "quickjs-emscripten-core";
 import quickjsNg from "@jitl/quickjs-ng-wasmfile-release-sync";
 import quickjsClassic from "@jitl/quickjs-wasmfile-release-sync";
-import { exportFunctionTable, TABLE_EXPORT } from "./wasm-table-export.js";
+import { createHash } from "node:crypto";
+import { patchEngineBinary } from "./wasm-table-export.js";
 
 /** The QuickJS builds rexec can run on. */
 export type EngineVariantName = "quickjs-ng" | "quickjs";
@@ -69,12 +70,14 @@ export function compiledModule(name: EngineVariantName): WebAssembly.Module {
     if (!Object.hasOwn(VARIANTS, name)) throw new TypeError(`unknown engine ${JSON.stringify(String(name))}: use ${Object.keys(VARIANTS).map((n) => JSON.stringify(n)).join(" or ")}`);
     const wasmPath = requireFromHere.resolve(`${VARIANTS[name].packageName}/wasm`);
     const bytes = readFileSync(wasmPath);
-    const patched = exportFunctionTable(bytes);
+    const patched = patchEngineBinary(bytes);
     try {
-      mod = new WebAssembly.Module(patched ?? bytes);
+      mod = new WebAssembly.Module(patched?.bytes ?? bytes);
+      binaryFacts.set(name, { sha256: createHash("sha256").update(bytes).digest("hex"), stackTop: patched?.stackTop, table: patched?.table ?? false });
     } catch (error) {
       if (!patched) throw error;
       mod = new WebAssembly.Module(bytes);
+      binaryFacts.set(name, { sha256: createHash("sha256").update(bytes).digest("hex"), stackTop: undefined, table: false });
     }
     compilations++;
     const channel = new BroadcastChannel(COMPILE_CHANNEL);
@@ -83,6 +86,24 @@ export function compiledModule(name: EngineVariantName): WebAssembly.Module {
     compiled.set(name, mod);
   }
   return mod;
+}
+
+/** What the binary of a variant is, learnt when it was compiled (or adopted). */
+export interface EngineBinaryFacts {
+  /** SHA-256 of the shipped binary (before rexec's export patch). */
+  readonly sha256: string | undefined;
+  /** The C stack's top (the stack pointer's initial value), when the patch exported the stack pointer. */
+  readonly stackTop: number | undefined;
+  /** True when the function table is exported. */
+  readonly table: boolean;
+}
+
+const binaryFacts = new Map<EngineVariantName, EngineBinaryFacts>();
+
+/** The facts of `name`'s binary (compiling it first if this thread has no module yet). */
+export function engineBinaryFacts(name: EngineVariantName): EngineBinaryFacts {
+  compiledModule(name);
+  return binaryFacts.get(name) ?? { sha256: undefined, stackTop: undefined, table: false };
 }
 
 /**
@@ -94,9 +115,12 @@ export function compiledModule(name: EngineVariantName): WebAssembly.Module {
  * adopted (worker start data), never anything a guest can reach. No effect when
  * this thread already has a module for `name`.
  */
-export function adoptCompiledModule(name: EngineVariantName, mod: WebAssembly.Module): void {
+export function adoptCompiledModule(name: EngineVariantName, mod: WebAssembly.Module, facts?: EngineBinaryFacts): void {
   if (!(mod instanceof WebAssembly.Module)) throw new TypeError("adoptCompiledModule: not a WebAssembly.Module");
-  if (!compiled.has(name)) compiled.set(name, mod);
+  if (!compiled.has(name)) {
+    compiled.set(name, mod);
+    if (facts) binaryFacts.set(name, { sha256: typeof facts.sha256 === "string" ? facts.sha256 : undefined, stackTop: typeof facts.stackTop === "number" ? facts.stackTop : undefined, table: facts.table === true });
+  }
 }
 
 /**

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import type { ResourceLimits } from "node:worker_threads";
 import type { Limits } from "../host/limits.js";
 import { adoptWarmUpFlag, warmUpFlag } from "../engine/warm-up.js";
-import { adoptCompiledModule, compiledModule, ENGINE_VARIANT, type EngineVariantName } from "../engine/wasm-variant.js";
+import { adoptCompiledModule, compiledModule, engineBinaryFacts, ENGINE_VARIANT, type EngineBinaryFacts, type EngineVariantName } from "../engine/wasm-variant.js";
 
 const FROM_SOURCES = import.meta.url.endsWith(".ts");
 
@@ -96,6 +96,8 @@ export function poolScript(relative: string): { filename: string; execArgv: stri
 export interface SharedEngine {
   readonly variant: EngineVariantName;
   readonly wasmModule: WebAssembly.Module;
+  /** What the compiling thread learnt about the binary (its hash, its stack top). */
+  readonly facts?: EngineBinaryFacts;
   readonly warmedUp: SharedArrayBuffer;
 }
 
@@ -103,12 +105,12 @@ export interface SharedEngine {
 export function sharedEngine(variant: EngineVariantName = ENGINE_VARIANT): SharedEngine {
   // No warm-up here: it would block the host's event loop, which worker mode
   // exists to keep free. The first thread to run an engine warms up for all.
-  return { variant, wasmModule: compiledModule(variant), warmedUp: warmUpFlag(variant) };
+  return { variant, wasmModule: compiledModule(variant), facts: engineBinaryFacts(variant), warmedUp: warmUpFlag(variant) };
 }
 
 /** Worker side: use the module the host posted (no compilation in this thread). */
 export function adoptSharedEngine(shared: SharedEngine | undefined): void {
   if (!shared?.wasmModule) return;
-  adoptCompiledModule(shared.variant, shared.wasmModule);
+  adoptCompiledModule(shared.variant, shared.wasmModule, shared.facts);
   adoptWarmUpFlag(shared.variant, shared.warmedUp);
 }
