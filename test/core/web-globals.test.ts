@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { RExec, FileSystemHooks, GuestError } from "../../src/index.js";
+import { RExec, RExecPool, FileSystemHooks, GuestError } from "../../src/index.js";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -248,4 +248,50 @@ test("hostile: the new globals expose no host function or object", async () => {
       [escapes, Object.getPrototypeOf(r) === Object.prototype, Object.getPrototypeOf(parts) === Array.prototype, r.constructor.constructor('return typeof process.binding')()]`),
     [[], true, true, "undefined"],
   );
+});
+
+test("the pool's runs have the globals too", async () => {
+  const pool = new RExecPool({ size: 1 });
+  try {
+    const { value } = await pool.run("[new URL('/x?y=1', 'https://a.b').searchParams.get('y'), crypto.randomUUID().length, (1234.5).toLocaleString('de-DE'), atob(btoa('ok'))]");
+    assert.deepEqual(value, ["1", 36, "1.234,5", "ok"]);
+  } finally {
+    await pool.close({ force: true });
+  }
+});
+
+test("hostile: prototype pollution through the new globals stays out (and in the guest)", async () => {
+  using rx = new RExec();
+  assert.deepEqual(
+    await rx.r_eval(`
+      const p = new URLSearchParams('__proto__=1&constructor=2&a=3');
+      const fromEntries = Object.fromEntries(p);
+      const clone = structuredClone(JSON.parse('{"__proto__": {"polluted": 1}}'));
+      const nf = new Intl.NumberFormat('en', JSON.parse('{"__proto__": {"style": "percent"}}'));
+      [({}).polluted, Object.getPrototypeOf(clone) === Object.prototype, nf.format(0.5), p.get('__proto__'), typeof fromEntries.constructor]`),
+    [undefined, true, "0.5", "1", "string"],
+  );
+  // A guest that poisons its own builtins before a lazy global's first use may
+  // break that global for itself (its bundle runs on those builtins): a guest
+  // error, the sandbox still usable, other sandboxes untouched.
+  const poisoned = new RExec();
+  try {
+    await poisoned.r_exec("Object.defineProperty = () => { throw new Error('poisoned') }; Array.prototype.push = () => { throw new Error('poisoned') }");
+    await assert.rejects(poisoned.r_eval("crypto.randomUUID()"), (e: unknown) => e instanceof GuestError && /poisoned/.test(e.message));
+    assert.equal(await poisoned.r_eval("1 + 1"), 2);
+    using clean = new RExec();
+    assert.equal(await clean.r_eval("crypto.randomUUID().length"), 36);
+  } finally {
+    poisoned.dispose();
+  }
+});
+
+test("hostile: resource use of the new globals is bounded by the sandbox's limits", async () => {
+  using rx = new RExec({ limits: { timeoutMs: 300, memoryBytes: 32 * 1024 * 1024 } });
+  // Hashing in a loop, formatting in a loop, UUIDs in a loop: the CPU budget ends each.
+  for (const loop of ["for (;;) await crypto.subtle.digest('SHA-256', new Uint8Array(1 << 20))", "for (;;) (1.5).toLocaleString('de')", "for (;;) crypto.randomUUID()", "for (;;) new URL('https://a.b/' + Math.random())"]) {
+    await assert.rejects(rx.r_eval(loop), (e: unknown) => (e as Error).name === "TimeoutError", loop);
+  }
+  // Large encodes meet the memory limit as a guest error or MemoryLimitError, never a host crash.
+  await assert.rejects(rx.r_eval("new TextEncoder().encode('x'.repeat(30 * 1024 * 1024))"), (e: unknown) => ["MemoryLimitError", "GuestError"].includes((e as Error).name));
 });
