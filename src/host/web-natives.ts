@@ -24,7 +24,7 @@ export const WEB_GLOBALS_SOURCE = readFileSync(new URL("./guest/web-globals.js",
 /** Names of the globals this module provides (each can be removed with `nokBuiltinNames`). */
 export const WEB_GLOBAL_NAMES = [
   "URL", "URLSearchParams", "atob", "btoa", "structuredClone", "TextEncoder", "TextDecoder",
-  "Event", "EventTarget", "AbortController", "AbortSignal", "crypto", "Intl", "Buffer",
+  "Event", "EventTarget", "AbortController", "AbortSignal", "crypto", "Intl", "Buffer", "DOMException",
 ] as const;
 
 /** Most bytes one `crypto.subtle.digest` call hashes (32 MiB): bounded host work per call. */

@@ -295,3 +295,16 @@ test("hostile: resource use of the new globals is bounded by the sandbox's limit
   // Large encodes meet the memory limit as a guest error or MemoryLimitError, never a host crash.
   await assert.rejects(rx.r_eval("new TextEncoder().encode('x'.repeat(30 * 1024 * 1024))"), (e: unknown) => ["MemoryLimitError", "GuestError"].includes((e as Error).name));
 });
+
+test("classic QuickJS (no DOMException of its own) gets the same globals and a DOMException", async () => {
+  using rx = new RExec({ engine: "quickjs" });
+  assert.deepEqual(
+    await rx.r_eval(`[
+      new URL('../a?b=1#c', 'https://x.org/p/q').href, atob(btoa('ok')), new TextDecoder().decode(new TextEncoder().encode('€')),
+      crypto.randomUUID().length, (1234.5).toLocaleString('de-DE'), structuredClone(new Map([[1, 2]])).get(1),
+      (() => { try { atob('*') } catch (e) { return [e instanceof DOMException, e instanceof Error, e.name, e.code] } })(),
+      (() => { const c = new AbortController(); c.abort(); return c.signal.reason.name })(),
+    ]`),
+    ["https://x.org/a?b=1#c", "ok", "€", 36, "1.234,5", 2, [true, true, "InvalidCharacterError", 5], "AbortError"],
+  );
+});

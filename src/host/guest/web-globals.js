@@ -21,6 +21,23 @@
   const nok = new Set(config.nokBuiltinNames);
   const global = globalThis;
 
+  // Classic QuickJS has no DOMException (QuickJS-ng has one): the errors of
+  // these globals need it, and Node code expects the global.
+  let DOMExc = typeof DOMException === "function" ? DOMException : undefined;
+  if (!DOMExc) {
+    const CODES = { IndexSizeError: 1, NotFoundError: 8, NotSupportedError: 9, InvalidStateError: 11, SyntaxError: 12, InvalidAccessError: 15, TypeMismatchError: 17, SecurityError: 18, NetworkError: 19, AbortError: 20, QuotaExceededError: 22, TimeoutError: 23, DataCloneError: 25, InvalidCharacterError: 5 };
+    DOMExc = class DOMException extends Error {
+      constructor(message = "", name = "Error") {
+        super(message);
+        defineProperty(this, "name", { value: `${name}`, writable: true, configurable: true });
+      }
+      get code() {
+        return CODES[this.name] || 0;
+      }
+    };
+    if (!nok.has("DOMException")) defineProperty(global, "DOMException", { value: DOMExc, writable: true, configurable: true });
+  }
+
   // Captured now, before guest code can replace them; crypto.js calls the
   // getters through the captured Reflect.apply. `config` is a literal the host
   // wrote into this realm's copy of the source (no native call at start-up).
@@ -29,7 +46,7 @@
   const intrinsics = {
     apply,
     Uint8Array,
-    DOMException,
+    DOMException: DOMExc,
     Promise,
     taTag: getter(TypedArrayProto, Symbol.toStringTag),
     taBuffer: getter(TypedArrayProto, "buffer"),
