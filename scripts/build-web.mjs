@@ -48,6 +48,9 @@ await Promise.all(
       if (at < 0) throw new Error(`build-web: unexpected esbuild output for ${file}`);
       const expr = text.slice(at + prefix.length).replace(/;\s*$/, "");
       const legal = text.slice(0, at);
-      writeFileSync(join(outDir, file), `${legal}(${expr})\n`);
+      // Strict mode for the whole bundle: no sloppy function in it has a
+      // `caller` or `arguments` through which guest code could reach a closure.
+      const strict = legal.includes('"use strict"') ? "" : '"use strict";';
+      writeFileSync(join(outDir, file), `${strict}${legal}(${expr})\n`);
     }),
 );

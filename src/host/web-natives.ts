@@ -46,6 +46,12 @@ export interface WebNativesContext {
   readonly bufferAllowed: boolean;
   /** The exports of a builtin module, as the guest's require() gives them (inside a call). */
   requireBuiltin(engine: Engine, name: string): GuestRef;
+  /**
+   * Where crypto's random bytes come from (default: Node's CSPRNG). A
+   * deterministic mode passes a seeded generator here; it receives a validated
+   * count (0…65 536) and must return exactly that many bytes.
+   */
+  readonly randomBytes?: (count: number) => Uint8Array;
 }
 
 /** Install the web globals' accessors into a fresh realm (before the prelude and any guest code). */
@@ -78,7 +84,9 @@ function webNative(engine: Engine, args: readonly GuestRef[], ctx: WebNativesCon
       case "random": {
         const n = numberArg(engine, args, 1);
         if (!Number.isInteger(n) || n < 0 || n > RANDOM_MAX_BYTES) throw new WebError("RangeError", `crypto: ${RANDOM_MAX_BYTES} random bytes at most per call`);
-        return engine.newArrayBuffer(randomFillSync(new Uint8Array(n)));
+        const bytes = ctx.randomBytes ? ctx.randomBytes(n) : randomFillSync(new Uint8Array(n));
+        if (!(bytes instanceof Uint8Array) || bytes.byteLength !== n) throw new WebError("Error", "crypto: the host's random source failed");
+        return engine.newArrayBuffer(bytes);
       }
       case "digest":
         return engine.newArrayBuffer(digest(engine, args));
