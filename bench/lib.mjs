@@ -68,7 +68,17 @@ globalThis.nums = (() => { const a = new Array(100000); let s = 12345; for (let 
 globalThis.fib = function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); };
 globalThis.g = (a, b) => a + b;
 globalThis.bigJsonLength = JSON.stringify(big).length;
+globalThis.takeRows = (rows) => rows.length + rows[9999].pos.z;
 `;
+/** Host-side rows of the same shape as the guest's \`big\` (~1 MB), passed into \`takeRows\`. */
+export function rowsIn() {
+  return Array.from({ length: 10000 }, (_, i) => ({
+    id: i, name: "item-" + i, active: i % 2 === 0, score: i * 1.5,
+    tags: ["alpha", "beta", "gamma"], pos: { x: i, y: -i, z: i * 2 },
+  }));
+}
+/** What takeRows(rowsIn()) returns. */
+export const ROWS_IN_RESULT = 10000 + 19998;
 export const FIB = "fib(25)";
 export const SORT = "nums.slice().sort((a, b) => a - b)[0]";
 export const JSON_RT = "JSON.parse(JSON.stringify(big)).length";

@@ -2,7 +2,7 @@
 //   node peer.mjs <adapter> <variant|-> speed|memory|pool
 // Prints one line "RESULT <json>" on stdout.
 import { performance } from "node:perf_hooks";
-import { BUDGET_MS, FIB, HOST_CALLS, HOST_LOOP, JSON_RT, SETUP, SORT, WARM_EXPR, measure, measureSync, moduleFiles, stats } from "./lib.mjs";
+import { BUDGET_MS, FIB, HOST_CALLS, HOST_LOOP, JSON_RT, ROWS_IN_RESULT, SETUP, SORT, WARM_EXPR, measure, measureSync, moduleFiles, rowsIn, stats } from "./lib.mjs";
 
 const [adapterName, variantArg, mode = "speed"] = process.argv.slice(2);
 const variant = variantArg === "-" ? undefined : variantArg;
@@ -30,6 +30,7 @@ try {
     out.loadMs = performance.now() - tLoad;
     out.versions = peer.versions;
     if (mode === "memory") await memory(peer);
+    else if (mode === "copy") await copies(peer, peer.sync ? (op, o) => measureSync(op, o) : (op, o) => measure(op, o), await peer.open());
     else await speed(peer);
   }
 } catch (error) {
@@ -57,11 +58,7 @@ async function speed(peer) {
     if ((await g(1, 2)) !== 3) throw new Error("guest function gave a wrong result");
     return m(() => g(1, 2), { scale: 1000, warmup: 20 });
   });
-  await attempt("copy1mb", () => m(() => { const v = box.eval("big"); return peer.sync ? void copy(v) : v.then(copy).then(() => {}); }, { minRuns: 5 }));
-  {
-    const big = copy(await box.eval("big"));
-    if (!Array.isArray(big) || big.length !== 10000 || big[9999].pos.z !== 19998) throw new Error("1 MB copy is wrong");
-  }
+  await copies(peer, m, box, true);
   await attempt("fib", () => m(() => box.eval(FIB), { minRuns: 5 }));
   await attempt("sort", () => m(() => box.eval(SORT), { minRuns: 5 }));
   await attempt("json", () => m(() => box.eval(JSON_RT), { minRuns: 5 }));
@@ -70,6 +67,24 @@ async function speed(peer) {
     const files = moduleFiles();
     await attempt("import", () => measure(() => peer.importOnce(files), { minRuns: 5, sample: true }));
   }
+}
+
+/** The 1 MB copies: a structured result out, and rows passed into a guest function (`node peer.mjs <peer> <variant> copy` runs only these). */
+async function copies(peer, m, box, setUp = false) {
+  const copy = box.copy ?? ((v) => v);
+  if (!setUp) await box.exec(SETUP);
+  await attempt("copy1mb", () => m(() => { const v = box.eval("big"); return peer.sync ? void copy(v) : v.then(copy).then(() => {}); }, { minRuns: 5 }));
+  {
+    const big = copy(await box.eval("big"));
+    if (!Array.isArray(big) || big.length !== 10000 || big[9999].pos.z !== 19998) throw new Error("1 MB copy is wrong");
+  }
+  await attempt("copyIn1mb", async () => {
+    if (typeof box.passIn !== "function") throw Object.assign(new Error("passing structured values in is not adapted for this peer"), { name: "NotAvailable" });
+    const rows = rowsIn();
+    if ((await box.passIn("takeRows", rows)) !== ROWS_IN_RESULT) throw new Error("1 MB copy in is wrong");
+    return m(() => box.passIn("takeRows", rows), { minRuns: 5 });
+  });
+  if (!setUp) await box.close();
 }
 
 async function memory(peer) {

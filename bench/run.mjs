@@ -28,6 +28,7 @@ const ROWS = [
   ["hostCall", "host-function round trip (10k-call loop)", "ns/call", 0],
   ["guestCall", "guest function called from the host", "µs", 1],
   ["copy1mb", "copy a 1 MB structured result out", "ms", 1],
+  ["copyIn1mb", "pass 1 MB of rows into a guest function", "ms", 1],
   ["fib", "compute: fib(25)", "ms", 1],
   ["sort", "compute: sort 100k numbers", "ms", 1],
   ["json", "compute: JSON round trip of 1 MB", "ms", 1],

@@ -17,6 +17,7 @@ export async function create() {
         guestFn: (name) => vm.runInContext(name, ctx),
         // Same heap: nothing needs copying. Measured as a structuredClone to get an independent copy.
         copy: (value) => structuredClone(value),
+        passIn: (name, value) => vm.runInContext(name, ctx)(structuredClone(value)),
         close() {},
       };
     },

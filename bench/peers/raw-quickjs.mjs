@@ -47,6 +47,15 @@ export async function create({ variant = "quickjs-ng" } = {}) {
             return v;
           };
         },
+        /** The raw engine has no structured copy: JSON text in, JSON.parse in the guest (the floor a raw embedder pays). */
+        passIn(name, value) {
+          const json = ctx.newString(JSON.stringify(value));
+          const fn = ctx.unwrapResult(ctx.evalCode(`(s) => ${name}(JSON.parse(s))`));
+          const r = ctx.unwrapResult(ctx.callFunction(fn, ctx.undefined, json));
+          const v = ctx.getNumber(r);
+          r.dispose(); fn.dispose(); json.dispose();
+          return v;
+        },
         close() {
           gh?.dispose();
           ctx.dispose();

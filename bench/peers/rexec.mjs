@@ -17,6 +17,7 @@ export async function create({ variant = "quickjs-ng" } = {}) {
     },
     async open() {
       const rx = new RExec({ engine: variant, limits, globals: { hostAdd: (a, b) => a + b } });
+      const passFns = {};
       return {
         eval: (code) => rx.r_eval(code),
         exec: (code) => rx.r_exec(code),
@@ -24,6 +25,11 @@ export async function create({ variant = "quickjs-ng" } = {}) {
           const fn = await rx.r_eval(name);
           if (typeof fn !== "function") throw new Error("guest function did not cross");
           return fn;
+        },
+        /** Call guest function `name` with a copy of `value` (the function is fetched once). */
+        async passIn(name, value) {
+          passFns[name] ??= await rx.r_eval(name);
+          return passFns[name](value);
         },
         close: () => rx.dispose(),
       };

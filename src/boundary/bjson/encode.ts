@@ -111,19 +111,20 @@ export function encodeBjson(root: unknown, build: BjsonBuild): Uint8Array {
     if (kind !== undefined) viewTags.set(kind, tag);
   });
 
+  // Each distinct key's reference, worked out once: an integer key as itself, any other as its atom-table entry.
   const key = (k: string): void => {
-    if (CANONICAL_INT.test(k) && Number(k) <= MAX_INT_ATOM) {
-      body.leb(Number(k) * 2 + 1);
-      return;
+    let ref = atoms.get(k);
+    if (ref === undefined) {
+      if (CANONICAL_INT.test(k) && Number(k) <= MAX_INT_ATOM) {
+        ref = Number(k) * 2 + 1;
+      } else {
+        if (atomList.length >= MAX_ATOMS) throw new BjsonRefused("too many distinct keys");
+        atomList.push(k);
+        ref = atomList.length * 2; // entry index + 1 (index 0 is no atom), shifted
+      }
+      atoms.set(k, ref);
     }
-    let index = atoms.get(k);
-    if (index === undefined) {
-      if (atomList.length >= MAX_ATOMS) throw new BjsonRefused("too many distinct keys");
-      atomList.push(k);
-      index = atomList.length; // entry index + 1 (index 0 is no atom)
-      atoms.set(k, index);
-    }
-    body.leb(index * 2);
+    body.leb(ref);
   };
   const arrayBuffer = (bytes: Uint8Array): void => {
     body.u8(Tag.ARRAY_BUFFER);
