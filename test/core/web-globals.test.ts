@@ -45,6 +45,23 @@ for (const worker of [false, true]) {
     );
     assert.equal(await rx.r_eval("try { new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array([0xff])) } catch (e) { e.name }"), "TypeError");
     assert.match(String(await rx.r_eval("try { new TextDecoder('latin1') } catch (e) { e.name + ': ' + e.message }")), /^RangeError: .*latin1.*UTF-8 only/);
+    // Long inputs take the host's bulk path: the same answers, NUL and lone surrogates included.
+    assert.deepEqual(
+      await rx.r_eval(`
+        const long = ('a\\0b\\ud800c€\\u{1F600}'.repeat(200));
+        const noNul = long.replaceAll('\\0', '-');
+        const enc = new TextEncoder();
+        const viaJs = (str) => Array.from(str, (ch) => Array.from(enc.encode(ch))).flat();
+        const e1 = enc.encode(noNul), e2 = enc.encode(long);
+        const dec = new TextDecoder();
+        const bad = new Uint8Array(1000).fill(0x41); bad[500] = 0xff;
+        const bom = new Uint8Array(600).fill(0x42); bom.set([0xef, 0xbb, 0xbf]);
+        let fatal; try { new TextDecoder('utf-8', { fatal: true }).decode(bad) } catch (e) { fatal = e.name }
+        [Array.from(e1).join() === viaJs(noNul).join(), Array.from(e2).join() === viaJs(long).join(),
+         dec.decode(e2) === long.replaceAll('\\ud800', '\\ufffd'), dec.decode(bad).indexOf('\\ufffd'), fatal,
+         dec.decode(bom).length, new TextDecoder('utf-8', { ignoreBOM: true }).decode(bom).charCodeAt(0), dec.decode(new Uint8Array(e2.buffer, 3, 400)).length > 0]`),
+      [true, true, true, 500, "TypeError", 597, 0xfeff, true],
+    );
     assert.deepEqual(await rx.r_eval("const into = new Uint8Array(4); const res = new TextEncoder().encodeInto('a€b', into); [res.read, res.written, Array.from(into)]"), [2, 4, [97, 226, 130, 172]]);
   });
 
@@ -57,6 +74,10 @@ for (const worker of [false, true]) {
     }
     assert.equal(await rx.r_eval("try { atob() } catch (e) { e.name }"), "TypeError");
     assert.equal(await rx.r_eval("const big = 'ab\\u00ff'.repeat(100000); atob(btoa(big)) === big"), true);
+    assert.equal(await rx.r_eval("const withNul = 'a\\0\\u00ff'.repeat(1000); atob(btoa(withNul)) === withNul && btoa(withNul).length"), 4000);
+    assert.equal(await rx.r_eval("try { btoa('x'.repeat(2000) + '€') } catch (e) { e.name }"), "InvalidCharacterError");
+    assert.equal(await rx.r_eval("try { atob('QUJD'.repeat(1000) + '*AAA') } catch (e) { e.name }"), "InvalidCharacterError");
+    assert.equal(await rx.r_eval("atob(' QUJD\\n'.repeat(1000)).length"), 3000);
     assert.equal(await rx.r_eval("try { btoa('€') } catch (e) { e.name }"), "InvalidCharacterError");
   });
 

@@ -107,8 +107,16 @@
 
   const fromBundle = (file, name) => () => bundle(file)?.[name];
   // global name → the bundle exporting it
-  const FROM = { URL: "url", URLSearchParams: "url", atob: "base64", btoa: "base64", structuredClone: "clone", TextEncoder: "encoding", TextDecoder: "encoding", Event: "events", EventTarget: "events", AbortController: "events", AbortSignal: "events" };
+  const FROM = { URL: "url", URLSearchParams: "url", structuredClone: "clone", Event: "events", EventTarget: "events", AbortController: "events", AbortSignal: "events" };
   for (const name in FROM) lazy(name, fromBundle(FROM[name], name));
+  // These two bundles take the native for their bulk paths.
+  let encodingApi, base64Api;
+  const encoding = () => (encodingApi ??= bundle("encoding")?.makeEncoding(native));
+  const base64 = () => (base64Api ??= bundle("base64")?.makeBase64(native));
+  lazy("TextEncoder", () => encoding()?.TextEncoder);
+  lazy("TextDecoder", () => encoding()?.TextDecoder);
+  lazy("atob", () => base64()?.atob);
+  lazy("btoa", () => base64()?.btoa);
   lazy("crypto", cryptoApi);
   lazy("Intl", () => intl().Intl);
   // Node's global Buffer is the `buffer` module's, so only when that builtin is allowed.
