@@ -183,6 +183,11 @@ test("lazy globals look like Node's: non-enumerable, present before use, assigna
   assert.equal(await rx.r_eval("Object.freeze(globalThis); typeof crypto.randomUUID"), "function");
 });
 
+test("a global the host grants under the same name wins over the built-in one", async () => {
+  using rx = new RExec({ globals: { URL: "host url", crypto: { fixed: 4 } } });
+  assert.deepEqual(await rx.r_eval("[URL, crypto.fixed, typeof crypto.randomUUID, typeof URLSearchParams]"), ["host url", 4, "undefined", "function"]);
+});
+
 test("the global Buffer is absent when the buffer builtin is not allowed", async () => {
   using rx = new RExec({ okBuiltinModules: ["path"] });
   assert.equal(await rx.r_eval("typeof Buffer"), "undefined");
