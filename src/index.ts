@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { RExec, type RExecOptions, type CallOptions, type CapturedOutput, type HostFunction, type OutputTarget } from "./host/rexec.js";
+export { RExec, type RExecOptions, type CallOptions, type ModuleCallOptions, type CapturedOutput, type HostFunction, type OutputTarget } from "./host/rexec.js";
 export { DEFAULT_LIMITS, type Limits } from "./host/limits.js";
 export type { Verbose } from "./host/verbose.js";
 export {
@@ -20,6 +20,7 @@ export {
   SystemExit,
   DisposedError,
   CloneError,
+  AbortError,
   type GuestFrame,
 } from "./host/errors.js";
 export type { RHooks, LoadedModule, ModuleFormat, HookFileSystem, ResolveKind } from "./loader/types.js";
@@ -28,4 +29,4 @@ export { MemoryHooks, type MemoryHooksOptions } from "./loader/hooks/memory-hook
 export { UrlHooks, type UrlHooksOptions } from "./loader/hooks/url-hooks.js";
 export type { OpenMode } from "./host/module-host.js";
 export { WorkerRExec, type WorkerRExecOptions, type WorkerModeOptions } from "./worker/index.js";
-export { RExecPool, QueueFullError, AbortError, type RExecPoolOptions, type PoolRunOptions, type PoolRunResult, type PoolRunStats } from "./pool/index.js";
+export { RExecPool, QueueFullError, type RExecPoolOptions, type PoolRunOptions, type PoolRunResult, type PoolRunStats } from "./pool/index.js";

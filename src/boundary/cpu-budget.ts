@@ -76,6 +76,7 @@ export class CpuBudget {
 
   /** The engine's interrupt poll. */
   readonly shouldInterrupt = (): boolean => {
+    threadPollHook?.();
     if (this.stopRequested) return true;
     if (performance.now() > this.deadline) {
       if (this.running) this.expired = true;
@@ -83,4 +84,17 @@ export class CpuBudget {
     }
     return false;
   };
+}
+
+/**
+ * Run at every engine poll of this thread, when set. Worker mode sets it: a
+ * cancellation from the host thread cannot arrive as a message while the
+ * guest runs (the worker's event loop is blocked), so it is read from shared
+ * memory here, and a stop is requested through the realm as `exit()` does.
+ */
+let threadPollHook: (() => void) | undefined;
+
+/** Set (or clear) this thread's {@link threadPollHook}. */
+export function setThreadPollHook(hook: (() => void) | undefined): void {
+  threadPollHook = hook;
 }

@@ -170,3 +170,17 @@ export class DisposedError extends RExecError {
 
 /** A value could not be copied across the boundary (a symbol, a WeakMap, a host object…). */
 export class CloneError extends RExecError {}
+
+/**
+ * The call was cancelled through its `AbortSignal` (`options.signal`): the
+ * guest was stopped at its next poll, or never started. `cause` is the
+ * signal's `reason`, untouched (never stringified: it may be anything).
+ * The sandbox stays usable unless the message says it was disposed.
+ */
+export class AbortError extends RExecError {
+  /** Node's code for aborted operations. */
+  readonly code = "ABORT_ERR";
+  constructor(cause: unknown, detail = "") {
+    super(`the call was aborted${detail}`, { cause });
+  }
+}

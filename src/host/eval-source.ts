@@ -24,7 +24,7 @@
  * @packageDocumentation
  */
 import { parse, type Node, type Program } from "acorn";
-import { base, recursive } from "acorn-walk";
+import { base, recursive, simple } from "acorn-walk";
 import { checkNesting, transpileTypeScript } from "../loader/transpile.js";
 
 /** Code ready for `evalScript`, with the way back to the host's positions. */
@@ -37,7 +37,7 @@ export interface PreparedEval {
   readonly imports: readonly string[];
   /** Literal `require("…")` specifiers, for asynchronous hooks to fetch ahead. */
   readonly requires: readonly string[];
-  /** The code mentions `require`: the realm's global `require` must exist. */
+  /** The code refers to a variable `require` (not in a string or as a property name): the realm's global `require` must exist. */
   readonly usesRequire: boolean;
 }
 
@@ -57,8 +57,8 @@ export function prepareEval(source: string, filename: string, typescript: boolea
     js = transpiled.code;
     tsMap = transpiled.mapPosition;
   }
-  const usesRequire = /\brequire\b/.test(js);
-  const rewritten = /\b(?:await|import)\b/.test(js) || usesRequire ? rewrite(js, filename) : undefined;
+  const mentionsRequire = /\brequire\b/.test(js);
+  const rewritten = /\b(?:await|import)\b/.test(js) || mentionsRequire ? rewrite(js, filename) : undefined;
   const code = rewritten?.code ?? js;
   let mapPosition: Mapper | undefined;
   if (rewritten?.map && tsMap) {
@@ -69,7 +69,7 @@ export function prepareEval(source: string, filename: string, typescript: boolea
       return p && outer(p.line, p.column);
     };
   } else mapPosition = rewritten?.map ?? tsMap;
-  return { code, mapPosition, imports: rewritten?.imports ?? [], requires: rewritten?.requires ?? [], usesRequire };
+  return { code, mapPosition, imports: rewritten?.imports ?? [], requires: rewritten?.requires ?? [], usesRequire: rewritten?.usesRequire ?? false };
 }
 
 interface Rewritten {
@@ -77,6 +77,7 @@ interface Rewritten {
   readonly map: Mapper | undefined;
   readonly imports: string[];
   readonly requires: string[];
+  readonly usesRequire: boolean;
 }
 
 /** Parse as a script (top-level await allowed), else as a module (for `import`); undefined if neither parses. */
@@ -93,7 +94,7 @@ function parseEither(code: string): { program: Program; module: boolean } | unde
 
 /** The rewrite of {@link prepareEval}; `code` is undefined when none is needed. */
 function rewrite(source: string, filename: string): Rewritten {
-  const none: Rewritten = { code: undefined, map: undefined, imports: [], requires: [] };
+  const none: Rewritten = { code: undefined, map: undefined, imports: [], requires: [], usesRequire: false };
   try {
     checkNesting(source, filename);
   } catch {
@@ -105,7 +106,8 @@ function rewrite(source: string, filename: string): Rewritten {
   const state = new RewriteState(source, program);
   recursive(program, state, visitors as never);
   const imports = state.imports;
-  if (!state.containsAwait && !parsed.module) return { ...none, requires: state.requires };
+  const usesRequire = refersTo(program, "require");
+  if (!state.containsAwait && !parsed.module) return { ...none, requires: state.requires, usesRequire };
   // Exports make no sense in an evaluation: leave them for the engine to refuse.
   if (program.body.some((n) => n.type === "ExportNamedDeclaration" || n.type === "ExportDefaultDeclaration" || n.type === "ExportAllDeclaration")) return none;
   const last = program.body[program.body.length - 1];
@@ -115,7 +117,18 @@ function rewrite(source: string, filename: string): Rewritten {
   }
   const prefix = `${state.hoisted.join("")}(async () => { `;
   const suffix = "\n})()";
-  return { ...buildOutput(source, state.pieces, prefix, suffix), imports, requires: state.requires };
+  return { ...buildOutput(source, state.pieces, prefix, suffix), imports, requires: state.requires, usesRequire };
+}
+
+/** Does the code refer to a variable `name` anywhere (functions included; not strings, not property names)? */
+function refersTo(program: Program, name: string): boolean {
+  let found = false;
+  simple(program, {
+    Identifier(node) {
+      if ((node as unknown as { name: string }).name === name) found = true;
+    },
+  });
+  return found;
 }
 
 /** Edits as a piece table: `pieces[i]` is what source character `i` becomes. */

@@ -15,10 +15,13 @@ import { availableParallelism } from "node:os";
 import { MessageChannel, type ResourceLimits } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { handled } from "../boundary/handled.js";
-import { DisposedError, MemoryLimitError, RExecError, TimeoutError } from "../host/errors.js";
+import { AbortError, DisposedError, MemoryLimitError, RExecError, TimeoutError } from "../host/errors.js";
+
+export { AbortError };
 import { resolveLimits, type Limits } from "../host/limits.js";
 import type { RExecOptions } from "../host/rexec.js";
 import { makeLogger } from "../host/verbose.js";
+import { checkSignal } from "../host/call-abort.js";
 import { decodeValue } from "../worker/codec.js";
 import { buildWorkerConfig } from "../worker/config.js";
 import { HostFunctionTable, HostLink, LINK_SIGNAL_BYTES, type HostCallMessage } from "../worker/link.js";
@@ -76,15 +79,6 @@ export class QueueFullError extends RExecError {
     readonly queueLimit: number,
   ) {
     super(`the RExecPool queue is full (queueLimit ${queueLimit} waiting runs); retry later, or raise queueLimit or size`);
-  }
-}
-
-/** The run was cancelled through its `AbortSignal`; `cause` is the signal's reason. */
-export class AbortError extends RExecError {
-  /** Node's code for aborted operations. */
-  readonly code = "ABORT_ERR";
-  constructor(cause: unknown) {
-    super("the run was aborted", { cause });
   }
 }
 
@@ -180,7 +174,8 @@ export class RExecPool {
   async #run(code: string, options: PoolRunOptions): Promise<PoolRunResult> {
     if (typeof code !== "string") throw new TypeError(`code must be a string, got ${code === null ? "null" : typeof code}`);
     if (this.#closed) throw new DisposedError("this RExecPool has been closed");
-    const { signal, filename, language } = options;
+    const { filename, language } = options;
+    const signal = checkSignal(options.signal);
     if (signal?.aborted) throw new AbortError(signal.reason);
     // At most `size` running plus `queueLimit` waiting: beyond that, refuse at once.
     if (this.#inFlight >= this.size + this.queueLimit) throw new QueueFullError(this.queueLimit);

@@ -38,11 +38,20 @@ export interface WorkerStartData {
   readonly config: WorkerConfig;
   readonly replyPort: import("node:worker_threads").MessagePort;
   readonly signal: SharedArrayBuffer;
+  /**
+   * Per-call cancellation: {@link ABORT_SLOTS} Int32 slots; the host stores the
+   * seq of a call it aborted in slot `seq % ABORT_SLOTS`, and the worker reads
+   * the running call's slot at every engine poll (see worker-entry.ts).
+   */
+  readonly abortSlots: SharedArrayBuffer;
 }
 
 /** Main → worker. */
 export type ToWorker =
-  | { readonly t: "call"; readonly seq: number; readonly method: string; readonly args: Wire }
+  /** `abortable`: the host has an AbortSignal for this call (it may send "abort" for its seq). */
+  | { readonly t: "call"; readonly seq: number; readonly method: string; readonly args: Wire; readonly abortable?: boolean }
+  /** The host aborted call `seq`: drop it if queued, stop it if running. */
+  | { readonly t: "abort"; readonly seq: number }
   /**
    * Call a guest function. `nested`: called by a host function on behalf of
    * the running call, so it runs inside that call rather than queued behind it.
@@ -60,6 +69,9 @@ export type FromWorker =
   | { readonly t: "log"; readonly line: string }
   | HostCallMessage
   | ReleaseMessage;
+
+/** Slots of {@link WorkerStartData.abortSlots}: calls this many apart share one (only if both are in flight). */
+export const ABORT_SLOTS = 64;
 
 /** Methods a worker forwards: the seed's r_/s_ names and their camelCase aliases. */
 export const FORWARDED_METHOD = /^(?:[rs]_[a-z][a-z_]*|eval|exec|execFile|import|reload|unload)$/;

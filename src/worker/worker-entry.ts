@@ -12,7 +12,8 @@ import { encodeError, encodeValue, decodeValue } from "./codec.js";
 import { createInnerRExec, hostStubFactory, type LinkRef } from "./inner.js";
 import { GuestLink } from "./link.js";
 import { adoptSharedEngine, type SharedEngine } from "./spawn.js";
-import { FORWARDED_METHOD, type FromWorker, type ToWorker, type WorkerStartData } from "./protocol.js";
+import { ABORT_SLOTS, FORWARDED_METHOD, type FromWorker, type ToWorker, type WorkerStartData } from "./protocol.js";
+import { setThreadPollHook } from "../boundary/cpu-budget.js";
 
 const port = parentPort;
 if (!port) throw new Error("rexec worker entry must run in a worker thread");
@@ -47,9 +48,31 @@ try {
   post({ t: "startError", error: encodeError(error, link.exportGuestFunction) });
 }
 
+/**
+ * Per-call cancellation. The host keeps the AbortSignal; here each abortable
+ * call gets its own controller, aborted by an "abort" message (when this
+ * thread's event loop runs: a queued call, a guest waiting for the host) or
+ * by the host's store into the shared abort slots, read at every engine poll
+ * (while the guest runs, no message can arrive). The realm then stops the
+ * call as it does in-thread.
+ */
+const abortSlots = new Int32Array(data.abortSlots);
+const controllers = new Map<number, AbortController>();
+/** The seq of the independent call running now (0: none). */
+let runningSeq = 0;
+setThreadPollHook(() => {
+  if (runningSeq !== 0 && Atomics.load(abortSlots, runningSeq % ABORT_SLOTS) === runningSeq) controllers.get(runningSeq)?.abort();
+});
+
 async function invoke(message: Extract<ToWorker, { t: "call" | "callFn" }>): Promise<unknown> {
   const args = decodeValue(message.args, importHost);
   if (!Array.isArray(args)) throw new TypeError("bad call arguments");
+  const controller = message.t === "call" ? controllers.get(message.seq) : undefined;
+  if (controller) {
+    // The options argument (second of every method) gets this call's signal.
+    const options = args[1];
+    args[1] = { ...(typeof options === "object" && options !== null ? options : {}), signal: controller.signal };
+  }
   if (message.t === "callFn") {
     const fn = link.guestFunction(message.fid);
     if (!fn) throw new RExecError("this guest function was released and can no longer be called");
@@ -101,6 +124,9 @@ port.on("message", (message: ToWorker) => {
     case "release":
       link.release(message.ids);
       return;
+    case "abort":
+      controllers.get(message.seq)?.abort();
+      return;
     case "call":
     case "callFn": {
       const seq = message.seq;
@@ -108,7 +134,14 @@ port.on("message", (message: ToWorker) => {
       // A nested call acts for the running call: the realm must run it inside
       // that call, not queue it (see boundary/host-call-scope.ts).
       const scope = nested ? openHostCallScope(undefined) : undefined;
-      const run = (nested ? started : queue).then(() => (scope ? runInHostCallScope(scope, () => invoke(message)) : invoke(message)));
+      if (message.t === "call" && message.abortable) controllers.set(seq, new AbortController());
+      const run = (nested ? started : queue).then(() => {
+        if (scope) return runInHostCallScope(scope, () => invoke(message));
+        runningSeq = seq;
+        return invoke(message);
+      });
+      if (!nested) run.then(() => (runningSeq = 0), () => (runningSeq = 0));
+      run.then(() => controllers.delete(seq), () => controllers.delete(seq));
       if (scope) run.then(() => closeHostCallScope(scope), () => closeHostCallScope(scope));
       if (!nested) queue = run.then(ignore, ignore);
       run.then(

@@ -14,9 +14,10 @@
  */
 import { MessageChannel, Worker, type ResourceLimits } from "node:worker_threads";
 import { handled } from "../boundary/handled.js";
-import { CloneError, DisposedError, MemoryLimitError, RExecError, TimeoutError } from "../host/errors.js";
+import { AbortError, CloneError, DisposedError, MemoryLimitError, RExecError, TimeoutError } from "../host/errors.js";
+import { checkSignal } from "../host/call-abort.js";
 import { resolveLimits, type Limits } from "../host/limits.js";
-import type { CapturedOutput, OutputTarget, RExecOptions } from "../host/rexec.js";
+import type { CallOptions, CapturedOutput, OutputTarget, RExecOptions } from "../host/rexec.js";
 import { makeLogger } from "../host/verbose.js";
 import { decodeValue, encodeValue, type Wire } from "./codec.js";
 import { HostFunctionTable, HostLink, LINK_SIGNAL_BYTES } from "./link.js";
@@ -25,7 +26,7 @@ import { Watchdog } from "./watchdog.js";
 import { buildWorkerConfig, type RExecClass } from "./config.js";
 
 export type { RExecClass };
-import { FORWARDED_METHOD, type FromWorker, type ToWorker, type WorkerStartData } from "./protocol.js";
+import { ABORT_SLOTS, FORWARDED_METHOD, type FromWorker, type ToWorker, type WorkerStartData } from "./protocol.js";
 import { WORKER_DEFAULT_STACK_BYTES, sharedEngine, workerResourceLimits, workerScript } from "./spawn.js";
 
 /** Settings of worker mode, given as `worker: { … }` instead of `worker: true`. */
@@ -110,6 +111,8 @@ export class WorkerRExec {
   #hostBusy = 0;
   readonly #watchdog: Watchdog;
   readonly #signal: Int32Array;
+  /** Shared with the worker: seqs of calls the host aborted (see protocol.ts). */
+  readonly #abortSlots = new Int32Array(new SharedArrayBuffer(4 * ABORT_SLOTS));
   readonly #resourceLimits: ResourceLimits;
 
   /**
@@ -151,7 +154,7 @@ export class WorkerRExec {
       },
       log: this.#log,
     });
-    const startData: WorkerStartData = { config, replyPort: reply.port2, signal };
+    const startData: WorkerStartData = { config, replyPort: reply.port2, signal, abortSlots: this.#abortSlots.buffer as SharedArrayBuffer };
     this.#resourceLimits = workerResourceLimits(this.limits, mode.resourceLimits);
     this.#worker = new Worker(workerScript("./worker-entry"), {
       workerData: { ...startData, sharedEngine: sharedEngine(config.engine) },
@@ -265,12 +268,39 @@ export class WorkerRExec {
   invoke(method: string, ...args: unknown[]): Promise<unknown> {
     if (!FORWARDED_METHOD.test(method)) return handled(Promise.reject(new TypeError(`${method} is not a method worker mode forwards`)));
     let wire: Wire;
+    let signal: AbortSignal | undefined;
     try {
+      // An AbortSignal stays on this thread: the worker gets a flag, and an "abort" when it fires.
+      signal = takeSignal(args);
+      if (signal?.aborted) throw new AbortError(signal.reason);
       wire = encodeValue(args, this.#table.export);
     } catch (error) {
       return handled(Promise.reject(error));
     }
-    return this.#send({ t: "call", seq: ++this.#seq, method, args: wire }, method);
+    const seq = ++this.#seq;
+    const result = this.#send({ t: "call", seq, method, args: wire, abortable: signal !== undefined }, method);
+    if (!signal) return result;
+    const onAbort = () => {
+      // Read by the worker at its next engine poll, even while the guest spins (its event loop cannot run).
+      Atomics.store(this.#abortSlots, seq % ABORT_SLOTS, seq);
+      // Read when its event loop runs: a queued call, or a guest waiting for a timer or host call.
+      this.#post({ t: "abort", seq });
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    const done = () => signal.removeEventListener("abort", onAbort);
+    return handled(result.then(
+      (value) => {
+        done();
+        if (signal.aborted) throw new AbortError(signal.reason);
+        return value;
+      },
+      (error: unknown) => {
+        done();
+        if (!signal.aborted) throw error;
+        if (this.alive) throw new AbortError(signal.reason);
+        throw new AbortError(signal.reason, ` and the sandbox did not survive it: ${error instanceof Error ? error.message : "it failed"}`);
+      },
+    ));
   }
 
   /** The host-side callable of a guest function in the worker: async, called by id. */
@@ -367,22 +397,22 @@ export class WorkerRExec {
   // Public API (the forwarded methods of RExec)
 
   /** {@link RExec.r_eval} in the worker. */
-  r_eval(code: string, options?: { filename?: string }): Promise<unknown> {
+  r_eval(code: string, options?: CallOptions): Promise<unknown> {
     return this.invoke("r_eval", code, options);
   }
 
   /** {@link RExec.r_exec} in the worker. */
-  r_exec(code: string, options?: { filename?: string }): Promise<void> {
+  r_exec(code: string, options?: CallOptions): Promise<void> {
     return handled(this.invoke("r_exec", code, options).then(() => undefined));
   }
 
   /** {@link RExec.s_eval} in the worker; guest output is written to `stdio` on this thread. */
-  s_eval(code: string, options?: { filename?: string }): Promise<unknown> {
+  s_eval(code: string, options?: CallOptions): Promise<unknown> {
     return this.invoke("s_eval", code, options);
   }
 
   /** {@link RExec.s_exec} in the worker; guest output is written to `stdio` on this thread. */
-  s_exec(code: string, options?: { filename?: string }): Promise<void> {
+  s_exec(code: string, options?: CallOptions): Promise<void> {
     return handled(this.invoke("s_exec", code, options).then(() => undefined));
   }
 
@@ -407,12 +437,12 @@ export class WorkerRExec {
   }
 
   /** camelCase alias of {@link WorkerRExec.r_eval}. */
-  eval(code: string, options?: { filename?: string }): Promise<unknown> {
+  eval(code: string, options?: CallOptions): Promise<unknown> {
     return this.r_eval(code, options);
   }
 
   /** camelCase alias of {@link WorkerRExec.r_exec}. */
-  exec(code: string, options?: { filename?: string }): Promise<void> {
+  exec(code: string, options?: CallOptions): Promise<void> {
     return this.r_exec(code, options);
   }
 
@@ -447,4 +477,16 @@ function toWriter(target: OutputTarget): (text: string) => void {
   if (typeof target === "function") return target;
   if (target && typeof target.write === "function") return (text) => void target.write(text);
   throw new TypeError("stdio.stdout/stderr must be a writable stream or a function (text: string) => void");
+}
+
+/**
+ * Take the AbortSignal out of a call's options argument (the second one of
+ * every forwarded method): it cannot cross the thread, and stays here.
+ */
+function takeSignal(args: unknown[]): AbortSignal | undefined {
+  const options = args[1];
+  if (typeof options !== "object" || options === null || !("signal" in options)) return undefined;
+  const { signal, ...rest } = options as { signal?: unknown };
+  args[1] = rest;
+  return checkSignal(signal);
 }
