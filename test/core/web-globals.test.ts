@@ -152,6 +152,7 @@ for (const worker of [false, true]) {
     );
     assert.deepEqual(await rx.r_eval("const r = new Intl.DateTimeFormat().resolvedOptions(); [r.locale, r.timeZone]"), ["en-US", "UTC"]);
     assert.equal(await rx.r_eval("typeof Intl.Collator"), "undefined");
+    assert.deepEqual(await rx.r_eval("[Intl.NumberFormat('de').format(1.5), new Intl.NumberFormat('de') instanceof Intl.NumberFormat, Intl.DateTimeFormat().resolvedOptions().locale, Intl.NumberFormat.name]"), ["1,5", true, "en-US", "NumberFormat"]);
     assert.equal(await rx.r_eval("try { new Intl.NumberFormat('en', { style: 'bogus' }) } catch (e) { e.name }"), "RangeError");
     assert.equal(await rx.r_eval("try { new Intl.DateTimeFormat('en', { timeZone: 'Mars/Base' }) } catch (e) { e.name }"), "RangeError");
   });

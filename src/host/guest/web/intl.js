@@ -83,7 +83,7 @@ export function makeIntl(native) {
     return spec;
   };
 
-  class NumberFormat {
+  class NumberFormatImpl {
     #format;
     constructor(locales, options) {
       const spec = specOf(locales, options, NUMBER_KEYS);
@@ -109,7 +109,7 @@ export function makeIntl(native) {
     }
   }
 
-  class DateTimeFormat {
+  class DateTimeFormatImpl {
     #format;
     constructor(locales, options) {
       const spec = specOf(locales, options, DATE_KEYS);
@@ -137,6 +137,21 @@ export function makeIntl(native) {
       return "Intl.DateTimeFormat";
     }
   }
+
+  // Like the standard's constructors, these also work without `new` (code
+  // such as `Intl.DateTimeFormat().resolvedOptions()` relies on it).
+  const callable = (Impl, name) => {
+    const ctor = function (locales, options) {
+      return new Impl(locales, options);
+    };
+    Object.defineProperty(ctor, "name", { value: name });
+    Object.defineProperty(ctor, "prototype", { value: Impl.prototype, writable: false });
+    Object.defineProperty(Impl.prototype, "constructor", { value: ctor, writable: true, configurable: true });
+    ctor.supportedLocalesOf = Impl.supportedLocalesOf;
+    return ctor;
+  };
+  const NumberFormat = callable(NumberFormatImpl, "NumberFormat");
+  const DateTimeFormat = callable(DateTimeFormatImpl, "DateTimeFormat");
 
   const Intl = {
     NumberFormat,
