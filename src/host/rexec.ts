@@ -13,7 +13,8 @@ import { formatGuestStack } from "../boundary/guest-stack.js";
 import { handled } from "../boundary/handled.js";
 import { ENGINE_VARIANT, type EngineVariantName } from "../engine/wasm-variant.js";
 import { enrichEngineError, hasGuestTopFrame, type EnrichedErrorSite } from "./error-enrich.js";
-import { DisposedError, GuestError, RestrictedError, type GuestFrame } from "./errors.js";
+import { AbortError, DisposedError, GuestError, RestrictedError, SystemExit, type GuestFrame } from "./errors.js";
+import { checkSignal, stopRunningCall } from "./call-abort.js";
 import { prepareEval, type PreparedEval } from "./eval-source.js";
 import { ModuleHost, type OpenMode } from "./module-host.js";
 import { installWebGlobals } from "./web-natives.js";
@@ -100,6 +101,18 @@ export interface CallOptions {
   filename?: string;
   /** `"ts"`: the code is TypeScript (types are stripped first); default `"js"`, or `"ts"` for a `.ts` filename. */
   language?: "js" | "ts";
+  /**
+   * Cancels the call: a running guest is stopped at its next poll, a queued
+   * call never starts, an already-aborted signal rejects at once — with
+   * {@link AbortError} (`cause`: the signal's reason). The sandbox stays usable.
+   */
+  signal?: AbortSignal;
+}
+
+/** Options of one execfile/import/reload/unload call. */
+export interface ModuleCallOptions {
+  /** Cancels the call, as {@link CallOptions.signal} does. */
+  signal?: AbortSignal;
 }
 
 /** Output a guest wrote during the last r_* call. */
@@ -351,6 +364,8 @@ export class RExec {
   private async evaluate(code: string, options: CallOptions | undefined, sink: OutputSink, copyResult: boolean): Promise<unknown> {
     if (typeof code !== "string") throw new TypeError(`code must be a string, got ${code === null ? "null" : typeof code}`);
     const filename = checkFilename(options?.filename ?? "<eval>");
+    const signal = checkSignal(options?.signal);
+    if (signal?.aborted) throw new AbortError(signal.reason);
     const prepared = prepareCode(code, filename, checkLanguage(options?.language, filename));
     // Asynchronous hooks answer ahead of the (synchronous) engine: fetch what the code names literally.
     // (Only then is there a wait before the call is queued: calls without imports keep their order exactly.)
@@ -360,7 +375,7 @@ export class RExec {
       this.rememberEvalSource(filename, prepared.code);
       this.rememberEvalMap(filename, prepared.mapPosition);
       return engine.evalScript(prepared.code, filename);
-    }, sink, copyResult);
+    }, sink, copyResult, false, signal);
   }
 
   /** Fetch the static imports and literal requires of eval code through the hooks (failures are reported by the call itself). */
@@ -398,15 +413,50 @@ export class RExec {
    * Run one call in the realm: the loader's per-call state is reset first, and a
    * guest copy of a host denial is replaced by the host's own error.
    */
-  private async runCall(enter: (engine: Engine, modules: ModuleHost) => GuestRef, sink: OutputSink, copyResult: boolean, untilIdle = false): Promise<unknown> {
+  private async runCall(enter: (engine: Engine, modules: ModuleHost) => GuestRef, sink: OutputSink, copyResult: boolean, untilIdle = false, signal?: AbortSignal): Promise<unknown> {
     const realm = await this.ready();
     const modules = this.modules!;
-    realm.defaultSink = sink;
-    return realm.run((engine) => {
+    const run = (): Promise<unknown> => realm.run((engine) => {
+      // Aborted while queued: never starts (the promise was rejected already).
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      running = true;
+      realm.defaultSink = sink;
       this.stdinConnected = sink === this.stdioSinkInstance;
       modules.beginCall(engine);
       return enter(engine, modules);
     }, sink, copyResult, undefined, untilIdle);
+    let running = false;
+    if (!signal) return run();
+    if (signal.aborted) throw new AbortError(signal.reason);
+    return new Promise<unknown>((resolve, reject) => {
+      const onAbort = () => {
+        if (running) {
+          this.log("abort: the call's signal was aborted; stopping the guest");
+          stopRunningCall(realm, () => running);
+        } else reject(new AbortError(signal.reason));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      run().then(
+        (value) => {
+          signal.removeEventListener("abort", onAbort);
+          // Finished before the guest polled again: aborted all the same (its work is done, though).
+          signal.aborted ? reject(new AbortError(signal.reason)) : resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(signal.aborted && running ? this.abortFailure(error, signal) : error);
+        },
+      ).finally(() => {
+        running = false;
+      });
+    });
+  }
+
+  /** What an aborted call that was running rejects with: AbortError, saying so if the sandbox did not survive. */
+  private abortFailure(error: unknown, signal: AbortSignal): AbortError {
+    if (this.alive) return new AbortError(signal.reason);
+    const why = error instanceof SystemExit ? "" : `: ${error instanceof Error ? error.message : "it failed"}`;
+    return new AbortError(signal.reason, ` and the sandbox did not survive it${why}`);
   }
 
   /** The next chunk of stdin for the guest (s_* calls only; r_* calls see the end at once). */
@@ -511,7 +561,9 @@ export class RExec {
     return name;
   }
 
-  private async moduleCall(name: string, sink: OutputSink, copyResult: boolean, what: string): Promise<unknown> {
+  private async moduleCall(name: string, sink: OutputSink, copyResult: boolean, what: string, options: ModuleCallOptions | undefined): Promise<unknown> {
+    const signal = checkSignal(checkModuleOptions(options, what).signal);
+    if (signal?.aborted) throw new AbortError(signal.reason);
     const asScript = !copyResult; // execfile: run like `node file`, until its async work is done
     // execfile takes a path, as `node main.js` does: a bare name is a file in the cwd, never a package.
     const specifier = asScript ? scriptPath(this.checkName(name, what)) : this.checkName(name, what);
@@ -534,15 +586,15 @@ export class RExec {
         this.realm!.track(engine.evalScript(`if (globalThis.process && Array.isArray(process.argv)) process.argv[1] = ${JSON.stringify(id)};`, "<rexec:argv>"));
       }
       return modules.evaluate(engine, id, format);
-    }, sink, copyResult, asScript);
+    }, sink, copyResult, asScript, signal);
   }
 
   /**
    * Run a file found through the hooks (`.js .mjs .cjs .ts .mts .cts .json`),
    * resolved as if a module at the hooks' root imported it.
    */
-  r_execfile(path: string): Promise<void> {
-    return handled(this.moduleCall(path, this.captureSink(), false, "r_execfile").then(toVoid));
+  r_execfile(path: string, options?: ModuleCallOptions): Promise<void> {
+    return handled(this.moduleCall(path, this.captureSink(), false, "r_execfile", options).then(toVoid));
   }
 
   /**
@@ -550,8 +602,8 @@ export class RExec {
    * (async, each call under the limits). `./calc.js` is a file at the root; a
    * bare `calc` is a package or a safe builtin. Each module loads once per realm.
    */
-  r_import(name: string): Promise<Record<string, unknown>> {
-    return handled(this.moduleCall(name, this.captureSink(), true, "r_import") as Promise<Record<string, unknown>>);
+  r_import(name: string, options?: ModuleCallOptions): Promise<Record<string, unknown>> {
+    return handled(this.moduleCall(name, this.captureSink(), true, "r_import", options) as Promise<Record<string, unknown>>);
   }
 
   /**
@@ -559,10 +611,10 @@ export class RExec {
    * namespace. Like Python's reload: modules (and host code) that already hold
    * the old module's bindings keep them; later imports get the new instance.
    */
-  r_reload(name: string): Promise<Record<string, unknown>> {
+  r_reload(name: string, options?: ModuleCallOptions): Promise<Record<string, unknown>> {
     return handled(Promise.resolve().then(() => {
-      this.r_unload(name);
-      return this.r_import(name);
+      this.r_unload(name, options);
+      return this.r_import(name, options);
     }));
   }
 
@@ -570,8 +622,11 @@ export class RExec {
    * Forget a module: the next import reads and evaluates it again. Bindings
    * already imported are unaffected.
    */
-  r_unload(name: string): void {
+  r_unload(name: string, options?: ModuleCallOptions): void {
     const specifier = this.checkName(name, "r_unload");
+    // Nothing runs, so there is nothing to stop; an aborted signal still means "do not".
+    const signal = checkSignal(checkModuleOptions(options, "r_unload").signal);
+    if (signal?.aborted) throw new AbortError(signal.reason);
     if (this.disposed) throw new DisposedError("dispose() was called");
     if (!this.modules) return; // nothing loaded yet
     const { id } = this.modules.resolve(specifier, undefined, "import");
@@ -579,46 +634,46 @@ export class RExec {
   }
 
   /** {@link r_execfile} with the guest's stdio connected to `stdio`. */
-  s_execfile(path: string): Promise<void> {
-    return handled(this.moduleCall(path, this.stdioSink(), false, "s_execfile").then(toVoid));
+  s_execfile(path: string, options?: ModuleCallOptions): Promise<void> {
+    return handled(this.moduleCall(path, this.stdioSink(), false, "s_execfile", options).then(toVoid));
   }
 
   /** {@link r_import} with the guest's stdio connected to `stdio`. */
-  s_import(name: string): Promise<Record<string, unknown>> {
-    return handled(this.moduleCall(name, this.stdioSink(), true, "s_import") as Promise<Record<string, unknown>>);
+  s_import(name: string, options?: ModuleCallOptions): Promise<Record<string, unknown>> {
+    return handled(this.moduleCall(name, this.stdioSink(), true, "s_import", options) as Promise<Record<string, unknown>>);
   }
 
   /** {@link r_reload} with the guest's stdio connected to `stdio`. */
-  s_reload(name: string): Promise<Record<string, unknown>> {
+  s_reload(name: string, options?: ModuleCallOptions): Promise<Record<string, unknown>> {
     return handled(Promise.resolve().then(() => {
-      this.r_unload(name);
-      return this.s_import(name);
+      this.r_unload(name, options);
+      return this.s_import(name, options);
     }));
   }
 
   /** Same as {@link r_unload} (nothing runs). */
-  s_unload(name: string): void {
-    this.r_unload(name);
+  s_unload(name: string, options?: ModuleCallOptions): void {
+    this.r_unload(name, options);
   }
 
   /** camelCase alias of {@link r_execfile}. */
-  execFile(path: string): Promise<void> {
-    return this.r_execfile(path);
+  execFile(path: string, options?: ModuleCallOptions): Promise<void> {
+    return this.r_execfile(path, options);
   }
 
   /** camelCase alias of {@link r_import}. */
-  import(name: string): Promise<Record<string, unknown>> {
-    return this.r_import(name);
+  import(name: string, options?: ModuleCallOptions): Promise<Record<string, unknown>> {
+    return this.r_import(name, options);
   }
 
   /** camelCase alias of {@link r_reload}. */
-  reload(name: string): Promise<Record<string, unknown>> {
-    return this.r_reload(name);
+  reload(name: string, options?: ModuleCallOptions): Promise<Record<string, unknown>> {
+    return this.r_reload(name, options);
   }
 
   /** camelCase alias of {@link r_unload}. */
-  unload(name: string): void {
-    this.r_unload(name);
+  unload(name: string, options?: ModuleCallOptions): void {
+    this.r_unload(name, options);
   }
 
   /**
@@ -672,6 +727,12 @@ function toWriter(target: OutputTarget): (text: string) => void {
   if (typeof target === "function") return target;
   if (target && typeof target.write === "function") return (text) => void target.write(text);
   throw new TypeError("stdio.stdout/stderr must be a writable stream or a function (text: string) => void");
+}
+
+function checkModuleOptions(options: unknown, what: string): ModuleCallOptions {
+  if (options === undefined) return {};
+  if (typeof options !== "object" || options === null) throw new TypeError(`${what}: options must be an object such as { signal }`);
+  return options as ModuleCallOptions;
 }
 
 function checkLanguage(language: unknown, filename: string): boolean {
