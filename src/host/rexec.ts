@@ -696,6 +696,21 @@ export class RExec {
     throw new RestrictedError(`write to ${path}`, "list its directory in okWritePaths or override r_open", "--allow-write <dir>");
   }
 
+  /**
+   * Define globals in this realm now, as `options.globals` does at start
+   * (used by the pool for a run's `input` and `globals`; the realm is fresh
+   * for each run, so they last for that run only).
+   *
+   * @internal Not part of the public API; worker mode does not forward it.
+   */
+  async defineGlobalsForRun(globals: Record<string, unknown>): Promise<void> {
+    const realm = await this.ready();
+    for (const [name, value] of Object.entries(globals)) {
+      if (!GLOBAL_NAME.test(name)) throw new TypeError(`"${name.slice(0, 64)}" is not a valid global name`);
+      await realm.defineGlobal(name, value);
+    }
+  }
+
   /** Free the guest realm and its memory. Idempotent; later calls throw DisposedError. */
   dispose(): void {
     if (this.disposed) return;

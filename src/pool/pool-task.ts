@@ -11,7 +11,7 @@
 import { MessageChannel, threadId, workerData, type MessagePort } from "node:worker_threads";
 import { CloneError, DisposedError } from "../host/errors.js";
 import type { RExec } from "../host/rexec.js";
-import { encodeError, encodeValue, type Wire } from "../worker/codec.js";
+import { decodeValue, encodeError, encodeValue, type Wire } from "../worker/codec.js";
 import { createInnerRExec, hostStubFactory, type LinkRef } from "../worker/inner.js";
 import { GuestLink, type HostSettleMessage } from "../worker/link.js";
 import type { WorkerConfig } from "../worker/protocol.js";
@@ -23,6 +23,8 @@ export interface PoolTask {
   readonly filename: string | undefined;
   /** `"ts"` for TypeScript (see `CallOptions.language`). */
   readonly language?: "js" | "ts";
+  /** This run's globals (its `input` among them), by name; functions call the host. */
+  readonly globals?: Wire;
   /** Async messages both ways (started, host calls, settlements, logs). */
   readonly port: MessagePort;
   /** Sync replies to host calls (read with receiveMessageOnPort). */
@@ -123,6 +125,8 @@ export default async function runTask(task: PoolTask): Promise<PoolTaskResult> {
   let wallMs = 0;
   try {
     rx = await realm;
+    // Before the clock starts: copying the run's data in is set-up, under its own budget.
+    if (task.globals !== undefined) await rx.defineGlobalsForRun(decodeGlobals(task.globals));
     // The host's watchdog charges this thread's running time from here (src/worker/watchdog.ts).
     tryPost(task.port, { t: "started", threadId });
     const t0 = performance.now();
@@ -162,4 +166,11 @@ export default async function runTask(task: PoolTask): Promise<PoolTaskResult> {
   // Build the next realm while this thread would otherwise be idle.
   spare = makeRealm();
   return { ok, value, stats, output };
+}
+
+/** The run's globals as values: each decoded on its own (functions become calls to this run's host). */
+function decodeGlobals(wire: Wire): Record<string, unknown> {
+  const globals: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(wire as unknown as Record<string, Wire>)) globals[name] = decodeValue(value, importHost);
+  return globals;
 }

@@ -15,14 +15,14 @@ import { availableParallelism } from "node:os";
 import { MessageChannel, type ResourceLimits } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { handled } from "../boundary/handled.js";
-import { AbortError, DisposedError, MemoryLimitError, RExecError, TimeoutError } from "../host/errors.js";
+import { AbortError, CloneError, DisposedError, MemoryLimitError, RExecError, TimeoutError } from "../host/errors.js";
 
 export { AbortError };
 import { resolveLimits, type Limits } from "../host/limits.js";
 import type { RExecOptions } from "../host/rexec.js";
 import { makeLogger } from "../host/verbose.js";
 import { checkSignal } from "../host/call-abort.js";
-import { decodeValue } from "../worker/codec.js";
+import { decodeValue, encodeValue, type Wire } from "../worker/codec.js";
 import { buildWorkerConfig } from "../worker/config.js";
 import { HostFunctionTable, HostLink, LINK_SIGNAL_BYTES, type HostCallMessage } from "../worker/link.js";
 import { Watchdog } from "../worker/watchdog.js";
@@ -57,7 +57,23 @@ export interface PoolRunOptions {
   readonly filename?: string;
   /** `"ts"`: the code is TypeScript (default `"js"`, or `"ts"` for a `.ts` filename). */
   readonly language?: "js" | "ts";
+  /**
+   * Data for this run, copied into the guest as the global `input` (like a
+   * function's argument; the name `input` is fixed). Data only: values
+   * `RExec`'s `globals` accept, without functions (those go in `globals`).
+   */
+  readonly input?: unknown;
+  /**
+   * Globals of this run only, on top of the pool's own `globals` (a name in
+   * both: this run's wins). Values are copied; functions become host
+   * functions the guest can call, as with the pool's `globals`.
+   */
+  readonly globals?: Record<string, unknown>;
 }
+
+const RUN_OPTIONS = new Set(["signal", "filename", "language", "input", "globals"]);
+/** The rule of `RExec`'s `globals` names. */
+const GLOBAL_NAME = /^[A-Za-z_$][\w$]*$/;
 
 /** Accounting of one run. */
 export type PoolRunStats = PoolTaskStats;
@@ -174,9 +190,16 @@ export class RExecPool {
   async #run(code: string, options: PoolRunOptions): Promise<PoolRunResult> {
     if (typeof code !== "string") throw new TypeError(`code must be a string, got ${code === null ? "null" : typeof code}`);
     if (this.#closed) throw new DisposedError("this RExecPool has been closed");
+    if (typeof options !== "object" || options === null) throw new TypeError("run options must be an object");
+    for (const key of Object.keys(options)) {
+      if (!RUN_OPTIONS.has(key)) throw new TypeError(`unknown run option "${key}"; known options: ${[...RUN_OPTIONS].join(", ")}`);
+    }
     const { filename, language } = options;
     const signal = checkSignal(options.signal);
     if (signal?.aborted) throw new AbortError(signal.reason);
+    // This run's host functions beside the pool's; dropped when the run ends.
+    const table = new HostFunctionTable(this.#table);
+    const globals = encodeRunGlobals(options, table);
     // At most `size` running plus `queueLimit` waiting: beyond that, refuse at once.
     if (this.#inFlight >= this.size + this.queueLimit) throw new QueueFullError(this.queueLimit);
     this.#inFlight++;
@@ -197,7 +220,7 @@ export class RExecPool {
     });
 
     const link = new HostLink({
-      table: this.#table,
+      table,
       post: (message) => channel.port1.postMessage(message),
       replyPort: reply.port1,
       signal: signalWord,
@@ -212,7 +235,7 @@ export class RExecPool {
       } else if (message.t === "hcall") link.handle(message);
     });
 
-    const task: PoolTask = { code, filename, language, port: channel.port2, replyPort: reply.port2, signal: shared };
+    const task: PoolTask = { code, filename, language, globals, port: channel.port2, replyPort: reply.port2, signal: shared };
     try {
       const result = await this.#piscina.run(task, {
         signal: signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal,
@@ -245,6 +268,8 @@ export class RExecPool {
     if (error instanceof RExecError || !(error instanceof Error)) return error;
     // Errors of the pool machinery itself (not from the guest, which arrive typed).
     if (error.message === "Task queue is at limit") return new QueueFullError(this.queueLimit);
+    // postMessage refused the task: something in the run's input or globals is not data (a symbol…).
+    if (error.name === "DataCloneError") return new CloneError(`the run's input or globals could not be copied to the pool thread: ${error.message}`);
     if ((error as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY") {
       const failure = new MemoryLimitError("memoryBytes", this.limits.memoryBytes);
       Object.assign(failure, { limit: "maxOldGenerationSizeMb", value: this.#heapMb });
@@ -282,4 +307,30 @@ function deadFunction(_id: number, name: string): (...args: unknown[]) => Promis
   return {
     [label]: () => handled(Promise.reject(new DisposedError("the pool run that created this function has ended; runs are stateless"))),
   }[label]!;
+}
+
+/**
+ * A run's `input` and `globals`, checked and encoded for the pool thread
+ * (functions of `globals` registered in the run's `table`).
+ */
+function encodeRunGlobals(options: PoolRunOptions, table: HostFunctionTable): Wire | undefined {
+  const hasInput = Object.hasOwn(options, "input");
+  const given = options.globals;
+  if (given === undefined && !hasInput) return undefined;
+  if (given !== undefined && (typeof given !== "object" || given === null || Array.isArray(given))) {
+    throw new TypeError("options.globals must be an object of { name: value | function }");
+  }
+  const names = given === undefined ? [] : Object.keys(given);
+  for (const name of names) {
+    if (!GLOBAL_NAME.test(name)) throw new TypeError(`options.globals: "${name.length > 64 ? `${name.slice(0, 64)}…` : name}" is not a valid global name`);
+  }
+  if (hasInput && names.includes("input")) throw new TypeError("pass the run's data as options.input or as options.globals.input, not both");
+  const encoded: Record<string, Wire> = {};
+  for (const name of names) encoded[name] = encodeValue(given![name], table.export);
+  if (hasInput) {
+    encoded.input = encodeValue(options.input, () => {
+      throw new TypeError("options.input must be data (functions go in options.globals)");
+    });
+  }
+  return encoded as unknown as Wire;
 }

@@ -91,11 +91,18 @@ export class HostFunctionTable {
   private readonly byId = new Map<number, AnyFunction>();
   private readonly ids = new Map<AnyFunction, number>();
 
+  /**
+   * @param parent - a table this one extends for a while (a pool run's own
+   *   functions beside the pool's): the parent's functions keep their ids, new
+   *   ones get negative ids here and are dropped with this table.
+   */
+  constructor(private readonly parent?: HostFunctionTable) {}
+
   /** The id of `fn`, registering it on first use. */
   readonly export = (fn: AnyFunction): number => {
-    let id = this.ids.get(fn);
+    let id = this.ids.get(fn) ?? this.parent?.ids.get(fn);
     if (id === undefined) {
-      id = this.byId.size + 1;
+      id = this.parent ? -(this.byId.size + 1) : this.byId.size + 1;
       this.byId.set(id, fn);
       this.ids.set(fn, id);
     }
@@ -104,7 +111,7 @@ export class HostFunctionTable {
 
   /** The function registered under `id`. */
   get(id: number): AnyFunction | undefined {
-    return this.byId.get(id);
+    return this.byId.get(id) ?? this.parent?.get(id);
   }
 }
 
