@@ -65,6 +65,8 @@ Limits (always on; library defaults when omitted):
 Other:
   -v, --verbose           log sandbox decisions (denials, limits, host calls) to stderr
   --isolate=worker        run the sandbox in a worker thread
+  --seed <n>              deterministic run: Math.random and crypto from seed <n>, a virtual clock
+                          from 1970-01-01T00:00:00Z moved only by timers (same input → same output)
   -h, --help              this help
 
 Guest stdin/stdout/stderr are the process's (run). In the guest, process.stdin offers
@@ -192,6 +194,7 @@ function sandbox(cli: CliArgs, extra: SandboxExtra): Sandbox {
   // The guest's process.stdin is the process's for `run`; the REPL keeps stdin for itself.
   if (!extra.stdin) options.stdio = { stdin: Readable.from([]) };
   if (cli.worker) options.worker = true;
+  if (cli.seed !== undefined) options.deterministic = { seed: cli.seed };
   if (cli.verbose) {
     for (const [i, root] of roots.roots.entries()) process.stderr.write(`rexec: root ${roots.roots.length === 1 ? "/" : `/root${i}`} = ${root}\n`);
     for (const p of okWritePaths) process.stderr.write(`rexec: writable: ${p}\n`);

@@ -26,6 +26,7 @@ export const OPTIONS = {
   stack: { type: "string" },
   "max-output": { type: "string" },
   isolate: { type: "string" },
+  seed: { type: "string" },
   verbose: { type: "boolean", short: "v" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
@@ -49,6 +50,8 @@ export interface CliArgs {
   stack: number | undefined;
   maxOutput: number | undefined;
   worker: boolean;
+  /** `--seed`: deterministic mode with this seed (a safe integer, or else the text itself). */
+  seed: number | string | undefined;
   verbose: boolean;
 }
 
@@ -112,6 +115,7 @@ export function parseCli(args: string[]): CliArgs {
     stack: values.stack === undefined ? undefined : parseSize(values.stack, "--stack"),
     maxOutput: values["max-output"] === undefined ? undefined : parseSize(values["max-output"], "--max-output"),
     worker,
+    seed: values.seed === undefined ? undefined : /^-?\d{1,15}$/.test(values.seed) ? Number(values.seed) : values.seed,
     verbose: values.verbose ?? false,
   };
 }
