@@ -71,6 +71,17 @@ export class RealmCopy {
     return this.copyOutJson(engine, ref);
   }
 
+  /**
+   * Copy out a value the kernel's bjsonSafe gate has just passed, with no
+   * guest code run since (host-function arguments: the kernel gates them and
+   * hands them straight to the host) — binary, else the JSON codec.
+   */
+  copyOutGated(engine: Engine, ref: GuestRef): unknown {
+    const build = this.binaryBuild(engine);
+    const binary = build === null ? NOT_COPIED : this.writeAndDecode(engine, ref, build);
+    return binary !== NOT_COPIED ? binary : this.copyOutJson(engine, ref);
+  }
+
   /** The binary path out, or NOT_COPIED when the value must take the JSON codec. */
   private copyOutBinary(engine: Engine, ref: GuestRef): unknown {
     const build = this.binaryBuild(engine);
@@ -80,6 +91,13 @@ export class RealmCopy {
     // The gate is kernel code (no guest code) but it walks the value: charged like any guest work.
     const safe = core.temp(engine.call(core.kernel.bjsonSafe, null, [ref, core.temp(engine.newNumber(limit))]));
     if (engine.typeOf(safe) !== "boolean" || engine.getNumber(safe) !== 1) return NOT_COPIED;
+    return this.writeAndDecode(engine, ref, build);
+  }
+
+  /** Only after the gate: the C writer, then the host decoder; NOT_COPIED on a refusal of either. */
+  private writeAndDecode(engine: Engine, ref: GuestRef, build: BjsonBuild): unknown {
+    const core = this.core;
+    const limit = core.options.limits.resultBytes;
     let bytes: Uint8Array;
     try {
       bytes = engine.encodeBinary(ref);

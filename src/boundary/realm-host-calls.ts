@@ -108,7 +108,7 @@ export class HostCalls {
     const op = engine.getString(opRef);
     const fn = core.hostFunctions.get(engine.getNumber(idRef));
     if (!fn) throw core.guestThrow(engine, "TypeError", "unknown host function");
-    const argv = op === "call" ? this.encodedArgs(engine, rest) : undefined;
+    const argv = op === "call" ? this.encodedArgs(engine, rest) : op === "callValue" ? this.valueArgs(engine, rest) : undefined;
     if (!argv) throw core.guestThrow(engine, "TypeError", "bad host call");
     return this.invokeHost(engine, fn, argv);
   }
@@ -126,6 +126,21 @@ export class HostCalls {
     try {
       const buffers = bufferRefs.map((ref) => engine.getArrayBuffer(ref));
       argv = decodeGuestValue(engine.getString(jsonRef), buffers, this.guestFunction, limit);
+    } catch (error) {
+      if (error instanceof EngineFault || error instanceof GuestThrow) throw error;
+      if (error instanceof MemoryLimitError) throw core.guestThrow(engine, "RangeError", `arguments are too large for the host: ${error.message}`);
+      throw core.guestThrow(engine, "TypeError", error instanceof CloneError ? error.message : "arguments could not be copied");
+    }
+    return Array.isArray(argv) ? argv : undefined;
+  }
+
+  /** The binary path: the arguments array itself, which the kernel's bjsonSafe gate passed (realm-copy.ts). */
+  private valueArgs(engine: Engine, refs: readonly GuestRef[]): unknown[] | undefined {
+    const core = this.core;
+    if (refs.length !== 1 || engine.typeOf(refs[0]!) !== "object") return undefined;
+    let argv: unknown;
+    try {
+      argv = this.copy.copyOutGated(engine, refs[0]!);
     } catch (error) {
       if (error instanceof EngineFault || error instanceof GuestThrow) throw error;
       if (error instanceof MemoryLimitError) throw core.guestThrow(engine, "RangeError", `arguments are too large for the host: ${error.message}`);

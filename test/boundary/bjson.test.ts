@@ -240,6 +240,28 @@ test("hostile shapes never reach the non-polling C writer: sparse arrays, huge l
   assert.match((fan.value as Error).message, /walked as a tree/);
 });
 
+test("host-function arguments and thrown values cross over the binary path, with today's fallbacks", async () => {
+  const seen: unknown[][] = [];
+  using rx = new RExec({ limits: LIMITS, globals: { take: (...args: unknown[]) => { seen.push(args); return args.length; } } });
+  await rx.r_exec("globalThis.log = []");
+  const { value, out } = await counted(() => rx.r_eval("take({ m: new Map([[1, [2n]]]), d: new Date(3), u: new Uint8Array([4]) }, 'two', [-0])"));
+  assert.equal(value, 3);
+  assert.equal(out, 1, "the arguments took the binary path");
+  assert.deepEqual(seen.pop(), [{ m: new Map([[1, [2n]]]), d: new Date(3), u: new Uint8Array([4]) }, "two", [-0]]);
+  // A callback, a getter and a hole take the JSON codec, as before (the getter runs once).
+  const r = await counted(() => rx.r_eval("take([1, , 3], { get g() { log.push('g'); return 1 } }, () => 5) + log.length"));
+  assert.equal(r.value, 4);
+  assert.equal(r.out, 0);
+  const [holes, getter, callback] = seen.pop()!;
+  assert.ok(!(1 in (holes as unknown[])));
+  assert.deepEqual(getter, { g: 1 });
+  assert.equal(await (callback as () => Promise<number>)(), 5);
+  // Thrown values.
+  const thrown = await counted(() => rx.r_eval("throw { code: 7, list: [1, 2] }").catch((e: unknown) => e));
+  assert.equal(thrown.out, 1);
+  assert.deepEqual((thrown.value as { thrown: unknown }).thrown, { code: 7, list: [1, 2] });
+});
+
 test("resultBytes bounds what the binary path builds", async () => {
   using rx = new RExec({ limits: { resultBytes: 100_000, timeoutMs: 20_000 } });
   for (const code of ["Array.from({ length: 20000 }, (_, i) => i + 0.5)", "({ s: 'x'.repeat(200000) })", "[new Uint8Array(200000)]", "Array.from({ length: 5000 }, (_, i) => ({ ['k' + i]: i }))"]) {

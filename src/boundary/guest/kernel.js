@@ -448,6 +448,8 @@
             }
           }
         }
+        // Binary copy (bjsonSafe): the host copies the arguments with the engine's C writer.
+        if (bjsonSafe(args, encodeLimit)) return reflectApply(bridge, undefined, ["callValue", id, args]);
         const encoded = encode(args, encodeLimit);
         if (encoded[0] === null) {
           throw new TypeError(encoded[1] === "size"
