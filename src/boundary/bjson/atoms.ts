@@ -53,16 +53,55 @@ export function learnedBuilds(): BjsonBuild[] {
 /** Upper bound of the search for the build's number of built-in atoms. */
 const MAX_BUILTIN_ATOMS = 4096;
 
+/**
+ * A cheap fingerprint of the running build (every realm computes it once, on
+ * its first structured copy): the bytes the engine writes for the kernel's
+ * view probe and for a sample object whose keys are common built-in names
+ * (so a build with other tags, another format version or other atom numbers
+ * gets a fingerprint of its own). Undefined when the engine refuses a probe.
+ */
+function fingerprintOf(probe: BuildProbe): string | undefined {
+  const { engine } = probe;
+  const views = probe.viewProbe();
+  let fingerprint: string;
+  try {
+    fingerprint = Buffer.from(engine.encodeBinary(views)).toString("hex");
+  } catch (error) {
+    if (!(error instanceof GuestThrow)) throw error;
+    probe.free(error.value);
+    return undefined;
+  } finally {
+    probe.free(views);
+  }
+  const sample = reads(probe, FINGERPRINT_SAMPLE);
+  if (sample === undefined) return fingerprint + ".unread";
+  try {
+    return fingerprint + "." + Buffer.from(engine.encodeBinary(sample)).toString("hex");
+  } catch (error) {
+    if (!(error instanceof GuestThrow)) throw error;
+    probe.free(error.value);
+    return fingerprint + ".unwritten";
+  } finally {
+    probe.free(sample);
+  }
+}
+
 /** The build's table, or undefined (with a log line the first time) when binary copying must stay off. */
 export function learnBuild(probe: BuildProbe, log: (line: string) => void): BjsonBuild | undefined {
   const { engine } = probe;
+  const fingerprint = fingerprintOf(probe);
+  if (fingerprint === undefined) return refuse("", "a probe the engine refused", log);
+  const known = learned.get(fingerprint);
+  if (known !== undefined) return known ?? undefined;
+  const version = parseInt(fingerprint.slice(0, 2), 16);
+  if (version !== BJSON_VERSION) return refuse(fingerprint, `format version ${version} (this code reads ${BJSON_VERSION})`, log);
+
+  // First time for this build: learn the tables, then verify them.
   const views = probe.viewProbe();
-  let names: unknown;
   const viewKinds: Array<string | undefined> = [];
-  let fingerprint = "";
   try {
-    names = probe.copyOutExact(views);
-    if (!Array.isArray(names)) return refuse("", "the view probe", log);
+    const names = probe.copyOutExact(views);
+    if (!Array.isArray(names)) return refuse(fingerprint, "the view probe", log);
     for (let i = 1; i < names.length; i += 2) {
       const ref = engine.getProp(views, i);
       let bytes: Uint8Array;
@@ -71,10 +110,8 @@ export function learnBuild(probe: BuildProbe, log: (line: string) => void): Bjso
       } finally {
         probe.free(ref);
       }
-      fingerprint += Buffer.from(bytes).toString("hex") + ".";
-      if (bytes[0] !== BJSON_VERSION) return refuse(fingerprint, `format version ${bytes[0]} (this code reads ${BJSON_VERSION})`, log);
       // version, zero atoms, TYPED_ARRAY, then the kind tag.
-      if (bytes[1] !== 0 || bytes[2] !== Tag.TYPED_ARRAY || typeof names[i - 1] !== "string") return refuse(fingerprint, "the typed array probe", log);
+      if (bytes[0] !== BJSON_VERSION || bytes[1] !== 0 || bytes[2] !== Tag.TYPED_ARRAY || typeof names[i - 1] !== "string") return refuse(fingerprint, "the typed array probe", log);
       viewKinds[bytes[3]!] = names[i - 1] as string;
     }
   } catch (error) {
@@ -88,21 +125,6 @@ export function learnBuild(probe: BuildProbe, log: (line: string) => void): Bjso
   }
   const end = builtinAtomEnd(probe);
   if (end === undefined) return refuse(fingerprint, "the built-in atom bound", log);
-  // The atom numbers of a few common names, as the engine writes them: part of the fingerprint.
-  const sample = reads(probe, FINGERPRINT_SAMPLE);
-  if (sample === undefined) return refuse(fingerprint, "the atom sample", log);
-  try {
-    fingerprint += end + "." + Buffer.from(engine.encodeBinary(sample)).toString("hex");
-  } catch (error) {
-    if (!(error instanceof GuestThrow)) throw error;
-    probe.free(error.value);
-    return refuse(fingerprint, "the atom sample", log);
-  } finally {
-    probe.free(sample);
-  }
-  const known = learned.get(fingerprint);
-  if (known !== undefined) return known ?? undefined;
-
   const atomNames = builtinAtomNames(probe, end);
   if (atomNames === undefined) return refuse(fingerprint, "the built-in atom names", log);
   const atomIds = new Map<string, number>();
