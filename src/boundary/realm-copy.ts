@@ -4,7 +4,8 @@
  *
  * Invariant: the host never holds a guest object and the guest never holds a
  * host object — only copies cross, made by the kernel's codec (host-encode.ts,
- * host-decode.ts), bounded by `limits.resultBytes`, and the host trusts
+ * host-decode.ts) or by the engine's binary JSON behind the kernel's
+ * bjsonSafe gate (bjson/), bounded by `limits.resultBytes`, and the host trusts
  * nothing of the guest's answer it has not checked (a primitive string's
  * length, the count and type of the buffers). Functions cross as wrappers
  * (guest functions as host-side callables, host functions as ids in the
