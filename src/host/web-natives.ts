@@ -24,7 +24,7 @@ export const WEB_GLOBALS_SOURCE = readFileSync(new URL("./guest/web-globals.js",
 /** Names of the globals this module provides (each can be removed with `nokBuiltinNames`). */
 export const WEB_GLOBAL_NAMES = [
   "URL", "URLSearchParams", "atob", "btoa", "structuredClone", "TextEncoder", "TextDecoder",
-  "Event", "EventTarget", "AbortController", "AbortSignal", "crypto", "Intl", "Buffer", "DOMException",
+  "Event", "EventTarget", "AbortController", "AbortSignal", "crypto", "Intl", "Buffer", "DOMException", "Blob",
 ] as const;
 
 /** Most bytes one `crypto.subtle.digest` call hashes (32 MiB): bounded host work per call. */
@@ -35,7 +35,7 @@ const DIGESTS: Record<string, string> = { "SHA-1": "sha1", "SHA-256": "sha256", 
 
 // `../../dist/web/` is the same directory from src/host (tsx) and dist/host.
 const WEB_DIR = new URL("../../dist/web/", import.meta.url);
-const BUNDLES = new Set(["url", "base64", "clone", "encoding", "events", "crypto", "intl"]);
+const BUNDLES = new Set(["url", "base64", "clone", "encoding", "events", "crypto", "intl", "blob"]);
 const bundleSources = new Map<string, string>();
 
 /** What the native needs from the RExec that owns the realm. */

@@ -157,16 +157,31 @@ for (const worker of [false, true]) {
     assert.equal(await rx.r_eval("try { new Intl.DateTimeFormat('en', { timeZone: 'Mars/Base' }) } catch (e) { e.name }"), "RangeError");
   });
 
+  test(`${mode}: Blob from strings, buffers, views and Blobs; slice, text, arrayBuffer`, async () => {
+    using rx = new RExec({ worker });
+    assert.deepEqual(
+      await rx.r_eval(`
+        const src = new Uint8Array([0, 98, 0]);
+        const blob = new Blob(['a€', src.subarray(1, 2), new Blob(['c']), new Uint8Array([100]).buffer], { type: 'Text/Plain' });
+        src[1] = 120; // the Blob holds a copy
+        [blob.size, blob.type, await blob.text(), await blob.slice(1, 4).text(), await blob.slice(-2).text(), (await blob.arrayBuffer()).byteLength,
+         blob.slice(0, 1, 'x/Y').type, blob instanceof Blob, Object.prototype.toString.call(blob), new Blob().size, new Blob(['x'], { type: 'a\u0100' }).type]`),
+      [7, "text/plain", "a€bcd", "€", "cd", 7, "x/y", true, "[object Blob]", 0, ""],
+    );
+    assert.equal(await rx.r_eval("try { new Blob('abc') } catch (e) { e.name }"), "TypeError");
+    assert.equal(await rx.r_eval("const s = 'é'.repeat(5000); (await new Blob([s]).text()) === s"), true);
+  });
+
   test(`${mode}: the global Buffer is require('buffer').Buffer, and require('url').URL is URL`, async () => {
     using rx = new RExec({ worker });
     assert.deepEqual(await rx.r_eval("[Buffer.from('hi').toString('hex'), require('buffer').Buffer === Buffer, require('url').URL === URL, require('url').URLSearchParams === URLSearchParams]"), ["6869", true, true, true]);
   });
 
   test(`${mode}: nokBuiltinNames removes each new global`, async () => {
-    using rx = new RExec({ worker, nokBuiltinNames: ["URL", "crypto", "Intl", "Buffer", "TextEncoder", "structuredClone"] });
+    using rx = new RExec({ worker, nokBuiltinNames: ["URL", "crypto", "Intl", "Buffer", "TextEncoder", "structuredClone", "Blob"] });
     assert.deepEqual(
-      await rx.r_eval("[typeof URL, 'crypto' in globalThis, typeof Intl, typeof Buffer, typeof TextEncoder, typeof structuredClone, typeof URLSearchParams, (1234.5).toLocaleString('de-DE')]"),
-      ["undefined", false, "undefined", "undefined", "undefined", "undefined", "function", "1234.5"],
+      await rx.r_eval("[typeof URL, 'crypto' in globalThis, typeof Intl, typeof Buffer, typeof TextEncoder, typeof structuredClone, typeof Blob, typeof URLSearchParams, (1234.5).toLocaleString('de-DE')]"),
+      ["undefined", false, "undefined", "undefined", "undefined", "undefined", "undefined", "function", "1234.5"],
     );
   });
 }

@@ -117,6 +117,7 @@
   lazy("TextDecoder", () => encoding()?.TextDecoder);
   lazy("atob", () => base64()?.atob);
   lazy("btoa", () => base64()?.btoa);
+  lazy("Blob", () => bundle("blob")?.makeBlob(native));
   lazy("crypto", cryptoApi);
   lazy("Intl", () => intl().Intl);
   // Node's global Buffer is the `buffer` module's, so only when that builtin is allowed.
