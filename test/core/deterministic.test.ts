@@ -2,7 +2,7 @@
 // same output, byte for byte; timers run in virtual-time order.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RExec } from "../../src/index.js";
+import { RExec, RExecPool } from "../../src/index.js";
 
 // Everything a program can read that is normally different on each run.
 const PROGRAM = `
@@ -69,4 +69,17 @@ test("bad deterministic options are refused at construction", () => {
   assert.throws(() => new RExec({ deterministic: { now: Infinity } }), /now must be/);
   assert.throws(() => new RExec({ deterministic: { seed: "x".repeat(300) } }), /seed must be/);
   assert.throws(() => new RExec({ deterministic: { clock: 1 } as never }), /unknown deterministic option "clock"/);
+});
+
+test("the pool: every run of a deterministic pool starts from the same seed and clock", async () => {
+  const pool = new RExecPool({ size: 1, deterministic: { seed: 5, now: 86_400_000 } });
+  try {
+    const code = "[Math.random(), crypto.randomUUID(), new Date().toISOString()]";
+    const a = await pool.run(code);
+    const b = await pool.run(code);
+    assert.deepEqual(a.value, b.value);
+    assert.equal((a.value as unknown[])[2], "1970-01-02T00:00:00.000Z");
+  } finally {
+    await pool.close({ force: true });
+  }
 });
