@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { RExec, type RExecOptions, type CallOptions, type ModuleCallOptions, type CapturedOutput, type HostFunction, type OutputTarget } from "./host/rexec.js";
+export { RExec, type RExecOptions, type CallOptions, type ModuleCallOptions, type EngineName, type CapturedOutput, type HostFunction, type OutputTarget } from "./host/rexec.js";
 export { DEFAULT_LIMITS, type Limits } from "./host/limits.js";
 export type { Verbose } from "./host/verbose.js";
 export {
@@ -27,6 +27,7 @@ export type { RHooks, LoadedModule, ModuleFormat, HookFileSystem, ResolveKind } 
 export { FileSystemHooks, type FileSystemHooksOptions } from "./loader/hooks/file-system-hooks.js";
 export { MemoryHooks, type MemoryHooksOptions } from "./loader/hooks/memory-hooks.js";
 export { UrlHooks, type UrlHooksOptions } from "./loader/hooks/url-hooks.js";
-export type { OpenMode } from "./host/module-host.js";
-export { WorkerRExec, type WorkerRExecOptions, type WorkerModeOptions } from "./worker/index.js";
-export { RExecPool, QueueFullError, type RExecPoolOptions, type PoolRunOptions, type PoolRunResult, type PoolRunStats } from "./pool/index.js";
+export type { OpenMode } from "./host/open-mode.js";
+// From the modules themselves (not their folders' index): the declarations then load nothing of the engine's.
+export { WorkerRExec, type WorkerRExecOptions, type WorkerModeOptions } from "./worker/worker-rexec.js";
+export { RExecPool, QueueFullError, type RExecPoolOptions, type PoolRunOptions, type PoolRunResult, type PoolRunStats } from "./pool/pool.js";

@@ -22,7 +22,6 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { GuestRealm } from "../boundary/realm.js";
 
 /** The `deterministic` option of {@link RExecOptions}. */
 export interface DeterministicOptions {
@@ -83,7 +82,9 @@ export function seededRandomBytes(resolved: ResolvedDeterministic): (count: numb
  * Install the guest side (after the prelude: it wraps the prelude's timers).
  * Math.random's state is written into the call's copied configuration.
  */
-export async function installDeterminism(realm: GuestRealm, resolved: ResolvedDeterministic): Promise<void> {
+// The realm's one method used here, so the public declarations (RExecOptions names
+// DeterministicOptions) load nothing of the boundary's or the engine's.
+export async function installDeterminism(realm: { installPrelude(source: string, fileName: string, arg: unknown): Promise<void> }, resolved: ResolvedDeterministic): Promise<void> {
   const digest = createHash("sha256").update(`math:${resolved.seed}`).digest();
   const state: number[] = [0, 4, 8, 12].map((i) => digest.readUInt32LE(i));
   if (!state.some((word) => word !== 0)) state[0] = 1; // xoshiro's one forbidden state

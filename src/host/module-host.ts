@@ -27,11 +27,9 @@ const INTERNAL_PREFIX = "<rexec:";
 /** Placeholder module names for failed resolutions (see install()). */
 const FAILED_PREFIX = "<rexec:unresolved ";
 
-/** File access modes the guest's `fs` asks `r_open` about. */
-export type OpenMode = "r" | "w" | "a";
+import type { OpenGate, OpenMode } from "./open-mode.js";
 
-/** The policy gate every guest file access passes through (RExec.r_open). */
-export type OpenGate = (path: string, mode: OpenMode) => void;
+export type { OpenGate, OpenMode };
 
 type RuntimeRefs = Record<(typeof RUNTIME_METHODS)[number], GuestRef>;
 

@@ -16,7 +16,8 @@ import { enrichEngineError, hasGuestTopFrame, type EnrichedErrorSite } from "./e
 import { AbortError, DisposedError, GuestError, RestrictedError, SystemExit, type GuestFrame } from "./errors.js";
 import { checkSignal, stopRunningCall } from "./call-abort.js";
 import { prepareEval, type PreparedEval } from "./eval-source.js";
-import { ModuleHost, type OpenMode } from "./module-host.js";
+import { ModuleHost } from "./module-host.js";
+import type { OpenMode } from "./open-mode.js";
 import { installWebGlobals } from "./web-natives.js";
 import { installDeterminism, resolveDeterministic, seededRandomBytes, type DeterministicOptions, type ResolvedDeterministic } from "./deterministic.js";
 import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
@@ -47,6 +48,12 @@ export type HostFunction = (...args: any[]) => unknown;
 /** Where the s_* methods connect the guest's output: a stream or a function. */
 export type OutputTarget = Pick<Writable, "write"> | ((text: string) => void);
 
+/** The QuickJS builds rexec can run: `"quickjs-ng"` (the default) or the classic `"quickjs"`. */
+export type EngineName = "quickjs-ng" | "quickjs";
+// Kept equal to the engine's own list (a compile-time check; not part of the declarations).
+const ENGINE_NAMES_MATCH: [EngineName] extends [EngineVariantName] ? ([EngineVariantName] extends [EngineName] ? true : never) : never = true;
+void ENGINE_NAMES_MATCH;
+
 /** Options of {@link RExec}. Everything not granted here is denied. */
 export interface RExecOptions {
   /** Where guest modules and files come from (default: an empty MemoryHooks). */
@@ -76,7 +83,7 @@ export interface RExecOptions {
   /** Arguments the guest sees in `process.argv` after the interpreter and script names. */
   argv?: readonly string[];
   /** Which QuickJS build to run (default: the benchmarked choice). */
-  engine?: EngineVariantName;
+  engine?: EngineName;
   /**
    * Run the realm in a worker thread: the host's event loop never blocks on
    * guest code, a wall-clock deadline terminates runaway workers, and worker
@@ -285,7 +292,7 @@ export class RExec {
   }
 
   /** The realm, once started; throws if disposed. */
-  protected async ready(): Promise<GuestRealm> {
+  private async ready(): Promise<GuestRealm> {
     if (this.disposed) throw new DisposedError("dispose() was called");
     const realm = await this.realmReady;
     if (this.disposed) throw new DisposedError("dispose() was called");
@@ -313,7 +320,7 @@ export class RExec {
   }
 
   /** A sink that captures output for `output` (r_* methods). */
-  protected captureSink(): OutputSink {
+  private captureSink(): OutputSink {
     const captured = { stdout: "", stderr: "" };
     this.captured = captured;
     return (stream, text) => {
@@ -322,7 +329,7 @@ export class RExec {
   }
 
   /** A sink that writes to `stdio` (s_* methods). */
-  protected stdioSink(): OutputSink {
+  private stdioSink(): OutputSink {
     if (!this.stdioSinkInstance) {
       const stdout = toWriter(this.options.stdio?.stdout ?? process.stdout);
       const stderr = toWriter(this.options.stdio?.stderr ?? process.stderr);
@@ -332,8 +339,8 @@ export class RExec {
   }
 
   /** Evaluate an expression (or script) and return its completion value, copied out. */
-  r_eval(code: string, options?: CallOptions): Promise<unknown> {
-    return handled(this.evaluate(code, options, this.captureSink(), true));
+  r_eval<T = unknown>(code: string, options?: CallOptions): Promise<T> {
+    return handled(this.evaluate(code, options, this.captureSink(), true) as Promise<T>);
   }
 
   /** Run statements; state persists in this realm. Resolves to undefined. */
@@ -342,8 +349,8 @@ export class RExec {
   }
 
   /** {@link r_eval} with the guest's console and process streams connected to `stdio`. */
-  s_eval(code: string, options?: CallOptions): Promise<unknown> {
-    return handled(this.evaluate(code, options, this.stdioSink(), true));
+  s_eval<T = unknown>(code: string, options?: CallOptions): Promise<T> {
+    return handled(this.evaluate(code, options, this.stdioSink(), true) as Promise<T>);
   }
 
   /** {@link r_exec} with the guest's console and process streams connected to `stdio`. */
@@ -352,8 +359,8 @@ export class RExec {
   }
 
   /** camelCase alias of {@link r_eval}. */
-  eval(code: string, options?: CallOptions): Promise<unknown> {
-    return this.r_eval(code, options);
+  eval<T = unknown>(code: string, options?: CallOptions): Promise<T> {
+    return this.r_eval<T>(code, options);
   }
 
   /** camelCase alias of {@link r_exec}. */
@@ -602,8 +609,8 @@ export class RExec {
    * (async, each call under the limits). `./calc.js` is a file at the root; a
    * bare `calc` is a package or a safe builtin. Each module loads once per realm.
    */
-  r_import(name: string, options?: ModuleCallOptions): Promise<Record<string, unknown>> {
-    return handled(this.moduleCall(name, this.captureSink(), true, "r_import", options) as Promise<Record<string, unknown>>);
+  r_import<T = Record<string, unknown>>(name: string, options?: ModuleCallOptions): Promise<T> {
+    return handled(this.moduleCall(name, this.captureSink(), true, "r_import", options) as Promise<T>);
   }
 
   /**
@@ -611,10 +618,10 @@ export class RExec {
    * namespace. Like Python's reload: modules (and host code) that already hold
    * the old module's bindings keep them; later imports get the new instance.
    */
-  r_reload(name: string, options?: ModuleCallOptions): Promise<Record<string, unknown>> {
+  r_reload<T = Record<string, unknown>>(name: string, options?: ModuleCallOptions): Promise<T> {
     return handled(Promise.resolve().then(() => {
       this.r_unload(name, options);
-      return this.r_import(name, options);
+      return this.r_import<T>(name, options);
     }));
   }
 
@@ -639,15 +646,15 @@ export class RExec {
   }
 
   /** {@link r_import} with the guest's stdio connected to `stdio`. */
-  s_import(name: string, options?: ModuleCallOptions): Promise<Record<string, unknown>> {
-    return handled(this.moduleCall(name, this.stdioSink(), true, "s_import", options) as Promise<Record<string, unknown>>);
+  s_import<T = Record<string, unknown>>(name: string, options?: ModuleCallOptions): Promise<T> {
+    return handled(this.moduleCall(name, this.stdioSink(), true, "s_import", options) as Promise<T>);
   }
 
   /** {@link r_reload} with the guest's stdio connected to `stdio`. */
-  s_reload(name: string, options?: ModuleCallOptions): Promise<Record<string, unknown>> {
+  s_reload<T = Record<string, unknown>>(name: string, options?: ModuleCallOptions): Promise<T> {
     return handled(Promise.resolve().then(() => {
       this.r_unload(name, options);
-      return this.s_import(name, options);
+      return this.s_import<T>(name, options);
     }));
   }
 
@@ -662,13 +669,13 @@ export class RExec {
   }
 
   /** camelCase alias of {@link r_import}. */
-  import(name: string, options?: ModuleCallOptions): Promise<Record<string, unknown>> {
-    return this.r_import(name, options);
+  import<T = Record<string, unknown>>(name: string, options?: ModuleCallOptions): Promise<T> {
+    return this.r_import<T>(name, options);
   }
 
   /** camelCase alias of {@link r_reload}. */
-  reload(name: string, options?: ModuleCallOptions): Promise<Record<string, unknown>> {
-    return this.r_reload(name, options);
+  reload<T = Record<string, unknown>>(name: string, options?: ModuleCallOptions): Promise<T> {
+    return this.r_reload<T>(name, options);
   }
 
   /** camelCase alias of {@link r_unload}. */

@@ -79,9 +79,9 @@ const GLOBAL_NAME = /^[A-Za-z_$][\w$]*$/;
 export type PoolRunStats = PoolTaskStats;
 
 /** The outcome of one {@link RExecPool.run}. */
-export interface PoolRunResult {
+export interface PoolRunResult<T = unknown> {
   /** The completion value of the code, copied out (functions in it can no longer be called). */
-  readonly value: unknown;
+  readonly value: T;
   /** CPU time, wall time and peak guest memory of the run. */
   readonly stats: PoolRunStats;
   /** What the guest wrote to its console/stdout/stderr. */
@@ -182,9 +182,9 @@ export class RExecPool {
    * completion value and the run's stats; rejects with the same typed errors
    * as {@link RExec} (plus {@link QueueFullError} and {@link AbortError}).
    */
-  run(code: string, options: PoolRunOptions = {}): Promise<PoolRunResult> {
+  run<T = unknown>(code: string, options: PoolRunOptions = {}): Promise<PoolRunResult<T>> {
     // Marked handled (boundary/handled.ts): a host that drops a run's promise does not die of its rejection.
-    return handled(this.#run(code, options));
+    return handled(this.#run(code, options) as Promise<PoolRunResult<T>>);
   }
 
   async #run(code: string, options: PoolRunOptions): Promise<PoolRunResult> {

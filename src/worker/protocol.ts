@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import type { Limits } from "../host/limits.js";
-import type { EngineVariantName } from "../engine/wasm-variant.js";
+import type { EngineName } from "../host/rexec.js";
 import type { Wire } from "./codec.js";
 import type { HostCallMessage, HostSettleMessage, ReleaseMessage } from "./link.js";
 
@@ -30,7 +30,7 @@ export interface WorkerConfig {
   /** Host-function id of a subclass's `r_open`, when it overrides the default. */
   readonly rOpen: number | undefined;
   readonly verbose: boolean;
-  readonly engine: EngineVariantName | undefined;
+  readonly engine: EngineName | undefined;
 }
 
 /** Data given to the worker at start. */

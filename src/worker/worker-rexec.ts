@@ -397,8 +397,8 @@ export class WorkerRExec {
   // Public API (the forwarded methods of RExec)
 
   /** {@link RExec.r_eval} in the worker. */
-  r_eval(code: string, options?: CallOptions): Promise<unknown> {
-    return this.invoke("r_eval", code, options);
+  r_eval<T = unknown>(code: string, options?: CallOptions): Promise<T> {
+    return this.invoke("r_eval", code, options) as Promise<T>;
   }
 
   /** {@link RExec.r_exec} in the worker. */
@@ -407,8 +407,8 @@ export class WorkerRExec {
   }
 
   /** {@link RExec.s_eval} in the worker; guest output is written to `stdio` on this thread. */
-  s_eval(code: string, options?: CallOptions): Promise<unknown> {
-    return this.invoke("s_eval", code, options);
+  s_eval<T = unknown>(code: string, options?: CallOptions): Promise<T> {
+    return this.invoke("s_eval", code, options) as Promise<T>;
   }
 
   /** {@link RExec.s_exec} in the worker; guest output is written to `stdio` on this thread. */
@@ -422,13 +422,13 @@ export class WorkerRExec {
   }
 
   /** `r_import` in the worker: the namespace's values are copied, its functions callable (async). */
-  r_import(specifier: string, ...rest: unknown[]): Promise<unknown> {
-    return this.invoke("r_import", specifier, ...rest);
+  r_import<T = Record<string, unknown>>(specifier: string, ...rest: unknown[]): Promise<T> {
+    return this.invoke("r_import", specifier, ...rest) as Promise<T>;
   }
 
   /** `r_reload` in the worker. */
-  r_reload(specifier: string, ...rest: unknown[]): Promise<unknown> {
-    return this.invoke("r_reload", specifier, ...rest);
+  r_reload<T = Record<string, unknown>>(specifier: string, ...rest: unknown[]): Promise<T> {
+    return this.invoke("r_reload", specifier, ...rest) as Promise<T>;
   }
 
   /** `r_unload` in the worker (async here, unlike in-thread). */
@@ -437,8 +437,8 @@ export class WorkerRExec {
   }
 
   /** camelCase alias of {@link WorkerRExec.r_eval}. */
-  eval(code: string, options?: CallOptions): Promise<unknown> {
-    return this.r_eval(code, options);
+  eval<T = unknown>(code: string, options?: CallOptions): Promise<T> {
+    return this.r_eval<T>(code, options);
   }
 
   /** camelCase alias of {@link WorkerRExec.r_exec}. */
