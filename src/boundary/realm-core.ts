@@ -38,6 +38,7 @@ export interface KernelRefs {
   readonly bjsonProbe: GuestRef;
   readonly callGuestWith: GuestRef;
   readonly defineGlobalValue: GuestRef;
+  readonly setEncodeLimit: GuestRef;
 }
 
 /** The two ways out of the kernel: its general `bridge` and the fast `bridgePrim`. */
@@ -46,11 +47,15 @@ export interface KernelBridges {
   readonly bridgePrim: (args: readonly GuestRef[]) => GuestRef | undefined;
 }
 
+/** Slot names of the kernel's two host functions in realm images. */
+export const KERNEL_SLOTS = { bridge: "kernel.bridge", bridgePrim: "kernel.bridgePrim" } as const;
+
 /** Install the guest kernel; runs before any guest code (under the caller's budget). */
 export function installKernel(engine: Engine, resultBytes: number, bridges: KernelBridges): KernelRefs {
   const factory = engine.evalScript(KERNEL_SOURCE, KERNEL_FILE);
-  const bridge = engine.newFunction("bridge", bridges.bridge);
-  const bridgePrim = engine.newFunction("bridgePrim", bridges.bridgePrim);
+  // Slots: a realm image binds them to each tenant's own bridges (realm-image.ts).
+  const bridge = engine.newFunction("bridge", bridges.bridge, KERNEL_SLOTS.bridge);
+  const bridgePrim = engine.newFunction("bridgePrim", bridges.bridgePrim, KERNEL_SLOTS.bridgePrim);
   const limit = engine.newNumber(resultBytes);
   const api = engine.call(factory, null, [bridge, limit, bridgePrim]);
   const get = (name: string) => engine.getProp(api, name);
@@ -67,6 +72,7 @@ export function installKernel(engine: Engine, resultBytes: number, bridges: Kern
     bjsonProbe: get("bjsonProbe"),
     callGuestWith: get("callGuestWith"),
     defineGlobalValue: get("defineGlobalValue"),
+    setEncodeLimit: get("setEncodeLimit"),
   };
   for (const ref of [factory, bridge, bridgePrim, limit, api]) engine.free(ref);
   return refs;

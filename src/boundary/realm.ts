@@ -21,12 +21,15 @@
  */
 import type { Engine, EngineModuleLoader, GuestRef } from "../engine/engine.js";
 import { GuestThrow } from "../engine/engine.js";
-import { createQuickJSEngine } from "../engine/quickjs-engine.js";
-import type { EngineVariantName } from "../engine/wasm-variant.js";
+import type { HostCallback } from "../engine/engine.js";
+import { adoptImage, createQuickJSEngine, engineFromImage, QuickJSEngine, wasmPagesFor } from "../engine/quickjs-engine.js";
+import { ENGINE_VARIANT, type EngineVariantName } from "../engine/wasm-variant.js";
+import type { EngineImage } from "../engine/engine-image.js";
+import { returnInstance, takeInstance } from "../engine/instance-pool.js";
+import { hostFunctionsOf, realmImageFor, type RealmImage, type RealmSetup } from "./realm-image.js";
 import { GuestError, RExecError, TimeoutError } from "../host/errors.js";
 import { CpuBudget } from "./cpu-budget.js";
-import { takeSpare } from "./spare-realms.js";
-import { installKernel, RealmCore } from "./realm-core.js";
+import { installKernel, KERNEL_SLOTS, RealmCore, type KernelBridges, type KernelRefs } from "./realm-core.js";
 import { NOT_PRIMITIVE, primitiveOf, RealmCopy } from "./realm-copy.js";
 import { RealmFailures } from "./realm-failures.js";
 import { GuestCalls } from "./realm-guest-calls.js";
@@ -65,6 +68,9 @@ export type OutputSink = (stream: "stdout" | "stderr", text: string) => void;
  */
 const SETUP_BUDGET_MS = 60_000;
 
+/** Slot-name prefix of the engine functions of raw installs in realm images. */
+const RAW_SLOT = "raw:";
+
 /** A guest realm: one engine, its kernel, its host functions and its limits. */
 export class GuestRealm {
   /** State shared by the realm's parts (see realm-core.ts). */
@@ -79,16 +85,24 @@ export class GuestRealm {
   /** CPU milliseconds charged to the guest by the most recent call. */
   lastCallCpuMs = 0;
 
-  private constructor(engine: Engine, budget: CpuBudget, options: RealmOptions) {
-    budget.begin(Math.max(options.limits.timeoutMs, 1000));
-    let kernel;
-    try {
-      kernel = installKernel(engine, options.limits.resultBytes, {
-        bridge: (args) => this.hostCalls.onBridgeCall(args),
-        bridgePrim: (args) => this.hostCalls.onBridgePrim(args),
-      });
-    } finally {
-      budget.end();
+  /** Binding mode: this realm was restored from an image and its set-up only binds (realm-image.ts). */
+  private binding: RealmImage | undefined;
+  /** Image building: what the set-up installs is recorded for the image. */
+  private building: { rawRefs: Map<string, Record<string, GuestRef>>; valid: boolean } | undefined;
+  /** Natives installed with {@link installRaw}, by file name (their engine functions call them by slot). */
+  private readonly rawNatives = new Map<string, RawNative>();
+  /** The image whose instance this realm's engine hands back to the pool at dispose. */
+  private imageOfEngine: EngineImage | undefined;
+
+  private constructor(engine: Engine, budget: CpuBudget, options: RealmOptions, restoredKernel?: KernelRefs) {
+    let kernel = restoredKernel;
+    if (!kernel) {
+      budget.begin(Math.max(options.limits.timeoutMs, 1000));
+      try {
+        kernel = installKernel(engine, options.limits.resultBytes, this.bridges());
+      } finally {
+        budget.end();
+      }
     }
     const core = new RealmCore(engine, budget, options, kernel);
     const guestFunction = (id: number, name: string) => this.guestCalls.guestFunction(id, name);
@@ -103,17 +117,102 @@ export class GuestRealm {
     this.failures = new RealmFailures(core, this.copy, () => this.dispose());
   }
 
+  /** The kernel's two ways out, answered by this realm. */
+  private bridges(): KernelBridges {
+    return {
+      bridge: (args) => this.hostCalls.onBridgeCall(args),
+      bridgePrim: (args) => this.hostCalls.onBridgePrim(args),
+    };
+  }
+
+  /**
+   * A realm set up by `setup`: restored from the setup's realm image when
+   * images are available (built on first use), else created fresh and set up
+   * by evaluating. Either way `setup.install` has run when this resolves.
+   */
+  static async createWithSetup(options: RealmOptions, setup: RealmSetup): Promise<GuestRealm> {
+    const variant = options.variant ?? ENGINE_VARIANT;
+    const image = await realmImageFor(variant, setup, () => GuestRealm.buildImage(options, setup));
+    if (!image) {
+      const realm = await GuestRealm.create(options);
+      await setup.install(realm);
+      return realm;
+    }
+    const realm = await GuestRealm.fromImage(image, options);
+    realm.binding = image;
+    try {
+      await setup.install(realm);
+    } finally {
+      realm.binding = undefined;
+    }
+    if (realm.core.hostFunctions.size !== image.hostFunctionCount) {
+      realm.dispose();
+      throw new RExecError("rexec internal error: a realm's set-up did not match its image");
+    }
+    if (options.limits.resultBytes !== image.resultBytes) {
+      await realm.run((engine) => engine.call(realm.core.kernel.setEncodeLimit, null, [realm.core.temp(engine.newNumber(options.limits.resultBytes))]), () => {}, false, SETUP_BUDGET_MS);
+    }
+    return realm;
+  }
+
+  /** Evaluate `setup` on a builder realm and capture it (undefined when this build cannot). */
+  private static async buildImage(options: RealmOptions, setup: RealmSetup): Promise<RealmImage | undefined> {
+    const builder = await GuestRealm.createFresh({ ...options, log: () => {} });
+    builder.building = { rawRefs: new Map(), valid: true };
+    try {
+      await setup.install(builder);
+      const engine = builder.core.engine;
+      if (!builder.building.valid || !(engine instanceof QuickJSEngine)) return undefined;
+      const captured = engine.captureImage();
+      if (!captured) return undefined;
+      return { engine: captured, kernel: builder.core.kernel, hostFunctionCount: builder.core.hostFunctions.size, rawRefs: builder.building.rawRefs, resultBytes: options.limits.resultBytes };
+    } finally {
+      builder.building = undefined;
+      builder.dispose();
+    }
+  }
+
+  /** A realm whose engine is restored from `image` (in a recycled instance when one is idle). */
+  private static async fromImage(image: RealmImage, options: RealmOptions): Promise<GuestRealm> {
+    const budget = new CpuBudget();
+    let realm: GuestRealm | undefined;
+    const bindings = new Map<string, HostCallback>([
+      [KERNEL_SLOTS.bridge, (args) => realm!.hostCalls.onBridgeCall(args)],
+      [KERNEL_SLOTS.bridgePrim, (args) => realm!.hostCalls.onBridgePrim(args)],
+    ]);
+    for (const slot of image.engine.state.slots.keys()) {
+      if (slot.startsWith(RAW_SLOT)) bindings.set(slot, (args) => realm!.callRawNative(slot.slice(RAW_SLOT.length), args));
+    }
+    const engineOptions = {
+      memoryBytes: options.limits.memoryBytes,
+      stackBytes: options.limits.stackBytes,
+      shouldInterrupt: budget.shouldInterrupt,
+      variant: options.variant,
+      log: (line: string) => (realm?.core.options ?? options).log(`engine: ${line}`),
+    };
+    const instance = takeInstance(image.engine, wasmPagesFor(options.limits.memoryBytes));
+    const engine = instance ? adoptImage(image.engine, engineOptions, bindings, instance) : await engineFromImage(image.engine, engineOptions, bindings);
+    realm = new GuestRealm(engine, budget, options, image.kernel);
+    realm.imageOfEngine = image.engine;
+    return realm;
+  }
+
+  /** A raw native called by its engine function (bound by slot; see {@link installRaw}). */
+  private callRawNative(fileName: string, args: readonly GuestRef[]): GuestRef | undefined {
+    const core = this.core;
+    const engine = core.live();
+    if (!core.inCall) throw core.guestThrow(engine, "Error", "the sandbox is not running");
+    const native = this.rawNatives.get(fileName);
+    if (!native) throw core.guestThrow(engine, "Error", "this native is not available");
+    return native(engine, args);
+  }
+
   /** Create a realm with its own engine and kernel. */
   static async create(options: RealmOptions): Promise<GuestRealm> {
-    const spare = takeSpare(options);
-    if (spare) {
-      spare.core.options = options;
-      return spare;
-    }
     return GuestRealm.createFresh(options);
   }
 
-  /** A new realm, never from the spares (used to fill them). */
+  /** A new realm with a fresh engine (no image). */
   static async createFresh(options: RealmOptions): Promise<GuestRealm> {
     const budget = new CpuBudget();
     let realm: GuestRealm | undefined;
@@ -122,7 +221,6 @@ export class GuestRealm {
       stackBytes: options.limits.stackBytes,
       shouldInterrupt: budget.shouldInterrupt,
       variant: options.variant,
-      // The realm's current logger (a spare realm gets its owner's options later).
       log: (line) => (realm?.core.options ?? options).log(`engine: ${line}`),
     });
     realm = new GuestRealm(engine, budget, options);
@@ -307,10 +405,27 @@ export class GuestRealm {
    * call it with a copy of `arg`. Used by the host API to install console/process.
    */
   installPrelude(source: string, fileName: string, arg: unknown): Promise<void> {
-    return this.run((engine) => {
-      const fn = this.core.temp(engine.evalScript(source, fileName));
+    const core = this.core;
+    const functions = hostFunctionsOf(arg);
+    if (this.binding) {
+      // Restored from an image: the prelude is in it; only its host functions are bound, in the builder's order.
+      for (const fn of functions) core.registerHostFunction(fn);
+      return Promise.resolve();
+    }
+    const before = core.hostFunctions.size;
+    const done = this.run((engine) => {
+      const fn = core.temp(engine.evalScript(source, fileName));
       return engine.call(fn, null, [this.copy.copyIn(engine, arg)]);
     }, () => {}, false, SETUP_BUDGET_MS) as Promise<void>;
+    return done.then(() => {
+      // The image binds tenants by position: the copy must have registered exactly the canonical order.
+      const building = this.building;
+      if (!building) return;
+      if (core.hostFunctions.size !== before + functions.length) building.valid = false;
+      functions.forEach((fn, i) => {
+        if (core.hostFunctions.get(before + i + 1) !== fn) building.valid = false;
+      });
+    });
   }
 
   /**
@@ -320,6 +435,21 @@ export class GuestRealm {
    * returns. The native runs inside calls only, under the call's budget.
    */
   installRaw(source: string, fileName: string, native: RawNative, methods: readonly string[]): Promise<Record<string, GuestRef>> {
+    this.rawNatives.set(fileName, native);
+    if (this.binding) return Promise.resolve({ ...(this.binding.rawRefs.get(fileName) ?? {}) });
+    if (this.building) {
+      // In an image: its engine function reaches the native by slot, so each tenant binds its own.
+      const building = this.building;
+      return this.run((engine) => {
+        const fn = this.core.temp(engine.evalScript(source, fileName));
+        const nativeRef = this.core.temp(engine.newFunction("native", (args) => this.callRawNative(fileName, args), RAW_SLOT + fileName));
+        const api = this.core.temp(engine.call(fn, null, [nativeRef]));
+        const refs: Record<string, GuestRef> = {};
+        for (const name of methods) refs[name] = engine.getProp(api, name); // kept for the realm's life
+        building.rawRefs.set(fileName, refs);
+        return engine.undefinedRef();
+      }, () => {}, false, SETUP_BUDGET_MS).then(() => ({ ...building.rawRefs.get(fileName)! }));
+    }
     let refs: Record<string, GuestRef> = {};
     return this.run((engine) => {
       refs = this.installRawNow(engine, source, fileName, native, methods);
@@ -414,6 +544,10 @@ export class GuestRealm {
     const engine = core.engine;
     core.engine = undefined;
     core.wake?.();
-    if (engine?.alive) engine.dispose();
+    if (!engine?.alive) return;
+    const image = this.imageOfEngine;
+    // From an image: the instance is scrubbed and kept for the next sandbox (engine/instance-pool.ts).
+    if (image && engine instanceof QuickJSEngine) engine.dispose((instance) => returnInstance(image, instance));
+    else engine.dispose();
   }
 }

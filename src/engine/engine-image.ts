@@ -18,8 +18,9 @@
  *   host's CSPRNG on every restore (an image would otherwise replay the same
  *   sequence in every sandbox).
  * - **Build facts are derived, then checked, never assumed.** The allocator's
- *   break word and the PRNG state are found by observation on the running
- *   build; the binary's hash must be one whose stack size is pinned below.
+ *   break word is found by observation on the running build, the pinned
+ *   offset of the PRNG state is verified by seeding, and the binary's hash
+ *   must be one pinned below.
  *   Any mismatch turns images off for that build (sandboxes then start fresh,
  *   slower but correct).
  *
@@ -31,15 +32,17 @@ import type { EngineInstance } from "./raw/engine-instance.js";
 import { engineBinaryFacts, WASM_PAGE_BYTES, type EngineVariantName } from "./wasm-variant.js";
 
 /**
- * C stack size of each pinned build (emscripten's STACK_SIZE, 5 MiB in
- * quickjs-emscripten 0.32), by the SHA-256 of the shipped wasm. A build not
- * listed here runs without images.
+ * Per pinned build, by the SHA-256 of the shipped wasm: its C stack size
+ * (emscripten's STACK_SIZE, 5 MiB in quickjs-emscripten 0.32) and where its
+ * context keeps `Math.random`'s state (measured by diffing the context around
+ * a `Math.random()` call; verified by seeding on every start, see
+ * {@link findRandomOffset}). A build not listed here runs without images.
  */
-const PINNED_STACK_BYTES: Readonly<Record<string, number>> = {
-  // @jitl/quickjs-ng-wasmfile-release-sync 0.32.0
-  b56fe5094b8751c47b8c32fb5ed4d75afe2dbb43412d3d983ac5d1156af456da: 5 * 1024 * 1024,
-  // @jitl/quickjs-wasmfile-release-sync 0.32.0
-  "105c3bed22d457e43e3d1c3c1c6959fda62a8fe06f0fc8a985303c3a2be72232": 5 * 1024 * 1024,
+const PINNED: Readonly<Record<string, { readonly stackBytes: number; readonly randomOffset: number }>> = {
+  // @jitl/quickjs-ng-wasmfile-release-sync 0.32.0: ctx->random_state at 280 (right before the interrupt counter)
+  b56fe5094b8751c47b8c32fb5ed4d75afe2dbb43412d3d983ac5d1156af456da: { stackBytes: 5 * 1024 * 1024, randomOffset: 280 },
+  // @jitl/quickjs-wasmfile-release-sync 0.32.0: ctx->random_state at 224
+  "105c3bed22d457e43e3d1c3c1c6959fda62a8fe06f0fc8a985303c3a2be72232": { stackBytes: 5 * 1024 * 1024, randomOffset: 224 },
 };
 
 /** What restoring an engine needs besides memory: the owner's view of it. */
@@ -93,40 +96,32 @@ export function findBreakAddress(instance: EngineInstance, stackLow: number): nu
   const size = 2 * 1024 * 1024;
   const block = instance.em._malloc(size);
   if (block === 0) return undefined;
-  try {
-    const after = words(instance);
-    const end = instance.bytes;
-    const candidates: number[] = [];
-    for (let i = 0; i < before.length; i++) {
-      const value = after[i]!;
-      if (value !== before[i] && value >= block + size && value <= end) candidates.push(i * 4);
-    }
-    return candidates.length === 1 ? candidates[0] : undefined;
-  } finally {
-    instance.em._free(block);
+  const candidates: Array<[address: number, value: number]> = [];
+  const after = words(instance);
+  const end = instance.bytes;
+  for (let i = 0; i < before.length; i++) {
+    const value = after[i]!;
+    if (value !== before[i] && value >= block + size && value <= end) candidates.push([i * 4, value]);
   }
+  instance.em._free(block);
+  // The break is a high-water mark: freeing does not lower it (the allocator's own top pointer moves back).
+  const now = words(instance);
+  const stayed = candidates.filter(([address, value]) => now[address >>> 2] === value);
+  return stayed.length === 1 ? stayed[0]![0] : undefined;
 }
 
 /**
- * Find `Math.random`'s state in the context at `ctx`: the 8 bytes that change
- * when (and only when) `Math.random()` runs, then verified by seeding —
- * the same seed must give the same number, another seed another one.
+ * Verify that `Math.random`'s state is at `offset` in the context at `ctx`:
+ * those 8 bytes change when `Math.random()` runs, the same seed written there
+ * gives the same number, another seed another one.
  */
-export function findRandomOffset(instance: EngineInstance, ctx: number, evalNumber: (code: string) => number): number | undefined {
-  const span = 1024;
-  const snap = () => new Uint8Array(instance.memory.buffer.slice(ctx, ctx + span));
+export function findRandomOffset(instance: EngineInstance, ctx: number, offset: number, evalNumber: (code: string) => number): number | undefined {
+  const state = () => new BigUint64Array(instance.memory.buffer, ctx + offset, 1)[0];
   evalNumber("0");
-  const a0 = snap();
-  evalNumber("0");
-  const a1 = snap();
+  const before = state();
   evalNumber("Math.random()");
-  const b1 = snap();
-  const changed: number[] = [];
-  for (let i = 0; i < span; i++) if (a1[i] !== b1[i] && a0[i] === a1[i]) changed.push(i);
-  if (changed.length === 0) return undefined;
-  const offset = changed[0]! & ~7;
-  if (changed.some((i) => i < offset || i >= offset + 8)) return undefined;
-  const seedAt = (seed: bigint) => (new BigUint64Array(instance.memory.buffer, ctx + offset, 1)[0] = seed);
+  if (state() === before) return undefined;
+  const seedAt = (value: bigint) => (new BigUint64Array(instance.memory.buffer, ctx + offset, 1)[0] = value);
   seedAt(0x1234_5678_9abc_def1n);
   const r1 = evalNumber("Math.random()");
   seedAt(0x1234_5678_9abc_def1n);
@@ -139,16 +134,21 @@ export function findRandomOffset(instance: EngineInstance, ctx: number, evalNumb
 
 const seed = new BigUint64Array(1);
 /** Fresh nonzero 64-bit state from the host's CSPRNG at `address`. */
-function reseed(instance: EngineInstance, address: number): void {
+export function reseed(instance: EngineInstance, address: number): void {
   do webcrypto.getRandomValues(seed);
   while (seed[0] === 0n);
   new BigUint64Array(instance.memory.buffer, address, 1)[0] = seed[0]!;
 }
 
+/** Give the engine restored from `image` into `instance` its own Math.random sequence. */
+export function reseedRandom(image: EngineImage, instance: EngineInstance): void {
+  reseed(instance, image.state.ctx + image.facts.randomOffset);
+}
+
 /** The stack pinned for this build, or undefined (then no images). */
-export function pinnedStackBytes(variant: EngineVariantName): number | undefined {
+export function pinnedFacts(variant: EngineVariantName): { readonly stackBytes: number; readonly randomOffset: number } | undefined {
   const facts = engineBinaryFacts(variant);
-  return facts.sha256 !== undefined ? PINNED_STACK_BYTES[facts.sha256] : undefined;
+  return facts.sha256 !== undefined && Object.hasOwn(PINNED, facts.sha256) ? PINNED[facts.sha256] : undefined;
 }
 
 const derived = new Map<EngineVariantName, ImageFacts | null>();
@@ -158,12 +158,12 @@ export function imageFacts(instance: EngineInstance, ctx: number, evalNumber: (c
   const known = derived.get(instance.variant);
   if (known !== undefined) return known;
   let facts: ImageFacts | null = null;
-  const stackBytes = pinnedStackBytes(instance.variant);
+  const pinned = pinnedFacts(instance.variant);
   const stackTop = engineBinaryFacts(instance.variant).stackTop;
-  if (stackBytes !== undefined && stackTop !== undefined && instance.imageable) {
-    const stackLow = stackTop - stackBytes;
+  if (pinned !== undefined && stackTop !== undefined && instance.imageable) {
+    const stackLow = stackTop - pinned.stackBytes;
     const breakAddress = findBreakAddress(instance, stackLow);
-    const randomOffset = breakAddress === undefined ? undefined : findRandomOffset(instance, ctx, evalNumber);
+    const randomOffset = breakAddress === undefined ? undefined : findRandomOffset(instance, ctx, pinned.randomOffset, evalNumber);
     if (breakAddress !== undefined && randomOffset !== undefined) facts = { stackTop, stackLow, breakAddress, randomOffset };
   }
   derived.set(instance.variant, facts);
@@ -202,7 +202,8 @@ export function stackScrubBytes(image: EngineImage, largestStackBytes: number): 
 
 /**
  * Write `image` into `instance` (see the invariants): its previous tenant's
- * bytes are gone afterwards, and Math.random is reseeded.
+ * bytes are gone afterwards. The caller reseeds Math.random ({@link reseedRandom})
+ * before the next tenant runs.
  */
 export function restoreEngineImage(image: EngineImage, instance: EngineInstance): EngineState {
   const { facts } = image;
@@ -215,6 +216,6 @@ export function restoreEngineImage(image: EngineImage, instance: EngineInstance)
   u8.set(image.low, 0);
   u8.set(image.heap, facts.stackTop);
   if (tenantTop > image.top) u8.fill(0, image.top, tenantTop);
-  reseed(instance, image.state.ctx + facts.randomOffset);
+  instance.pristineFor = image;
   return image.state;
 }

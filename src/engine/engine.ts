@@ -85,8 +85,12 @@ export interface Engine extends Disposable {
   evalModule(code: string, fileName: string): GuestRef;
   /** Call `fn` with `thisArg` (undefined when null) and `args`. */
   call(fn: GuestRef, thisArg: GuestRef | null, args: readonly GuestRef[]): GuestRef;
-  /** Create a guest function that calls `impl` on the host. */
-  newFunction(name: string, impl: HostCallback): GuestRef;
+  /**
+   * Create a guest function that calls `impl` on the host. A `slot` names it
+   * in a realm image (engine-image.ts): engines restored from the image bind
+   * the slot to their own tenant's callback.
+   */
+  newFunction(name: string, impl: HostCallback, slot?: string): GuestRef;
   newString(value: string): GuestRef;
   newNumber(value: number): GuestRef;
   newArrayBuffer(bytes: Uint8Array): GuestRef;

@@ -45,7 +45,8 @@ import { RejectionTracker, TrackerBrokeEngine } from "./rejection-tracker.js";
 import { EngineInstance, type InstanceTenant } from "./raw/engine-instance.js";
 import { EVAL_GLOBAL, EVAL_MODULE, heapString, PROMISE_FULFILLED, PROMISE_PENDING, rawFFI, takeCString, type RawFFI } from "./raw/raw-ffi.js";
 import { trackerHost } from "./raw/tracker-binding.js";
-import { captureEngineImage, imageFacts, restoreEngineImage, type EngineImage, type EngineState } from "./engine-image.js";
+import { instancePoolStats } from "./instance-pool.js";
+import { captureEngineImage, imageFacts, reseedRandom, restoreEngineImage, type EngineImage, type EngineState } from "./engine-image.js";
 
 /** Options of {@link createQuickJSEngine} beyond the generic {@link EngineOptions}. */
 export interface QuickJSEngineOptions extends EngineOptions {
@@ -104,7 +105,9 @@ export async function engineFromImage(image: EngineImage, options: QuickJSEngine
 /** Restore `image` into `instance` (synchronously) and bind it to a new engine. */
 export function adoptImage(image: EngineImage, options: QuickJSEngineOptions, bindings: ReadonlyMap<string, HostCallback>, instance: EngineInstance): QuickJSEngine {
   const log = options.log ?? (() => {});
-  const state = restoreEngineImage(image, instance);
+  const state = instance.pristineFor === image ? image.state : restoreEngineImage(image, instance);
+  instance.pristineFor = undefined;
+  reseedRandom(image, instance);
   const engine = new QuickJSEngine(instance, state.rt, state.ctx, options, log);
   engine.adopt(state, bindings);
   instance.tenant = engine;
@@ -229,6 +232,7 @@ export class QuickJSEngine implements Engine, InstanceTenant {
     this.pacer?.disable();
     this.tracker?.abandon();
     if (this.instance) {
+      if (!this.instance.broken) instancePoolStats.faulted++;
       this.instance.broken = true;
       this.instance.tenant = undefined;
     }

@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { GuestRealm, type OutputSink } from "../boundary/realm.js";
+import type { RealmSetup } from "../boundary/realm-image.js";
 import { formatGuestStack } from "../boundary/guest-stack.js";
 import { handled } from "../boundary/handled.js";
 import { ENGINE_VARIANT, type EngineVariantName } from "../engine/wasm-variant.js";
@@ -233,34 +234,15 @@ export class RExec {
   }
 
   private async start(): Promise<GuestRealm> {
-    const realm = await GuestRealm.create({ limits: this.limits, log: this.log, verbose: Boolean(this.options.verbose), variant: this.options.engine });
+    // Started from the realm image of this configuration when there is one
+    // (boundary/realm-image.ts): the set-up below then only binds this
+    // sandbox's natives instead of evaluating it all again.
+    const realm = await GuestRealm.createWithSetup({ limits: this.limits, log: this.log, verbose: Boolean(this.options.verbose), variant: this.options.engine }, this.realmSetup());
     if (this.disposed) {
       realm.dispose();
       throw new DisposedError("dispose() was called");
     }
     this.realm = realm;
-    // The guards go first: they capture intrinsics the prelude may remove (nokBuiltinNames).
-    await realm.installPrelude(NATIVE_GUARDS_SOURCE, "<rexec:guards>", { nativeMax: NATIVE_LOOP_MAX, refuseMax: NATIVE_REFUSE_MAX, poll: () => realm.pollNative() });
-    // Web-standard globals (URL, crypto, Intl…) as lazy accessors; before the prelude, whose nokBuiltinNames removal covers them.
-    await installWebGlobals({
-      realm,
-      nokBuiltinNames: this.nokBuiltinNames,
-      bufferAllowed: this.okBuiltinModules.includes("buffer") || this.okBuiltinModules.includes("node:buffer"),
-      requireBuiltin: (engine, name) => this.modules!.requireBuiltin(engine, name),
-      ...(this.deterministic ? { randomBytes: seededRandomBytes(this.deterministic) } : {}),
-    });
-    await realm.installPrelude(PRELUDE_SOURCE, "<rexec:prelude>", {
-      natives: {
-        write: (stream: unknown, text: unknown) => realm.write(stream === "stderr" ? "stderr" : "stdout", String(text)),
-        // Like Node: a non-integer code is a failure (1); beyond safe integers is no code at all.
-        exit: (code: unknown) => realm.requestExit(typeof code === "number" && Number.isSafeInteger(code) ? code : 1),
-        sleep: (id: unknown, ms: unknown) => this.timers.sleep(id, ms),
-        cancel: (id: unknown) => this.timers.cancel(id),
-        readStdin: () => this.readStdin(),
-      },
-      config: this.processConfig(),
-    });
-    if (this.deterministic) await installDeterminism(realm, this.deterministic);
     const modules = new ModuleHost(realm, this.hooks, this.okBuiltinModules, (path, mode) => this.r_open(path, mode), this.log);
     modules.install();
     this.modules = modules;
@@ -271,6 +253,46 @@ export class RExec {
       await realm.defineGlobal(name, value);
     }
     return realm;
+  }
+
+  /**
+   * How this sandbox's realm is set up: guards, web globals, prelude. The same
+   * code evaluates the set-up into a realm image and binds each sandbox
+   * restored from it, so its host functions must be created here, in this
+   * order, and everything else it depends on must be in `key`.
+   */
+  private realmSetup(): RealmSetup {
+    const config = this.processConfig();
+    const bufferAllowed = this.okBuiltinModules.includes("buffer") || this.okBuiltinModules.includes("node:buffer");
+    const key = JSON.stringify({ config, nok: this.nokBuiltinNames, bufferAllowed, deterministic: this.deterministic ?? null, native: [NATIVE_LOOP_MAX, NATIVE_REFUSE_MAX] });
+    return {
+      key,
+      install: async (target) => {
+        const realm = target as GuestRealm;
+        // The guards go first: they capture intrinsics the prelude may remove (nokBuiltinNames).
+        await realm.installPrelude(NATIVE_GUARDS_SOURCE, "<rexec:guards>", { nativeMax: NATIVE_LOOP_MAX, refuseMax: NATIVE_REFUSE_MAX, poll: () => realm.pollNative() });
+        // Web-standard globals (URL, crypto, Intl…) as lazy accessors; before the prelude, whose nokBuiltinNames removal covers them.
+        await installWebGlobals({
+          realm,
+          nokBuiltinNames: this.nokBuiltinNames,
+          bufferAllowed,
+          requireBuiltin: (engine, name) => this.modules!.requireBuiltin(engine, name),
+          ...(this.deterministic ? { randomBytes: seededRandomBytes(this.deterministic) } : {}),
+        });
+        await realm.installPrelude(PRELUDE_SOURCE, "<rexec:prelude>", {
+          natives: {
+            write: (stream: unknown, text: unknown) => realm.write(stream === "stderr" ? "stderr" : "stdout", String(text)),
+            // Like Node: a non-integer code is a failure (1); beyond safe integers is no code at all.
+            exit: (code: unknown) => realm.requestExit(typeof code === "number" && Number.isSafeInteger(code) ? code : 1),
+            sleep: (id: unknown, ms: unknown) => this.timers.sleep(id, ms),
+            cancel: (id: unknown) => this.timers.cancel(id),
+            readStdin: () => this.readStdin(),
+          },
+          config,
+        });
+        if (this.deterministic) await installDeterminism(realm, this.deterministic);
+      },
+    };
   }
 
   /** What the guest's `process` shows; a subclass may override to add members. */

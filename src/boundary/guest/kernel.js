@@ -525,6 +525,11 @@
     return typeof v === "object" && v !== null && isPromise(v);
   }
 
+  /** The tenant's result limit: set after a realm image is restored (it is per sandbox, not per image). */
+  function setEncodeLimit(limit) {
+    encodeLimit = limit;
+  }
+
   // ---- Binary copy (src/boundary/bjson/): the guest-side gate. ----
   // The host may copy a value out with the engine's C writer (JS_WriteObject)
   // only after bjsonSafe(value) said yes: that writer never polls the
@@ -688,6 +693,7 @@
   // ---- end of the binary-copy gate ----
 
   return freeze({
+    setEncodeLimit,
     encode: encodeFor,
     decode: (json, ...buffers) => decode(json, buffers),
     callGuest,

@@ -77,6 +77,8 @@ export class EngineInstance {
   generation = 0;
   /** Set once the instance may be corrupt: it is never used again. */
   broken = false;
+  /** The image this instance holds untouched since it was restored (no tenant ran since), if any. */
+  pristineFor: object | undefined;
   /** The largest stack limit any tenant had: how deep the C stack may be dirty (engine-image.ts). */
   largestStackBytes = 256 * 1024;
 

@@ -1,0 +1,82 @@
+/**
+ * Realm images: a realm's set-up (kernel, guards, web globals, prelude) is
+ * evaluated once per configuration and captured; a sandbox then starts from
+ * the image in a recycled or new instance (engine/engine-image.ts,
+ * engine/instance-pool.ts) instead of parsing it all again.
+ *
+ * Invariants protected:
+ * - **An image is shared only by sandboxes whose set-up is identical.** Its
+ *   key is the set-up's complete configuration (engine build, process
+ *   configuration — argv, env, cwd —, removed globals, granted modules), so a
+ *   value baked into an image is one every sandbox using it would have been
+ *   given anyway. What differs per sandbox is applied after the restore: its
+ *   host functions (bound by position, verified when the image is built), its
+ *   limits, its globals, a fresh `Math.random` state.
+ * - **The set-up code is the same for both paths.** A tenant re-runs its
+ *   set-up in *binding mode*: nothing is evaluated, but every host function
+ *   and native the set-up hands over is registered in the order the image's
+ *   builder registered its own; the builder checked that order is the
+ *   canonical one ({@link hostFunctionsOf}). Any difference turns the image
+ *   off for that key (sandboxes then start fresh).
+ *
+ * @packageDocumentation
+ */
+import type { GuestRef } from "../engine/engine.js";
+import type { EngineImage } from "../engine/engine-image.js";
+import type { EngineVariantName } from "../engine/wasm-variant.js";
+import type { AnyFunction, KernelRefs } from "./realm-core.js";
+
+/** A captured realm (see the invariants). */
+export interface RealmImage {
+  readonly engine: EngineImage;
+  readonly kernel: KernelRefs;
+  /** Realm host functions the set-up registered (ids 1..n). */
+  readonly hostFunctionCount: number;
+  /** Refs returned by raw installs, by file name. */
+  readonly rawRefs: ReadonlyMap<string, Record<string, GuestRef>>;
+  /** The result limit the kernel was built with. */
+  readonly resultBytes: number;
+}
+
+/** How a realm is set up: the same code builds the image and binds each tenant. */
+export interface RealmSetup {
+  /** The complete configuration of the set-up (see the invariants). */
+  readonly key: string;
+  /** Run the set-up on `realm` (evaluating on a builder, binding on a tenant). */
+  install(realm: unknown): Promise<void>;
+}
+
+/** The host functions found in `value`, in the canonical order (depth first, own keys in order). */
+export function hostFunctionsOf(value: unknown, out: AnyFunction[] = [], depth = 0): AnyFunction[] {
+  if (typeof value === "function") {
+    out.push(value as AnyFunction);
+    return out;
+  }
+  if (typeof value !== "object" || value === null || depth > 8) return out;
+  for (const key of Object.keys(value)) hostFunctionsOf((value as Record<string, unknown>)[key], out, depth + 1);
+  return out;
+}
+
+/** Images kept per process (least recently used dropped first). */
+const MAX_IMAGES = 8;
+const images = new Map<string, Promise<RealmImage | undefined>>();
+
+/** The image for `variant` and `setup`, built by `build` on first use; undefined when images are unavailable. */
+export function realmImageFor(variant: EngineVariantName, setup: RealmSetup, build: () => Promise<RealmImage | undefined>): Promise<RealmImage | undefined> {
+  const key = `${variant}\u0000${setup.key}`;
+  let image = images.get(key);
+  if (image) {
+    images.delete(key);
+    images.set(key, image);
+    return image;
+  }
+  image = build().catch(() => undefined);
+  images.set(key, image);
+  while (images.size > MAX_IMAGES) images.delete(images.keys().next().value!);
+  return image;
+}
+
+/** Forget every image (tests). */
+export function clearRealmImages(): void {
+  images.clear();
+}
