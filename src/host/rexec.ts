@@ -360,7 +360,13 @@ export class RExec {
     return this.stdioSinkInstance;
   }
 
-  /** Evaluate an expression (or script) and return its completion value, copied out. */
+  /**
+   * Evaluate an expression (or script) and return its completion value, copied out.
+   * The code may use top-level `await`, `require`, static `import` and, when asked
+   * for, TypeScript (see {@link CallOptions}).
+   *
+   * @typeParam T - the type the host expects back (default `unknown`); not checked at run time.
+   */
   r_eval<T = unknown>(code: string, options?: CallOptions): Promise<T> {
     return handled(this.evaluate(code, options, this.captureSink(), true) as Promise<T>);
   }

@@ -99,6 +99,18 @@ for (const mode of modes) {
       assert.ok(error instanceof Error);
       assert.equal(await rx.r_eval("await 1 + 1"), 2);
     });
+
+    it("hostile input: code cannot break out of the top-level-await wrapper", async () => {
+      using rx = mode.make();
+      // Only code that parses whole is rewritten: unbalanced text stays a syntax error, nothing of it runs.
+      for (const code of ["await 1; }); globalThis.escaped = 1; (async () => {", "await 1 })(); globalThis.escaped = 1; (() => {", "await 0;\n})()\nglobalThis.escaped = 1"]) {
+        const error = await rx.r_eval(code).catch((e) => e);
+        assert.ok(error instanceof GuestError && error.guestName === "SyntaxError", `${code}: ${String(error)}`);
+      }
+      assert.equal(await rx.r_eval("typeof escaped"), "undefined");
+      // A string or comment that looks like the wrapper is just text.
+      assert.equal(await rx.r_eval("await 0; /* })() */ '})(); (async () => {'"), "})(); (async () => {");
+    });
   });
 }
 
