@@ -196,6 +196,43 @@ function targets(results) {
   if (pc && !pc.failed) out.push({ met: pc.speedup >= 1.8, text: `pool, 16 CPU-bound jobs: 2 threads ${pc.speedup.toFixed(2)}× faster than 1 (${pc.seconds1.toFixed(2)} s vs ${pc.seconds2.toFixed(2)} s; target ≥ 1.8×; load average ${pc.loadAvg?.toFixed(1)} on ${results.machine.cores} cores)` });
   const fc = results.firstCall?.warm;
   if (fc) out.push({ met: fc.ratio <= 1.1, text: `first heavy call ÷ later calls in a fresh process: ${fc.ratio.toFixed(2)}× (without the warm-up ${results.firstCall.nowarm.ratio.toFixed(2)}×; target ≤ 1.1×)` });
+  out.push(...engineTargets(results));
+  return out;
+}
+
+/**
+ * The engine layer's targets (issue 11), each against its own row: medians
+ * of rexec (quickjs-ng). "sandboxes per second" is 1000 ÷ the cold-start
+ * median (back to back, one thread); compute is rexec ÷ raw quickjs-ng.
+ */
+function engineTargets(results) {
+  const ng = results.peers["rexec-ng"], raw = results.peers["raw-ng"];
+  const v = (row) => cell(ng, row).value;
+  const out = [];
+  const add = (value, limit, text, unit, digits = 2) => {
+    if (value === undefined || Number.isNaN(value)) return out.push({ met: false, text: `${text}: not measured` });
+    out.push({ met: value <= limit, text: `${text}: ${fmt(value, digits)} ${unit} (target ≤ ${limit} ${unit})` });
+  };
+  add(v("cold"), 0.1, "new + eval 1+1 + dispose, steady state", "ms", 3);
+  const cold = v("cold");
+  if (cold !== undefined) out.push({ met: 1000 / cold >= 10000, text: `sandboxes per second, one thread, back to back: ${fmt(1000 / cold, 0)} (target ≥ 10,000)` });
+  const pool2 = results.pool?.pool2?.runsPerSec;
+  if (pool2 !== undefined) out.push({ met: pool2 >= 5000, text: `pool, trivial job, 2 workers: ${fmt(pool2, 0)} runs/s (target ≥ 5,000)` });
+  add(v("hostCall") === undefined ? undefined : v("hostCall") / 1000, 0.9, "host-function round trip", "µs");
+  add(v("guestCall"), 1.5, "guest function called from the host", "µs");
+  add(v("warm"), 3, "warm eval of a small expression", "µs", 1);
+  add(v("copy1mb"), 50, "copy 1 MB structured result out", "ms", 1);
+  add(v("copyIn1mb"), 50, "pass 1 MB of rows into a guest function", "ms", 1);
+  add(v("import"), 0.4, "import of 10 files", "ms");
+  for (const row of ["fib", "sort", "json"]) {
+    const r = ratioOf(results, row, "rexec-ng", "raw-ng");
+    if (r !== undefined) out.push({ met: r <= 1.05, text: `compute ${row} ÷ raw engine: ${r.toFixed(2)}× (target ≤ 1.05×)` });
+  }
+  const mem = ng?.memory?.rssPerSandboxMB;
+  if (mem !== undefined) out.push({ met: mem <= 0.4, text: `RSS per idle sandbox: ${mem.toFixed(2)} MB (target: no worse than 0.21–0.4 MB)` });
+  const fw = results.firstCall?.warm;
+  if (fw) out.push({ met: true, text: `one-time cost before the first sandbox (fresh process): import ${fw.importMs.toFixed(0)} ms, first sandbox ${fw.firstSandboxMs.toFixed(0)} ms (of which warm-up ${fw.warmUpMs.toFixed(0)} ms; the rest is the wasm compile and the realm image)` });
+  void raw;
   return out;
 }
 
