@@ -4,24 +4,11 @@
  *
  * @packageDocumentation
  */
-import { readFileSync } from "node:fs";
-import { dirname } from "node:path";
-import {
-  FileSystemHooks,
-  MemoryHooks,
-  RestrictedError,
-  RExecError,
-  ModuleNotFoundError,
-  RExec,
-  UrlHooks,
-  type RExecOptions,
-  type Limits,
-  type RHooks,
-} from "../index.js";
-import { parseCli, realDir, realFile, RootMap, UsageError, type CliArgs } from "./options.js";
-import { EXIT, exitCodeOf, formatError, readText, type SourceLookup } from "./report.js";
-import { Readable } from "node:stream";
-import { runRepl } from "./repl.js";
+import { readFileSync, statSync } from "node:fs";
+import { RExecError, ModuleNotFoundError } from "../index.js";
+import { parseCli, realFile, UsageError, type CliArgs } from "./options.js";
+import { EXIT, exitCodeOf, formatError } from "./report.js";
+import { sandbox, type Sandbox } from "./sandbox.js";
 import { skipWarmUpInThisThread } from "../engine/warm-up.js";
 import { DEFAULT_PRINT, printValue } from "./print.js";
 
@@ -126,6 +113,7 @@ export async function main(args: string[]): Promise<number> {
       process.stdout.write(`rexec ${version()}\n`);
       return EXIT.OK;
     case "run":
+    case "check":
       return run(cli);
     case "eval":
       // One expression: start-up latency beats first-heavy-call speed (see warm-up.ts).
@@ -133,87 +121,13 @@ export async function main(args: string[]): Promise<number> {
       return evaluate(cli);
     case "repl":
       skipWarmUpInThisThread();
-      return runRepl(cli, (extra) => sandbox(cli, extra));
+      return (await import("./repl.js")).runRepl(cli, (extra) => sandbox(cli, extra));
   }
 }
 
-/** A configured sandbox plus what the CLI needs to report its errors. */
-export interface Sandbox {
-  rx: RExec;
-  sources: SourceLookup;
-  /** Map of virtual `<eval>`-style file names to their code, for carets. */
-  inline: Map<string, string>;
-  /** The host directories the guest sees. */
-  roots: RootMap;
-}
+export type { Sandbox } from "./sandbox.js";
 
-interface SandboxExtra {
-  /** The host script (run with a file). */
-  script?: string;
-  /** The script URL (run with a URL). */
-  url?: string;
-  /** Grant guest stdin. */
-  stdin?: boolean;
-}
-
-/** Build the RExec (hooks, policy, limits) the flags describe. */
-function sandbox(cli: CliArgs, extra: SandboxExtra): Sandbox {
-  const roots = new RootMap();
-  let hooks: RHooks;
-  if (extra.url !== undefined) {
-    if (cli.root !== undefined || cli.allowRead.length || cli.allowWrite.length) {
-      throw new UsageError("--root, --allow-read and --allow-write do not apply to a script given as a URL");
-    }
-    hooks = new UrlHooks({ base: extra.url, allow: cli.allowImport });
-  } else {
-    if (cli.allowImport.length) throw new UsageError("--allow-import applies to a script given as an http(s) URL: rexec run --allow-import <origin> <url>");
-    if (cli.root !== undefined) roots.add(cli.root, "--root");
-    else if (extra.script !== undefined) roots.add(dirname(extra.script), "--root");
-    for (const dir of cli.allowRead) roots.add(dir, "--allow-read");
-    for (const dir of cli.allowWrite) {
-      const real = realDir(dir, "--allow-write");
-      if (roots.find(real) < 0) roots.add(real, "--allow-write");
-    }
-    hooks = roots.roots.length ? new FileSystemHooks({ root: roots.roots.length === 1 ? roots.roots[0]! : roots.roots }) : new MemoryHooks({ files: {} });
-  }
-  const okWritePaths = cli.allowWrite.map((dir) => roots.guestPath(realDir(dir, "--allow-write"))!);
-  const limits: { -readonly [K in keyof Limits]?: number } = {};
-  if (cli.memory !== undefined) limits.memoryBytes = cli.memory;
-  if (cli.timeout !== undefined) limits.timeoutMs = cli.timeout;
-  if (cli.stack !== undefined) limits.stackBytes = cli.stack;
-  if (cli.maxOutput !== undefined) limits.outputBytes = cli.maxOutput;
-  const options: RExecOptions & { worker?: boolean } = {
-    hooks,
-    limits,
-    okBuiltinModules: [...new Set([...RExec.okBuiltinModules, ...cli.allowModule])],
-    okEnv: cli.allowEnv,
-    okWritePaths,
-    argv: cli.rest,
-    verbose: cli.verbose ? (line: string) => process.stderr.write(`rexec: ${line}\n`) : false,
-  };
-  // The guest's process.stdin is the process's for `run`; the REPL keeps stdin for itself.
-  if (!extra.stdin) options.stdio = { stdin: Readable.from([]) };
-  if (cli.worker) options.worker = true;
-  if (cli.seed !== undefined) options.deterministic = { seed: cli.seed };
-  if (cli.verbose) {
-    for (const [i, root] of roots.roots.entries()) process.stderr.write(`rexec: root ${roots.roots.length === 1 ? "/" : `/root${i}`} = ${root}\n`);
-    for (const p of okWritePaths) process.stderr.write(`rexec: writable: ${p}\n`);
-  }
-  let rx: RExec;
-  try {
-    rx = new RExec(options);
-  } catch (error) {
-    if (cli.worker && error instanceof TypeError && /worker/.test(error.message)) {
-      throw new UsageError(`--isolate=worker is not supported by this build of the rexec library (${error.message})`);
-    }
-    throw error;
-  }
-  const inline = new Map<string, string>();
-  const sources: SourceLookup = (fileName) => inline.get(fileName) ?? readText(roots.hostPath(fileName));
-  return { rx, sources, inline, roots };
-}
-
-/** `rexec run <file|url> [args...]` */
+/** `rexec run <file|url> [args...]` (and `rexec check <file>`) */
 async function run(cli: CliArgs): Promise<number> {
   const target = cli.target!;
   const isUrl = /^https?:\/\//i.test(target);
@@ -221,19 +135,22 @@ async function run(cli: CliArgs): Promise<number> {
   try {
     let specifier: string;
     if (isUrl) {
-      const origin = new URL(target).origin;
-      if (!cli.allowImport.some((o) => safeOrigin(o) === origin)) {
-        throw new RestrictedError(`import of ${target}`, `allow its origin`, `--allow-import ${origin}`);
-      }
       box = sandbox(cli, { url: target, stdin: true });
       specifier = target;
     } else {
       const script = realFile(target);
-      if (script === undefined) throw new ModuleNotFoundError(target, undefined);
+      if (script === undefined) {
+        if (isDirectory(target)) throw new UsageError(`${target} is a directory, not a script (permission flags take their paths after "=": --allow-read=${target})`);
+        throw new ModuleNotFoundError(target, undefined);
+      }
+      if (cli.check) {
+        const { typeCheck } = await import("./check.js");
+        const failed = await typeCheck(script);
+        if (failed !== undefined) return failed;
+        if (cli.command === "check") return EXIT.OK;
+      }
       box = sandbox(cli, { script, stdin: true });
-      const guest = box.roots.guestPath(script);
-      if (guest === undefined) throw new UsageError(`the script ${target} is not inside --root ${cli.root}`);
-      specifier = guest;
+      specifier = script;
     }
     // s_execfile runs like `node file`: until the script's host calls, reads and timers are done.
     await box.rx.s_execfile(specifier);
@@ -247,27 +164,28 @@ async function run(cli: CliArgs): Promise<number> {
   }
 }
 
-function safeOrigin(text: string): string | undefined {
+function isDirectory(path: string): boolean {
   try {
-    return new URL(text).origin;
+    return statSync(path).isDirectory();
   } catch {
-    return undefined;
+    return false;
   }
 }
 
-/** `rexec eval '<expr>'` */
+/** `rexec eval '<code>'`: like `node -e` (prints only what the code logs); with `-p`, like `node -p`. */
 async function evaluate(cli: CliArgs): Promise<number> {
   let box: Sandbox | undefined;
   try {
-    box = sandbox(cli, {});
+    box = sandbox(cli, { stdin: true });
     box.inline.set("<eval>", cli.target!);
     const value = await box.rx.s_eval(cli.target!, { filename: "<eval>" });
     // Bounded in time and bytes whatever the value (see print.ts); --max-output bounds it too.
-    process.stdout.write(`${printValue(value, { colors: Boolean(process.stdout.isTTY), rawString: true, maxBytes: Math.min(cli.maxOutput ?? DEFAULT_PRINT.maxBytes, DEFAULT_PRINT.maxBytes) })}\n`);
+    if (cli.print) process.stdout.write(`${printValue(value, { colors: Boolean(process.stdout.isTTY), rawString: true, maxBytes: Math.min(cli.maxOutput ?? DEFAULT_PRINT.maxBytes, DEFAULT_PRINT.maxBytes) })}\n`);
     return EXIT.OK;
   } catch (error) {
     return fail(error, box);
   } finally {
+    if (!process.stdin.isTTY) process.stdin.destroy();
     box?.rx.dispose();
   }
 }

@@ -1,11 +1,11 @@
 /**
  * Command-line parsing for `rexec`: `util.parseArgs` for the flags, plus the
- * size/duration units and the mapping of host directories to guest paths.
+ * size/duration units, and Deno-style permission flags (`--allow-read[=paths]`).
  *
  * @packageDocumentation
  */
-import { existsSync, realpathSync, statSync } from "node:fs";
-import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { realpathSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 /** A problem with the command line itself (exit code 2). */
@@ -13,14 +13,36 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-/** The flags `util.parseArgs` knows. */
+/**
+ * Deno's permission flags. Each takes an optional value after `=` only
+ * (`--allow-read` grants all reads, `--allow-read=a,b` those paths): a bare
+ * flag never takes the next word, as in Deno.
+ */
+export const PERMISSION_FLAGS = {
+  "allow-read": "-R",
+  "allow-write": "-W",
+  "allow-env": "-E",
+  "allow-net": "-N",
+  "allow-import": "-I",
+  "deny-read": undefined,
+  "deny-write": undefined,
+  "deny-env": undefined,
+  "deny-net": undefined,
+  "deny-import": undefined,
+} as const;
+
+/** A permission flag's name without dashes. */
+export type PermissionName = keyof typeof PERMISSION_FLAGS;
+
+/** A permission's state: `true` = all (bare flag), a list, or `undefined` = not given. */
+export type Grant = true | string[] | undefined;
+
+/** The flags `util.parseArgs` knows (permission flags are taken out before it runs). */
 export const OPTIONS = {
   "allow-module": { type: "string", multiple: true },
-  "allow-read": { type: "string", multiple: true },
-  "allow-write": { type: "string", multiple: true },
-  "allow-env": { type: "string", multiple: true },
-  "allow-import": { type: "string", multiple: true },
-  root: { type: "string" },
+  "allow-all": { type: "boolean", short: "A" },
+  check: { type: "boolean" },
+  print: { type: "boolean", short: "p" },
   memory: { type: "string" },
   timeout: { type: "string" },
   stack: { type: "string" },
@@ -34,17 +56,20 @@ export const OPTIONS = {
 
 /** The parsed command line. */
 export interface CliArgs {
-  command: "run" | "eval" | "repl" | "help" | "version";
-  /** `run`: the script; `eval`: the code. */
+  command: "run" | "eval" | "repl" | "check" | "help" | "version";
+  /** `run`/`check`: the script; `eval`: the code. */
   target: string | undefined;
   /** Arguments after the script, for the guest's `process.argv`. */
   rest: string[];
   allowModule: string[];
-  allowRead: string[];
-  allowWrite: string[];
-  allowEnv: string[];
-  allowImport: string[];
-  root: string | undefined;
+  /** Deno-style permissions, keyed by flag name without dashes. */
+  perms: Record<PermissionName, Grant>;
+  /** `-A`: every permission (denials still win). */
+  allowAll: boolean;
+  /** `--check`: type-check TypeScript before running. */
+  check: boolean;
+  /** `-p/--print`: eval prints the completion value. */
+  print: boolean;
   memory: number | undefined;
   timeout: number | undefined;
   stack: number | undefined;
@@ -55,7 +80,25 @@ export interface CliArgs {
   verbose: boolean;
 }
 
-const COMMANDS = new Set(["run", "eval", "repl", "help", "version"]);
+const COMMANDS = new Set(["run", "eval", "repl", "check", "help", "version"]);
+
+/** Take `--allow-x[=v]`/`--deny-x[=v]` and their short forms out of `args`. */
+function takePermissions(args: string[]): { perms: Record<PermissionName, Grant>; left: string[] } {
+  const perms = Object.fromEntries(Object.keys(PERMISSION_FLAGS).map((k) => [k, undefined])) as Record<PermissionName, Grant>;
+  const short = new Map(Object.entries(PERMISSION_FLAGS).filter(([, s]) => s !== undefined).map(([k, s]) => [s as string, k as PermissionName]));
+  const left: string[] = [];
+  for (const arg of args) {
+    const m = /^--((?:allow|deny)-(?:read|write|env|net|import))(?:=(.*))?$/s.exec(arg);
+    const name = (m?.[1] as PermissionName | undefined) ?? short.get(arg);
+    if (name === undefined) { left.push(arg); continue; }
+    const value = m?.[2];
+    if (value === undefined) { perms[name] = true; continue; }
+    const items = value.split(",").map((s) => s.trim()).filter(Boolean);
+    if (items.length === 0) throw new UsageError(`--${name}= needs a value (or use --${name} alone for all)`);
+    if (perms[name] !== true) perms[name] = [...((perms[name] as string[] | undefined) ?? []), ...items];
+  }
+  return { perms, left };
+}
 
 /**
  * Parse `args` (without node and the script). Everything after the script of
@@ -66,50 +109,52 @@ export function parseCli(args: string[]): CliArgs {
   // First pass, lenient, to find where the guest's own arguments start.
   let split = args.length;
   try {
-    const { tokens } = parseArgs({ args, options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
+    const { tokens } = parseArgs({ args, options: { ...OPTIONS, ...permissionOptionsForSplit() }, strict: false, allowPositionals: true, tokens: true });
     const positionals = tokens.filter((t) => t.kind === "positional");
-    if (positionals[0] && (positionals[0].value === "run" || positionals[0].value === "eval") && positionals[1]) {
+    if (positionals[0] && (positionals[0].value === "run" || positionals[0].value === "eval" || positionals[0].value === "check") && positionals[1]) {
       split = positionals[1].index + 1;
     }
   } catch {
     // the strict pass below reports it
   }
+  const { perms, left } = takePermissions(args.slice(0, split));
   let parsed;
   try {
-    parsed = parseArgs({ args: args.slice(0, split), options: OPTIONS, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: left, options: OPTIONS, strict: true, allowPositionals: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError((error as Error).message.replace(/To specify a positional argument[^]*$/, "").trim());
   }
   const { values, positionals } = parsed;
   const rest = args.slice(split);
   let command: CliArgs["command"];
   if (values.help) command = "help";
   else if (values.version) command = "version";
-  else if (positionals.length === 0) throw new UsageError("missing command: run, eval or repl");
-  else if (!COMMANDS.has(positionals[0]!)) throw new UsageError(`unknown command "${positionals[0]}"; expected run, eval or repl`);
+  else if (positionals.length === 0) throw new UsageError("missing command: run, eval, repl or check");
+  else if (!COMMANDS.has(positionals[0]!)) throw new UsageError(`unknown command "${positionals[0]}"; expected run, eval, repl or check`);
   else command = positionals[0] as CliArgs["command"];
   const target = positionals[1];
-  if ((command === "run" || command === "eval") && target === undefined) {
-    throw new UsageError(command === "run" ? "rexec run needs a script: rexec run <file|url> [args...]" : "rexec eval needs code: rexec eval '<expr>'");
+  if ((command === "run" || command === "eval" || command === "check") && target === undefined) {
+    throw new UsageError(command === "eval" ? "rexec eval needs code: rexec eval '<expr>'" : `rexec ${command} needs a script: rexec ${command} <file${command === "run" ? "|url" : ""}> [args...]`);
   }
   if (command === "repl" && positionals.length > 1) throw new UsageError(`rexec repl takes no arguments (got "${positionals[1]}")`);
-  if (command === "run" || command === "eval") rest.unshift(...positionals.slice(2));
+  if (command === "run" || command === "eval" || command === "check") rest.unshift(...positionals.slice(2));
   let worker = false;
   if (values.isolate !== undefined) {
     if (values.isolate === "worker") worker = true;
     else if (values.isolate !== "none" && values.isolate !== "inline") throw new UsageError(`--isolate must be "worker" (or "inline", the default), got "${values.isolate}"`);
   }
-  const list = (v: string[] | undefined, comma: boolean) => (v ?? []).flatMap((s) => (comma ? s.split(",") : [s])).map((s) => s.trim()).filter(Boolean);
+  const allowModule = (values["allow-module"] ?? []).flatMap((s) => s.split(",")).map((s) => s.trim().replace(/^node:/, "")).filter(Boolean);
+  const unknown = allowModule.filter((m) => !KNOWN_MODULES.includes(m));
+  if (unknown.length) throw new UsageError(`--allow-module: unknown module${unknown.length > 1 ? "s" : ""} ${unknown.map((m) => `"${m}"`).join(", ")}; known modules: ${KNOWN_MODULES.join(", ")}`);
   return {
     command,
     target,
     rest,
-    allowModule: list(values["allow-module"], true),
-    allowRead: list(values["allow-read"], false),
-    allowWrite: list(values["allow-write"], false),
-    allowEnv: list(values["allow-env"], true),
-    allowImport: list(values["allow-import"], true),
-    root: values.root,
+    allowModule,
+    perms,
+    allowAll: values["allow-all"] ?? false,
+    check: values.check ?? command === "check",
+    print: values.print ?? false,
     memory: values.memory === undefined ? undefined : parseSize(values.memory, "--memory"),
     timeout: values.timeout === undefined ? undefined : parseDuration(values.timeout, "--timeout"),
     stack: values.stack === undefined ? undefined : parseSize(values.stack, "--stack"),
@@ -118,6 +163,16 @@ export function parseCli(args: string[]): CliArgs {
     seed: values.seed === undefined ? undefined : /^-?\d{1,15}$/.test(values.seed) ? Number(values.seed) : values.seed,
     verbose: values.verbose ?? false,
   };
+}
+
+/** Builtin modules a guest can be given (`--allow-module`). */
+export const KNOWN_MODULES: readonly string[] = ["path", "util", "events", "assert", "url", "querystring", "string_decoder", "buffer", "fs"];
+
+/** For the split pass only: permission flags as booleans, so a bare one never takes the next word. */
+function permissionOptionsForSplit(): Record<string, { type: "boolean"; short?: string }> {
+  const out: Record<string, { type: "boolean"; short?: string }> = {};
+  for (const [name, s] of Object.entries(PERMISSION_FLAGS)) out[name] = s === undefined ? { type: "boolean" } : { type: "boolean", short: s.slice(1) };
+  return out;
 }
 
 // Applied to trimmed text: `\s*…\s*$` around the unit backtracked quadratically on a run of spaces.
@@ -147,78 +202,6 @@ export function parseDuration(text: string, flag: string): number {
   return ms;
 }
 
-/** Host directories the guest sees, and how host paths map to guest paths. */
-export class RootMap {
-  /** Real (symlink-free) host directories; guest sees `/` (one) or `/root<i>` (several). */
-  readonly roots: string[] = [];
-
-  /** Add a directory (deduplicated); returns its index. */
-  add(dir: string, flag: string): number {
-    const real = realDir(dir, flag);
-    const existing = this.roots.indexOf(real);
-    if (existing >= 0) return existing;
-    this.roots.push(real);
-    return this.roots.length - 1;
-  }
-
-  /** The root a real host path lies in, or -1. Roots added earlier win. */
-  find(hostPath: string): number {
-    return this.roots.findIndex((root) => isInside(root, hostPath));
-  }
-
-  /** The guest path of a host path inside a root (call after all roots are added). */
-  guestPath(hostPath: string): string | undefined {
-    const i = this.find(hostPath);
-    if (i < 0) return undefined;
-    const rel = relative(this.roots[i]!, hostPath).split(sep).join("/");
-    const base = this.roots.length === 1 ? "" : `/root${i}`;
-    return rel === "" ? base || "/" : `${base}/${rel}`;
-  }
-
-  /**
-   * The host path of a guest path, only when it is inside a root (symlinks
-   * resolved and checked); for showing source lines of guest files.
-   */
-  hostPath(guestPath: string): string | undefined {
-    if (!guestPath.startsWith("/") || guestPath.includes("\0")) return undefined;
-    let index = 0;
-    let rest = guestPath;
-    if (this.roots.length > 1) {
-      const m = /^\/root(\d+)(\/.*|)$/.exec(guestPath);
-      if (!m) return undefined;
-      index = Number(m[1]);
-      rest = m[2] || "/";
-    }
-    const root = this.roots[index];
-    if (root === undefined) return undefined;
-    const candidate = resolve(root, `.${rest}`);
-    if (!isInside(root, candidate) || !existsSync(candidate)) return undefined;
-    try {
-      const real = realpathSync(candidate);
-      return isInside(root, real) ? real : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-}
-
-function isInside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
-}
-
-/** A directory's real path; a usage error naming the flag if it is not a directory. */
-export function realDir(dir: string, flag: string): string {
-  let real: string;
-  try {
-    real = realpathSync(resolve(dir));
-  } catch {
-    throw new UsageError(`${flag}: directory "${dir}" does not exist`);
-  }
-  if (!statSync(real).isDirectory()) throw new UsageError(`${flag}: "${dir}" is not a directory`);
-  return real;
-}
-
 /** The real path of a script file, or undefined if it does not exist. */
 export function realFile(file: string): string | undefined {
   try {
@@ -228,5 +211,3 @@ export function realFile(file: string): string | undefined {
     return undefined;
   }
 }
-
-export { dirname };

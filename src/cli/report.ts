@@ -26,7 +26,7 @@ import {
   SystemExit,
   type GuestFrame,
 } from "../index.js";
-import { UsageError } from "./options.js";
+import { KNOWN_MODULES, UsageError } from "./options.js";
 import { cutBytes, printThrown, printValue } from "./print.js";
 import { escapeLogLine as oneLine } from "../host/verbose.js";
 
@@ -113,7 +113,7 @@ function formatUncut(error: unknown, sources: SourceLookup, options: { uncaught?
     return `${out.join("\n")}\n`;
   }
   if (error instanceof RestrictedError) {
-    const how = error.flag ? `rerun with ${error.flag}` : error.allowWith;
+    const how = allowHint(error);
     return `${prefix}RestrictedError: access denied: ${oneLine(error.denied)}\n    to allow it: ${how}\n`;
   }
   if (error instanceof LimitError) {
@@ -125,6 +125,19 @@ function formatUncut(error: unknown, sources: SourceLookup, options: { uncaught?
   if (error instanceof SystemExit || error instanceof CloneError || error instanceof DisposedError) return `${prefix}${error.name}: ${error.message}\n`;
   // Not String(error): a value that is not an Error could carry guest functions under toString.
   return `rexec: internal error: ${error instanceof Error ? error.stack ?? error.message : printValue(error, { maxBytes: 4096 })}\n`;
+}
+
+/**
+ * How to allow a refused request. The library suggests `--allow-module <name>`
+ * for any module; the CLI knows which names that flag accepts, and does not
+ * offer a flag that would only be a usage error.
+ */
+function allowHint(error: RestrictedError): string {
+  const module = /^--allow-module (.*)$/s.exec(error.flag ?? "");
+  if (module && !KNOWN_MODULES.includes(module[1]!.replace(/^node:/, ""))) {
+    return `no flag allows it: the sandbox has no "${oneLine(module[1]!)}" module (available: ${KNOWN_MODULES.join(", ")})`;
+  }
+  return error.flag ? `rerun with ${oneLine(error.flag)}` : oneLine(error.allowWith);
 }
 
 /** The guest stack lines, without host or rexec-internal frames. */

@@ -6,9 +6,9 @@ import { rexec } from "./helpers.js";
 const CODE = "JSON.stringify([Math.random(), crypto.randomUUID(), Date.now(), new Date().toISOString()])";
 
 test("rexec eval --seed prints the same bytes twice, and other bytes for another seed", async () => {
-  const a = await rexec(["eval", "--seed", "7", CODE]);
-  const b = await rexec(["eval", "--seed", "7", CODE]);
-  const c = await rexec(["eval", "--seed", "8", CODE]);
+  const a = await rexec(["eval", "-p", "--seed", "7", CODE]);
+  const b = await rexec(["eval", "-p", "--seed", "7", CODE]);
+  const c = await rexec(["eval", "-p", "--seed", "8", CODE]);
   assert.equal(a.code, 0, a.stderr);
   assert.equal(a.stdout, b.stdout);
   assert.notEqual(a.stdout, c.stdout);
@@ -16,7 +16,7 @@ test("rexec eval --seed prints the same bytes twice, and other bytes for another
 });
 
 test("rexec --seed with a bad value is a usage error", async () => {
-  const r = await rexec(["eval", "--seed", "x".repeat(300), "1"]);
+  const r = await rexec(["eval", "-p", "--seed", "x".repeat(300), "1"]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /seed must be/);
 });
