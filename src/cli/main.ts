@@ -27,20 +27,33 @@ export function version(): string {
 export const HELP = `rexec — run untrusted JavaScript/TypeScript in a QuickJS WebAssembly sandbox
 
 Usage:
-  rexec run <file|url> [args...]   run a script (.js .mjs .cjs .ts .mts .cts); args go to process.argv
-  rexec eval '<expr>'              evaluate an expression and print its value
-  rexec repl                       interactive restricted console (also reads piped stdin)
+  rexec run [flags] <file|url> [args...]   run a script (.js .mjs .cjs .ts .mts .cts); args go to process.argv
+  rexec eval [flags] '<code>'              run code, like node -e (stdin, require, top-level await)
+  rexec eval -p '<expr>'                   ... and print its value, like node -p
+  rexec repl [flags]                       interactive console (also runs piped stdin line by line)
+  rexec check <file.ts>                    type-check with TypeScript, like deno check (run --check: check, then run)
   rexec --help | --version
 
-Permissions (nothing is allowed that a flag does not allow):
-  --root <dir>            module root the guest sees as "/" (run: default the script's directory;
-                          eval/repl: default none — no files at all)
-  --allow-read <dir>      another readable directory (with several, root i is /root<i>)
-  --allow-write <dir>     let the guest write under <dir> (added as a root if outside the others)
-  --allow-env <NAME>      show environment variable NAME in process.env (repeat or A,B)
-  --allow-module <name>   add a builtin module to the safe list (path, util, events, assert, url,
-                          querystring, string_decoder, buffer, fs)
-  --allow-import <origin> allow modules over HTTP(S) from <origin>; run <url> needs its origin here
+Permissions (Deno's flags; nothing is allowed that a flag does not allow). Paths are host paths,
+seen by the guest as themselves; its cwd is the real cwd. A flag's values follow "=" (comma-separated);
+a bare flag allows everything of its kind and never takes the next word.
+
+  flag                           allows                                        default
+  --allow-read[=<path>...]  -R   reading those files/directories (bare: all)   none; run may import
+                                                                               modules from its script's dir
+  --allow-write[=<path>...] -W   writing/creating/deleting under them          none
+  --allow-env[=<NAME>...]   -E   those variables in process.env (bare: all)    none
+  --allow-import[=<host>...] -I  modules over http(s) from those hosts         none
+  --allow-net[=<host>...]   -N   accepted for guest fetch (not available yet)  none
+  --allow-all               -A   all of the above
+  --deny-read[=<path>...]        never read these (wins over any allow, and -A)
+  --deny-write[=<path>...]       never write these
+  --deny-env[=<NAME>...]         never show these
+  --deny-import[=<host>...]      never import from these
+  --deny-net[=<host>...]         accepted (stored for guest fetch)
+  --allow-module <name>          a builtin module (path, util, events, assert, url, querystring,
+                                 string_decoder, buffer, fs — all allowed by default)
+A refusal names the exact flag that would allow it, e.g. "rerun with --allow-read=/etc/passwd".
 
 Limits (always on; library defaults when omitted):
   --memory <size>         guest heap, e.g. 64m (default 64m)
@@ -50,13 +63,14 @@ Limits (always on; library defaults when omitted):
                           (at most 1m; a cut value ends with "… [output cut at N bytes …]")
 
 Other:
+  --check                 type-check TypeScript before running (exit 1 on type errors)
   -v, --verbose           log sandbox decisions (denials, limits, host calls) to stderr
   --isolate=worker        run the sandbox in a worker thread
   --seed <n>              deterministic run: Math.random and crypto from seed <n>, a virtual clock
                           from 1970-01-01T00:00:00Z moved only by timers (same input → same output)
   -h, --help              this help
 
-Guest stdin/stdout/stderr are the process's (run). In the guest, process.stdin offers
+Guest stdin/stdout/stderr are the process's (run, eval). In the guest, process.stdin offers
 text(), read(), for await, and on("data"/"end").
 
 Exit codes:

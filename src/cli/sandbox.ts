@@ -16,6 +16,7 @@ import { RExec, RestrictedError, type Limits, type OpenMode, type RExecOptions, 
 import { HostPathHooks } from "../loader/hooks/host-path-hooks.js";
 import { isAtOrBelow, PathGrants, type PathGrant } from "../loader/hooks/path-grants.js";
 import { readText, type SourceLookup } from "./report.js";
+import { escapeLogLine } from "../host/verbose.js";
 import { UsageError, type CliArgs, type Grant } from "./options.js";
 import { RemoteModules } from "./remote.js";
 
@@ -57,15 +58,15 @@ export function envNames(cli: CliArgs): string[] {
  * `--allow-read=<path>`/`--allow-write=<path>` (or the `--deny-*` that won).
  * A closure over the grants (not a static) so each sandbox has its own.
  */
-function gatedRExec(grants: PathGrants): typeof RExec {
+function gatedRExec(grants: PathGrants, log: (line: string) => void): typeof RExec {
   return class CliRExec extends RExec {
     override r_open(path: string, mode: OpenMode): void {
       if (mode !== "r" && mode !== "w" && mode !== "a") throw new RestrictedError(`opening ${path} with mode "${String(mode)}"`, 'use mode "r", "w" or "a"');
       try {
         grants.check(path, mode === "r" ? "r" : "w");
       } catch (error) {
-        // Same log line as RExec's own gate (the verbose log escapes guest-chosen text).
-        this.log(`denied: ${mode === "r" ? "read of" : "write to"} ${path}`);
+        // Same log line as RExec's own gate. Not this.log: in worker mode `this` is a stand-in.
+        log(`denied: ${mode === "r" ? "read of" : "write to"} ${path}`);
         throw error;
       }
     }
@@ -122,7 +123,7 @@ export function sandbox(cli: CliArgs, extra: SandboxExtra): Sandbox {
       if (v !== undefined) process.stderr.write(`rexec: --${key}${v === true ? "" : `=${v.join(",")}`}\n`);
     }
   }
-  const Klass = grants === undefined ? RExec : gatedRExec(grants);
+  const Klass = grants === undefined ? RExec : gatedRExec(grants, cli.verbose ? (line) => process.stderr.write(`rexec: ${escapeLogLine(line)}\n`) : () => {});
   let rx: RExec;
   try {
     rx = new Klass(options);

@@ -52,6 +52,14 @@ describe("permission flags", { concurrency: 4 }, () => {
     assert.equal(other.stdout, "");
   });
 
+  test("worker mode: the same grants and the same exact refusal (also logged under -v)", async () => {
+    const r = await rexec(["run", "-v", "--isolate=worker", "--allow-read=./data", "read.js", "./data/x.txt", "/etc/passwd"], { cwd: dir });
+    assert.equal(r.code, 7, r.stderr);
+    assert.equal(r.stdout, "x-content\n");
+    assert.ok(r.stderr.includes("rerun with --allow-read=/etc/passwd"), r.stderr);
+    assert.match(r.stderr, /^rexec: denied: read of \/etc\/passwd$/m);
+  });
+
   test("a bare --allow-read grants all reads and does not take the next word", async () => {
     const r = await rexec(["run", "--allow-read", "read.js", "/etc/hostname", "./outside.txt"], { cwd: dir });
     assert.equal(r.code, 0, r.stderr);
