@@ -22,7 +22,7 @@
 import type { Engine, EngineModuleLoader, GuestRef } from "../engine/engine.js";
 import { GuestThrow } from "../engine/engine.js";
 import type { HostCallback } from "../engine/engine.js";
-import { adoptImage, createQuickJSEngine, engineFromImage, QuickJSEngine, wasmPagesFor } from "../engine/quickjs-engine.js";
+import { adoptImage, createQuickJSEngine, deriveImageFacts, engineFromImage, QuickJSEngine, wasmPagesFor } from "../engine/quickjs-engine.js";
 import { ENGINE_VARIANT, type EngineVariantName } from "../engine/wasm-variant.js";
 import type { EngineImage } from "../engine/engine-image.js";
 import { returnInstance, takeInstance } from "../engine/instance-pool.js";
@@ -157,6 +157,7 @@ export class GuestRealm {
 
   /** Evaluate `setup` on a builder realm and capture it (undefined when this build cannot). */
   private static async buildImage(options: RealmOptions, setup: RealmSetup): Promise<RealmImage | undefined> {
+    if (!(await deriveImageFacts(options.variant ?? ENGINE_VARIANT))) return undefined;
     const builder = await GuestRealm.createFresh({ ...options, log: () => {} });
     builder.building = { rawRefs: new Map(), valid: true };
     try {

@@ -153,6 +153,11 @@ export function pinnedFacts(variant: EngineVariantName): { readonly stackBytes: 
 
 const derived = new Map<EngineVariantName, ImageFacts | null>();
 
+/** The image facts of `variant` if derived in this thread (null: unavailable; undefined: not derived yet). */
+export function knownImageFacts(variant: EngineVariantName): ImageFacts | null | undefined {
+  return derived.get(variant);
+}
+
 /** The image facts of `instance`'s build, derived once per thread (null: images unavailable). */
 export function imageFacts(instance: EngineInstance, ctx: number, evalNumber: (code: string) => number): ImageFacts | null {
   const known = derived.get(instance.variant);
@@ -171,7 +176,7 @@ export function imageFacts(instance: EngineInstance, ctx: number, evalNumber: (c
 }
 
 /** Capture `instance` at rest. Undefined when its build has no image facts or it is not at rest. */
-export function captureEngineImage(instance: EngineInstance, state: EngineState, tracker: TrackerImageState | undefined, facts: ImageFacts | null): EngineImage | undefined {
+export function captureEngineImage(instance: EngineInstance, state: EngineState, tracker: TrackerImageState | undefined, facts: ImageFacts | null | undefined): EngineImage | undefined {
   if (!facts || instance.stackPointerValue !== facts.stackTop) return undefined;
   const u8 = new Uint8Array(instance.memory.buffer);
   const top = words(instance)[facts.breakAddress >>> 2]!;
@@ -212,7 +217,9 @@ export function restoreEngineImage(image: EngineImage, instance: EngineInstance)
   const u8 = new Uint8Array(instance.memory.buffer);
   const tenantTop = Math.min(u8.length, Math.max(image.top, words(instance)[facts.breakAddress >>> 2]!));
   instance.stackPointerValue = facts.stackTop;
-  u8.fill(0, facts.stackTop - stackScrubBytes(image, instance.largestStackBytes), facts.stackTop);
+  // A new instance had no tenant: its C stack holds only the glue's start-up
+  // frames, and zeroing it would make ~1 MiB of untouched pages resident.
+  if (instance.generation > 0) u8.fill(0, facts.stackTop - stackScrubBytes(image, instance.largestStackBytes), facts.stackTop);
   u8.set(image.low, 0);
   u8.set(image.heap, facts.stackTop);
   if (tenantTop > image.top) u8.fill(0, image.top, tenantTop);

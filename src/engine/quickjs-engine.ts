@@ -46,7 +46,7 @@ import { EngineInstance, type InstanceTenant } from "./raw/engine-instance.js";
 import { EVAL_GLOBAL, EVAL_MODULE, heapString, PROMISE_FULFILLED, PROMISE_PENDING, rawFFI, takeCString, type RawFFI } from "./raw/raw-ffi.js";
 import { trackerHost } from "./raw/tracker-binding.js";
 import { instancePoolStats } from "./instance-pool.js";
-import { captureEngineImage, imageFacts, reseedRandom, restoreEngineImage, type EngineImage, type EngineState } from "./engine-image.js";
+import { captureEngineImage, imageFacts, knownImageFacts, reseedRandom, restoreEngineImage, type EngineImage, type EngineState, type ImageFacts } from "./engine-image.js";
 
 /** Options of {@link createQuickJSEngine} beyond the generic {@link EngineOptions}. */
 export interface QuickJSEngineOptions extends EngineOptions {
@@ -115,6 +115,29 @@ export function adoptImage(image: EngineImage, options: QuickJSEngineOptions, bi
   engine.tracker = RejectionTracker.adopt(trackerHost(instance, state.rt, state.ctx, image.variant, log), image.tracker);
   engine.startPolling(false);
   return engine;
+}
+
+/**
+ * Derive the image facts of `variant` (engine-image.ts) once per thread, on a
+ * throwaway engine: finding the allocator's break word grows its heap by
+ * 2 MiB, which must not end up in any image. Null when images are unavailable.
+ */
+export async function deriveImageFacts(variant: EngineVariantName, log: (line: string) => void = () => {}): Promise<ImageFacts | null> {
+  const known = knownImageFacts(variant);
+  if (known !== undefined) return known;
+  const probe = await createQuickJSEngine({ variant, memoryBytes: 32 * 1024 * 1024, stackBytes: 256 * 1024, shouldInterrupt: () => false, log });
+  try {
+    return imageFacts(probe.instanceForImage()!, probe.ctx, (code) => {
+      const ref = probe.evalScript(code, "<rexec:image-probe>");
+      try {
+        return probe.getNumber(ref);
+      } finally {
+        probe.free(ref);
+      }
+    });
+  } finally {
+    probe.dispose();
+  }
 }
 
 function isNativeStackOverflow(error: unknown): boolean {
@@ -192,18 +215,17 @@ export class QuickJSEngine implements Engine, InstanceTenant {
     this.nextHostId = state.nextHostId;
   }
 
+  /** The instance (for deriving image facts on a throwaway engine). */
+  instanceForImage(): EngineInstance | undefined {
+    return this.instance;
+  }
+
   /** This engine's state at rest as an image (engine-image.ts); undefined when it cannot be captured. */
   captureImage(): EngineImage | undefined {
     const instance = this.instance;
     if (!instance || !this.alive || this.borrowed.size > 0 || this.hostFunctions.size !== this.slots.size) return undefined;
-    const facts = imageFacts(instance, this.ctx, (code) => {
-      const ref = this.evalScript(code, "<rexec:image-probe>");
-      try {
-        return this.getNumber(ref);
-      } finally {
-        this.free(ref);
-      }
-    });
+    // Derived beforehand on a throwaway engine (see deriveImageFacts): the derivation allocates.
+    const facts = knownImageFacts(instance.variant);
     const state: EngineState = { rt: this.rt, ctx: this.ctx, owned: [...this.owned], slots: new Map(this.slots), nextHostId: this.nextHostId };
     return captureEngineImage(instance, state, this.tracker?.captureState(), facts);
   }
