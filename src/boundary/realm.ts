@@ -521,6 +521,22 @@ export class GuestRealm {
   }
   // --- end native-poll hook ---
 
+  /**
+   * End the running call's wait for host work (a timer, an async host
+   * function) now, failing it, instead of when that work ends — per-call
+   * cancellation (host/call-abort.ts), after it asked the guest to stop.
+   * The failure applies only while `isCurrent()` says the aborted call is
+   * still the one running, so a leftover never fails a later call.
+   */
+  failWaitingCall(isCurrent: () => boolean): void {
+    const core = this.core;
+    if (!core.inCall) return;
+    core.settlements.push(() => {
+      if (isCurrent()) throw new RExecError("the call was aborted");
+    });
+    core.wake?.();
+  }
+
   /** The guest called exit: stop it at the next poll and report SystemExit. */
   requestExit(code: number): void {
     this.core.requestExit(code);

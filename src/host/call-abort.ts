@@ -12,7 +12,6 @@
  * @packageDocumentation
  */
 import type { GuestRealm } from "../boundary/realm.js";
-import { RExecError } from "./errors.js";
 
 /** The exit code used to stop an aborted call; the call's SystemExit is then reported as AbortError. */
 export const ABORT_EXIT_CODE = -(2 ** 31);
@@ -28,21 +27,10 @@ export function checkSignal(value: unknown): AbortSignal | undefined {
  * Stop the call running in `realm` at the guest's next poll; if the call is
  * waiting for host work (a timer, an async host function), end the wait now
  * rather than when that work ends.
- *
- * Ending the wait reaches into the realm: GuestRealm has no public "stop this
- * call" API yet (its files are not this module's to change). A settlement is
- * queued that fails the waiting call (the realm then reports the stop, as
- * for `exit()`), and the wait is woken. It only throws while `isCurrent()`
- * says the aborted call is still the one running, so a settlement left over
- * never fails a later call. Should those internals change, aborting still
- * works — when the awaited work ends — and the promptness tests say so.
+ * (GuestRealm.failWaitingCall: the realm then reports the stop, as for
+ * `exit()`; only while `isCurrent()` says the aborted call is still running).
  */
 export function stopRunningCall(realm: GuestRealm, isCurrent: () => boolean): void {
   realm.requestExit(ABORT_EXIT_CODE);
-  const core = (realm as unknown as { core?: { settlements?: unknown; wake?: unknown } }).core;
-  if (!core || !Array.isArray(core.settlements) || typeof core.wake !== "function") return;
-  (core.settlements as Array<() => void>).push(() => {
-    if (isCurrent()) throw new RExecError("the call was aborted");
-  });
-  (core.wake as () => void)();
+  realm.failWaitingCall(isCurrent);
 }
