@@ -7,7 +7,7 @@ import { BUDGET_MS, FIB, SETUP, SORT, JSON_RT, measureSync, measure } from "./li
 
 const dist = new URL("../dist/", import.meta.url);
 const { baseVariant, compiledModule, BASELINE_PAGES } = await import(new URL("engine/wasm-variant.js", dist));
-const { createQuickJSEngine } = await import(new URL("engine/quickjs-engine.js", dist));
+const { createQuickJSEngine } = await import(new URL("engine/engine-factory.js", dist));
 const { GuestRealm } = await import(new URL("boundary/realm.js", dist));
 const { DEFAULT_LIMITS } = await import(new URL("host/limits.js", dist));
 const PRELUDE = readFileSync(new URL("host/guest/prelude.js", dist), "utf8");

@@ -22,7 +22,7 @@
 import type { Engine, EngineModuleLoader, GuestRef } from "../engine/engine.js";
 import { GuestThrow } from "../engine/engine.js";
 import type { HostCallback } from "../engine/engine.js";
-import { adoptImage, createQuickJSEngine, deriveImageFacts, engineFromImage, QuickJSEngine, wasmPagesFor } from "../engine/quickjs-engine.js";
+import { adoptImage, createQuickJSEngine, deriveImageFacts, engineFromImage, QuickJSEngine, wasmPagesFor } from "../engine/engine-factory.js";
 import { ENGINE_VARIANT, type EngineVariantName } from "../engine/wasm-variant.js";
 import type { EngineImage } from "../engine/engine-image.js";
 import { returnInstance, takeInstance } from "../engine/instance-pool.js";

@@ -43,7 +43,6 @@
  * @packageDocumentation
  */
 import { newRecorder, RECORDER_CAPACITY, type Recorder } from "./rejection-recorder.js";
-import { TABLE_EXPORT } from "./wasm-table-export.js";
 import type { EngineVariantName } from "./wasm-variant.js";
 
 /**

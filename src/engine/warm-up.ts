@@ -24,7 +24,7 @@
  * @packageDocumentation
  */
 import { BroadcastChannel, threadId } from "node:worker_threads";
-import { createQuickJSEngine } from "./quickjs-engine.js";
+import { createQuickJSEngine } from "./engine-factory.js";
 import { ENGINE_VARIANT, type EngineVariantName } from "./wasm-variant.js";
 
 /**

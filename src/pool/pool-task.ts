@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-import { MessageChannel, threadId, workerData, type MessagePort } from "node:worker_threads";
+import { threadId, workerData, type MessagePort } from "node:worker_threads";
 import { CloneError, DisposedError } from "../host/errors.js";
 import type { RExec } from "../host/rexec.js";
 import { decodeValue, encodeError, encodeValue, type Wire } from "../worker/codec.js";
@@ -88,17 +88,12 @@ process.on("unhandledRejection", () => {});
 /**
  * piscina posts a run's result after {@link runTask} returns, and a value it
  * cannot clone is thrown there — in the pool's own machinery, where it ends
- * the thread. So the value is serialised once here (onto a channel that is
- * closed unread), and a failure becomes the run's error instead.
+ * the thread. So the value is serialised once here with the same structured
+ * clone algorithm postMessage uses (without opening a channel per run), and a
+ * failure becomes the run's error instead.
  */
 function assertPostable(value: Wire): void {
-  const probe = new MessageChannel();
-  try {
-    probe.port1.postMessage(value);
-  } finally {
-    probe.port1.close();
-    probe.port2.close();
-  }
+  structuredClone(value);
 }
 
 /** Post on a port that may already be closed (the host gave up on the run). */

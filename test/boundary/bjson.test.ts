@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { CloneError, MemoryLimitError, RExec, RExecError } from "../../src/index.js";
-import { createQuickJSEngine } from "../../src/engine/quickjs-engine.js";
+import { createQuickJSEngine } from "../../src/engine/engine-factory.js";
 import type { Engine } from "../../src/engine/engine.js";
 import { learnedBuilds } from "../../src/boundary/bjson/atoms.js";
 import { decodeBjson } from "../../src/boundary/bjson/decode.js";
