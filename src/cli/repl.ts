@@ -1,14 +1,22 @@
 /**
  * `rexec repl`: an interactive restricted console, one persistent sandbox, each
- * input evaluated with `s_eval` and its value printed the way Node's REPL does.
- * Works on a terminal and with piped stdin.
+ * input evaluated with `s_eval` (top-level `await` included) and its value
+ * printed the way Node's REPL does. Works on a terminal (history in a file, tab
+ * completion of guest globals) and with piped stdin (line by line, like
+ * `node -i`: errors are reported and the session goes on; exit code 0 unless
+ * the guest calls exit).
+ *
+ * Invariant: completion asks the guest only under a short deadline and keeps a
+ * bounded number of bounded, identifier-shaped names from the answer.
  *
  * @packageDocumentation
  */
-import { createInterface } from "node:readline";
+import { createInterface, type Completer } from "node:readline";
+import { historyFile, loadHistory, saveHistory } from "./repl-history.js";
+import { completer } from "./repl-complete.js";
 import { GuestError, SystemExit, type RExec } from "../index.js";
 import type { CliArgs } from "./options.js";
-import { EXIT, exitCodeOf, formatError, processExitCode } from "./report.js";
+import { EXIT, formatError, processExitCode } from "./report.js";
 import { DEFAULT_PRINT, printValue } from "./print.js";
 import type { Sandbox } from "./main.js";
 
@@ -37,7 +45,17 @@ export async function runRepl(cli: CliArgs, makeSandbox: (extra: { stdin?: boole
   const terminal = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   let box = makeSandbox({});
   let counter = 0;
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal, prompt: "> " });
+  const historyPath = terminal ? historyFile() : undefined;
+  const rl = createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    terminal,
+    prompt: "> ",
+    historySize: 1000,
+    removeHistoryDuplicates: true,
+    history: historyPath === undefined ? [] : loadHistory(historyPath),
+    ...(terminal ? { completer: completer(() => box.rx) as Completer } : {}),
+  });
   const prompt = (more: boolean) => {
     if (!terminal) return;
     rl.setPrompt(more ? "... " : "> ");
@@ -53,9 +71,10 @@ export async function runRepl(cli: CliArgs, makeSandbox: (extra: { stdin?: boole
     if (why) process.stderr.write(`(${why}; started a new sandbox)\n`);
   };
   for await (const line of rl) {
+    // .exit works even in the middle of a multi-line entry.
+    if (line.trim() === ".exit") break;
     if (pending === "") {
       const cmd = line.trim();
-      if (cmd === ".exit") break;
       if (cmd === ".help") { process.stdout.write(REPL_HELP); prompt(false); continue; }
       if (cmd === ".clear") { reset(""); process.stdout.write("Sandbox cleared\n"); prompt(false); continue; }
       if (cmd === "") { prompt(false); continue; }
@@ -85,11 +104,11 @@ export async function runRepl(cli: CliArgs, makeSandbox: (extra: { stdin?: boole
       if (error instanceof SystemExit) { code = processExitCode(error.code); break; }
       process.stderr.write(formatError(error, box.sources, { uncaught: true }));
       if (!box.rx.alive) reset("the sandbox was discarded");
-      // Remember the last failure for piped sessions: the exit code reports it.
-      if (!terminal) code = exitCodeOf(error);
+      // Like `node -i`: an error is reported and the session goes on (exit code unchanged).
     }
     prompt(false);
   }
+  if (historyPath !== undefined) saveHistory(historyPath, (rl as unknown as { history?: string[] }).history ?? []);
   rl.close();
   box.rx.dispose();
   return code;

@@ -23,7 +23,13 @@ test("repl evaluates piped lines in one sandbox and prints results and errors", 
   assert.equal(r.stdout, ["undefined", "21", "undefined", "40", "{ a: 1, b: [ 1, 2 ] }", "'text'", "from guest", "undefined", "20", ""].join("\n"));
   assert.match(r.stderr, /Uncaught TypeError: cannot read property 'y' of null/);
   assert.match(r.stderr, /Uncaught RestrictedError: access denied: builtin module "child_process"[\s\S]*no flag allows it/);
-  assert.equal(r.code, 7, "a piped session exits with the code of its last failure");
+  assert.equal(r.code, 0, "like node -i: errors are reported, the session goes on, exit 0");
+});
+
+test("piped: top-level await, then lines after it still run; .exit ends even a multi-line entry", async () => {
+  const r = await rexec(["repl"], { input: "await Promise.resolve(7)\nconst v = await new Promise((r) => setTimeout(() => r(5), 5))\nv * 2\nfunction f() {\n.exit\n99\n" });
+  assert.equal(r.stdout, "7\nundefined\n10\n", r.stderr);
+  assert.equal(r.code, 0);
 });
 
 test("repl survives a timeout and stops at exit()", async () => {
