@@ -71,6 +71,8 @@ process.stderr.write("done\nbench: first heavy call in a fresh process … ");
 results.firstCall = await firstCall();
 process.stderr.write("done\nbench: breakdown … ");
 results.breakdown = await runChild(["breakdown.mjs", "quickjs-ng"]);
+process.stderr.write("done\nbench: CLI start-up (rexec eval 1+1 vs node -e 1) … ");
+results.cliStartup = await runChild(["cli-startup.mjs", "15"]);
 process.stderr.write("done\n");
 results.elapsedSeconds = (Date.now() - started) / 1000;
 results.versions.node = process.versions.node;
@@ -236,6 +238,22 @@ function engineTargets(results) {
   return out;
 }
 
+/** The CLI start-up rows of RESULTS.md (bench/cli-startup.mjs). */
+function cliStartupSection(results) {
+  const c = results.cliStartup;
+  if (!c || c.failed) return [`CLI start-up: ${c?.failed ?? "not measured"}`, ""];
+  return [
+    "## CLI start-up",
+    "",
+    "| command (fresh process, median of " + c.runs + ") | wall | peak RSS |",
+    "|---|---:|---:|",
+    `| \`node -e 1\` | ${c.wallMs.node.toFixed(0)} ms | ${c.rssMB.node.toFixed(0)} MB |`,
+    `| \`rexec eval 1+1\` | ${c.wallMs.rexec.toFixed(0)} ms (${c.ratio.toFixed(1)}× node; target ≤ 2×) | ${c.rssMB.rexec.toFixed(0)} MB |`,
+    `| \`rexec eval -p 1+1\` | ${c.wallMs.rexecPrint.toFixed(0)} ms | ${c.rssMB.rexecPrint.toFixed(0)} MB |`,
+    "",
+  ];
+}
+
 /** The worker-thread and first-call paragraph of RESULTS.md. */
 function threadsSection(results) {
   const pc = results.poolCpu ?? {}, fc = results.firstCall ?? {};
@@ -315,6 +333,7 @@ function renderMarkdown(results) {
     "",
     ...(notes.length ? ["## Failures and unavailable measurements", "", ...notes, ""] : []),
     ...threadsSection(results),
+    ...cliStartupSection(results),
     "## Where rexec's time goes",
     "",
     `Cold start, QuickJS-ng (medians, ms): a new runtime+context in a shared wasm module costs ${med("sharedModuleContext")}; rexec instead instantiates the compiled module with its own capped memory (${med("wasmInstantiate")}; with runtime, context and limits ${med("engineCreate")}), then evaluates the guest kernel (realm total ${med("realmCreate")}; the kernel source alone ${med("kernelEval")} to parse and run), installs the prelude (console/process: ${med("prelude")}; the source alone ${med("preludeEval")}), evaluates \`1+1\` and copies it out (${med("firstEval")}) and disposes (${med("dispose")}). So roughly half of a cold start is parsing guest-side JavaScript (kernel + prelude) that is identical in every sandbox, and a quarter is instantiation.`,

@@ -5,11 +5,12 @@
  * @packageDocumentation
  */
 import { readFileSync, statSync } from "node:fs";
-import { RExecError, ModuleNotFoundError } from "../index.js";
+// Only what every command needs is imported here; the library (~80 modules),
+// the REPL and the type checker load when a command uses them.
+import { RExecError, ModuleNotFoundError } from "../host/errors.js";
 import { parseCli, realFile, UsageError, type CliArgs } from "./options.js";
 import { EXIT, exitCodeOf, formatError } from "./report.js";
-import { sandbox, type Sandbox } from "./sandbox.js";
-import { skipWarmUpInThisThread } from "../engine/warm-up.js";
+import type { Sandbox } from "./sandbox.js";
 import { DEFAULT_PRINT, printValue } from "./print.js";
 
 export { EXIT } from "./report.js";
@@ -131,11 +132,13 @@ export async function main(args: string[]): Promise<number> {
       return run(cli);
     case "eval":
       // One expression: start-up latency beats first-heavy-call speed (see warm-up.ts).
-      skipWarmUpInThisThread();
+      (await import("../engine/warm-up.js")).skipWarmUpInThisThread();
       return evaluate(cli);
-    case "repl":
-      skipWarmUpInThisThread();
-      return (await import("./repl.js")).runRepl(cli, (extra) => sandbox(cli, extra));
+    case "repl": {
+      (await import("../engine/warm-up.js")).skipWarmUpInThisThread();
+      const [{ runRepl }, { sandbox }] = await Promise.all([import("./repl.js"), import("./sandbox.js")]);
+      return runRepl(cli, (extra) => sandbox(cli, extra));
+    }
   }
 }
 
@@ -149,7 +152,7 @@ async function run(cli: CliArgs): Promise<number> {
   try {
     let specifier: string;
     if (isUrl) {
-      box = sandbox(cli, { url: target, stdin: true });
+      box = (await import("./sandbox.js")).sandbox(cli, { url: target, stdin: true });
       specifier = target;
     } else {
       const script = realFile(target);
@@ -163,7 +166,7 @@ async function run(cli: CliArgs): Promise<number> {
         if (failed !== undefined) return failed;
         if (cli.command === "check") return EXIT.OK;
       }
-      box = sandbox(cli, { script, stdin: true });
+      box = (await import("./sandbox.js")).sandbox(cli, { script, stdin: true });
       specifier = script;
     }
     // s_execfile runs like `node file`: until the script's host calls, reads and timers are done.
@@ -190,7 +193,7 @@ function isDirectory(path: string): boolean {
 async function evaluate(cli: CliArgs): Promise<number> {
   let box: Sandbox | undefined;
   try {
-    box = sandbox(cli, { stdin: true });
+    box = (await import("./sandbox.js")).sandbox(cli, { stdin: true });
     box.inline.set("<eval>", cli.target!);
     const value = await box.rx.s_eval(cli.target!, { filename: "<eval>" });
     // Bounded in time and bytes whatever the value (see print.ts); --max-output bounds it too.

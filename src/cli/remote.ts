@@ -9,7 +9,8 @@
  *
  * @packageDocumentation
  */
-import { RestrictedError, UrlHooks } from "../index.js";
+import { RestrictedError } from "../host/errors.js";
+import { UrlHooks } from "../loader/hooks/url-hooks.js";
 import type { LoadedModule, ResolveKind, RHooks } from "../loader/types.js";
 
 /** Does an `--allow-import`/`--deny-import` entry (an origin, or a host[:port]) match `url`? */

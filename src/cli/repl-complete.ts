@@ -12,7 +12,7 @@
  *
  * @packageDocumentation
  */
-import type { RExec } from "../index.js";
+import type { RExec } from "../host/rexec.js";
 
 /** Names kept from one answer. */
 export const MAX_COMPLETIONS = 2000;

@@ -14,7 +14,8 @@
 import { createInterface, type Completer } from "node:readline";
 import { historyFile, loadHistory, saveHistory } from "./repl-history.js";
 import { completer } from "./repl-complete.js";
-import { GuestError, SystemExit, type RExec } from "../index.js";
+import { GuestError, SystemExit } from "../host/errors.js";
+import type { RExec } from "../host/rexec.js";
 import type { CliArgs } from "./options.js";
 import { EXIT, formatError, processExitCode } from "./report.js";
 import { DEFAULT_PRINT, printValue } from "./print.js";

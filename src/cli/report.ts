@@ -25,7 +25,7 @@ import {
   RestrictedError,
   SystemExit,
   type GuestFrame,
-} from "../index.js";
+} from "../host/errors.js";
 import { KNOWN_MODULES, UsageError } from "./options.js";
 import { cutBytes, printThrown, printValue } from "./print.js";
 import { escapeLogLine as oneLine } from "../host/verbose.js";

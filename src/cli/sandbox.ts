@@ -12,7 +12,11 @@
 import { realpathSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { Readable } from "node:stream";
-import { RExec, RestrictedError, type Limits, type OpenMode, type RExecOptions, type RHooks } from "../index.js";
+import { RExec, type RExecOptions } from "../host/rexec.js";
+import { RestrictedError } from "../host/errors.js";
+import type { Limits } from "../host/limits.js";
+import type { OpenMode } from "../host/open-mode.js";
+import type { RHooks } from "../loader/types.js";
 import { HostPathHooks } from "../loader/hooks/host-path-hooks.js";
 import { isAtOrBelow, PathGrants, type PathGrant } from "../loader/hooks/path-grants.js";
 import { readText, type SourceLookup } from "./report.js";
