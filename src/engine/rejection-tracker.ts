@@ -93,7 +93,15 @@ export interface TrackerHost {
   callOne(fn: HeldValue, arg: HeldValue): void;
   /** Run queued promise jobs. */
   runJobs(): void;
+  /** Where an instance keeps its recorder across tenants (restored engines only). */
+  readonly recorderCache?: RecorderCache;
   log(line: string): void;
+}
+
+/** A recorder kept by a wasm instance across its tenants, and the tracker it reports to now. */
+export interface RecorderCache {
+  recorder?: Recorder;
+  owner?: { drain(): void };
 }
 
 /** What a realm image keeps of a tracker (see {@link RejectionTracker.captureState}). */
@@ -269,7 +277,7 @@ export class RejectionTracker {
    * recorder when its buffer is full (from inside the engine: must not throw,
    * and calls nothing in the engine).
    */
-  private drain(): void {
+  drain(): void {
     const recorder = this.recorder;
     if (!recorder) return;
     try {
@@ -422,7 +430,16 @@ export class RejectionTracker {
     if (!state || !table) return tracker;
     if (table.length > state.slot + 1) return tracker;
     while (table.length <= state.slot) table.grow(1);
-    const recorder = newRecorder(host.memory, () => tracker.drain());
+    // A recycled instance keeps its recorder (a wasm instance of its own): only its owner changes.
+    const cache = host.recorderCache;
+    let recorder = cache?.recorder;
+    if (!recorder) {
+      recorder = newRecorder(host.memory, () => (cache ? cache.owner?.drain() : tracker.drain()));
+      if (cache) cache.recorder = recorder;
+    }
+    if (cache) cache.owner = tracker;
+    recorder.count.value = 0;
+    recorder.lost.value = 0;
     recorder.buffer.value = state.bufferAddress;
     recorder.capacity.value = RECORDER_CAPACITY;
     table.set(state.slot, recorder.tracker);

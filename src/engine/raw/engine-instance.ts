@@ -20,7 +20,7 @@ import { baseVariant, compiledModule, engineBinaryFacts, type EngineVariantName 
 import { utcInstantiateWasm } from "../utc-time.js";
 import { HeapGrowthWatch } from "../heap-growth.js";
 import { STACK_POINTER_EXPORT, TABLE_EXPORT } from "../wasm-table-export.js";
-import type { WasmTable } from "../rejection-tracker.js";
+import type { RecorderCache, WasmTable } from "../rejection-tracker.js";
 
 /** The emscripten module object of one instance (the members rexec uses). */
 export interface EmscriptenModule {
@@ -79,6 +79,8 @@ export class EngineInstance {
   broken = false;
   /** The image this instance holds untouched since it was restored (no tenant ran since), if any. */
   pristineFor: object | undefined;
+  /** The rejection recorder this instance keeps across tenants (rejection-tracker.ts). */
+  readonly recorderCache: RecorderCache = {};
   /** The largest stack limit any tenant had: how deep the C stack may be dirty (engine-image.ts). */
   largestStackBytes = 256 * 1024;
 

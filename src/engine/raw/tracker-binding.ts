@@ -42,6 +42,7 @@ export function trackerHost(instance: EngineInstance, rt: number, ctx: number, v
     table: instance.table,
     runtimePointer: rt,
     variant,
+    recorderCache: instance.recorderCache,
     hold: (address) => {
       const pointer = ffi.QTS_DupValuePointer(ctx, address);
       return pointer === 0 ? undefined : new Held(pointer, release);
