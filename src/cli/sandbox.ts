@@ -116,6 +116,16 @@ export function sandbox(cli: CliArgs, extra: SandboxExtra): Sandbox {
     argv: cli.rest,
     verbose: cli.verbose ? (line: string) => process.stderr.write(`rexec: ${line}\n`) : false,
   };
+  // --allow-net is accepted now so command lines keep working when guest fetch arrives;
+  // until then a guest that asks for the net hears why it cannot have it.
+  const net = allowed(cli, cli.perms["allow-net"]);
+  if (net === true || net.length > 0) {
+    options.globals = {
+      fetch: () => {
+        throw new Error("fetch is not supported by rexec yet (--allow-net is accepted for when it is)");
+      },
+    };
+  }
   // The guest's process.stdin is the process's for `run` and `eval`; the REPL keeps stdin for itself.
   if (!extra.stdin) options.stdio = { stdin: Readable.from([]) };
   if (cli.worker) options.worker = true;

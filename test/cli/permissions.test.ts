@@ -126,6 +126,12 @@ describe("permission flags", { concurrency: 4 }, () => {
     }
   });
 
+  test("with --allow-net a guest that uses fetch is told clearly that it is not supported yet", async () => {
+    const r = await rexec(["eval", "--allow-net", "await fetch('http://127.0.0.1:9/')"], { cwd: dir });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /fetch is not supported by rexec yet/);
+  });
+
   test("--allow-net and --deny-net are accepted; a directory as the script hints at the = form", async () => {
     const net = await rexec(["run", "--allow-net", "--deny-net=example.com", "cwd.js"], { cwd: dir });
     assert.equal(net.code, 0, net.stderr);
