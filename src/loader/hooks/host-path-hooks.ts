@@ -140,17 +140,26 @@ export class HostPathHooks implements RHooks {
       : this.cwd;
     if (typeof specifier === "string" && isPathSpecifier(specifier) && !specifier.includes("\0")) {
       const lexical = resolveGuestPath(fromDir, specifier);
-      if (lexical !== undefined && !this.#importable(lexical) && !this.#importableAsPrefix(lexical)) {
-        throw new RestrictedError(`import of ${lexical}`, `rerun with --allow-read=${lexical}`, `--allow-read=${lexical}`);
-      }
+      const refused = lexical === undefined ? undefined : this.#refusedImport(lexical);
+      if (refused !== undefined) throw new RestrictedError(`import of ${refused}`, `rerun with --allow-read=${refused}`, `--allow-read=${refused}`);
     }
     const found = resolveNodeStyle(specifier, fromDir, kind, this.#view);
     return found === undefined ? undefined : this.#jail.locate(found)?.virtual;
   }
 
-  /** Extension probing (`./x` → `./x.js`): some importable file starts with this path. */
-  #importableAsPrefix(lexical: string): boolean {
-    return [".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".json"].some((ext) => this.#importable(lexical + ext));
+  /**
+   * The path to name in a refusal when `lexical` (or the file extension probing
+   * finds for it, `./x` → `./x.js`) may not be imported; `undefined` to go on
+   * resolving. Only an *importable* path is ever tested for existence, so a
+   * refusal says nothing about whether an ungranted path exists.
+   */
+  #refusedImport(lexical: string): string | undefined {
+    const exists = (p: string) => this.#jail.kind(p) !== undefined;
+    const variants = [".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".json"].map((ext) => lexical + ext);
+    if (!this.#importable(lexical)) return variants.some((v) => this.#importable(v) && exists(v)) ? undefined : lexical;
+    if (exists(lexical)) return undefined;
+    // Importable when missing (inside a module dir): a variant that exists must be importable too.
+    return variants.find((v) => exists(v) && !this.#importable(v));
   }
 
   /** {@inheritDoc RHooks.load} */
