@@ -1,8 +1,9 @@
 // Use 2 — plugins: third-party code extending a host application.
 //
 // Shows: plugins loaded as modules through a hooks object (MemoryHooks here;
-// `new FileSystemHooks({ root: "/srv/plugins" })` serves the same files from
-// disk, with nothing outside the root reachable), the capabilities the host
+// `new FileSystemHooks({ root: "/srv/app" })` serves the same tree from disk —
+// /srv/app/plugins/invoice/index.js is the guest's /plugins/invoice/index.js —
+// with nothing outside the root reachable), the capabilities the host
 // grants as host functions (`getOrder`, `audit`), policy set by subclassing
 // (`static okBuiltinModules`: the only builtin modules a plugin may import),
 // calling a plugin's exported functions from the host (arguments and results
