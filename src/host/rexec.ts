@@ -20,6 +20,8 @@ import { prepareEval, type PreparedEval } from "./eval-source.js";
 import { ModuleHost } from "./module-host.js";
 import type { OpenMode } from "./open-mode.js";
 import { installWebGlobals } from "./web-natives.js";
+import { FetchHost } from "./fetch-host.js";
+import { parseOrigins } from "../loader/hooks/net-policy.js";
 import { installDeterminism, resolveDeterministic, seededRandomBytes, type DeterministicOptions, type ResolvedDeterministic } from "./deterministic.js";
 import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
 import { GuestTimers } from "./guest-timers.js";
@@ -77,6 +79,12 @@ export interface RExecOptions {
   okEnv?: readonly string[];
   /** Members of the guest's `process` (default: the class's `okProcessNames`). */
   okProcessNames?: readonly string[];
+  /**
+   * Origins the guest's `fetch` may reach, e.g. `["https://api.example.com", "http://127.0.0.1:8080"]`
+   * (`"*"`: any public origin). Default: the class's `okFetchOrigins` (none: `fetch` rejects).
+   * Private and loopback addresses are refused unless that origin itself is listed.
+   */
+  okFetchOrigins?: readonly string[];
   /** Globals removed from the guest realm (default: the class's `nokBuiltinNames`). */
   nokBuiltinNames?: readonly string[];
   /** Directories (inside the hooks' roots) where the guest may write files. */
@@ -131,7 +139,7 @@ export interface CapturedOutput {
 
 const KNOWN_OPTIONS = new Set([
   "hooks", "verbose", "limits", "globals", "stdio", "okBuiltinModules", "okEnv", "okProcessNames",
-  "nokBuiltinNames", "okWritePaths", "argv", "engine", "worker", "deterministic",
+  "nokBuiltinNames", "okFetchOrigins", "okWritePaths", "argv", "engine", "worker", "deterministic",
 ]);
 const GLOBAL_NAME = /^[A-Za-z_$][\w$]*$/;
 
@@ -163,6 +171,8 @@ export class RExec {
   static okProcessNames: readonly string[] = ["argv", "env", "exit", "cwd", "nextTick", "stdin", "stdout", "stderr", "hrtime", "exitCode"];
   /** Globals deleted from the guest realm before guest code runs. */
   static nokBuiltinNames: readonly string[] = [];
+  /** Origins the guest's `fetch` may reach (see {@link RExecOptions.okFetchOrigins}); none by default. */
+  static okFetchOrigins: readonly string[] = [];
 
   // Fields are definitely assigned unless the constructor returned a WorkerRExec instead (`!`).
   /** The limits in force for this instance (defaults merged with `options.limits`). */
@@ -172,6 +182,7 @@ export class RExec {
   readonly okEnv!: readonly string[];
   readonly okProcessNames!: readonly string[];
   readonly nokBuiltinNames!: readonly string[];
+  readonly okFetchOrigins!: readonly string[];
 
   /** Directories (guest paths) where the guest may write, for the default {@link r_open}. */
   readonly okWritePaths!: readonly string[];
@@ -190,6 +201,8 @@ export class RExec {
   private stdinIterator: AsyncIterator<Buffer | string> | undefined;
   private readonly stdinDecoder = new TextDecoder();
   private readonly timers = new GuestTimers();
+  /** The guest's fetch, when okFetchOrigins grants any origin. */
+  private fetchHost: FetchHost | undefined;
   /** The code of the latest r_eval/r_exec per file name, for error reports (see rememberEvalSource). */
   private readonly evalSources = new Map<string, { code: string | undefined; serial: number; only: boolean }>();
   private evalSourceChars = 0;
@@ -216,6 +229,9 @@ export class RExec {
     this.okEnv = stringList(options.okEnv ?? statics.okEnv, "okEnv");
     this.okProcessNames = stringList(options.okProcessNames ?? statics.okProcessNames, "okProcessNames");
     this.nokBuiltinNames = stringList(options.nokBuiltinNames ?? statics.nokBuiltinNames, "nokBuiltinNames");
+    this.okFetchOrigins = stringList(options.okFetchOrigins ?? statics.okFetchOrigins, "okFetchOrigins");
+    const fetchOrigins = parseOrigins(this.okFetchOrigins, "okFetchOrigins", true);
+    if (fetchOrigins.size > 0) this.fetchHost = new FetchHost({ origins: fetchOrigins, maxBytes: this.limits.resultBytes, timeoutMs: this.limits.wallTimeMs });
     this.okWritePaths = stringList(options.okWritePaths ?? [], "okWritePaths").map(trimTrailingSlashes);
     this.deterministic = resolveDeterministic(options.deterministic);
     if (options.hooks !== undefined && (typeof options.hooks !== "object" || options.hooks === null || typeof options.hooks.resolve !== "function" || typeof options.hooks.load !== "function")) {
@@ -264,7 +280,7 @@ export class RExec {
   private realmSetup(): RealmSetup {
     const config = this.processConfig();
     const bufferAllowed = this.okBuiltinModules.includes("buffer") || this.okBuiltinModules.includes("node:buffer");
-    const key = JSON.stringify({ config, nok: this.nokBuiltinNames, bufferAllowed, deterministic: this.deterministic ?? null, native: [NATIVE_LOOP_MAX, NATIVE_REFUSE_MAX] });
+    const key = JSON.stringify({ config, nok: this.nokBuiltinNames, bufferAllowed, deterministic: this.deterministic ?? null, fetch: this.fetchHost !== undefined, native: [NATIVE_LOOP_MAX, NATIVE_REFUSE_MAX] });
     return {
       key,
       install: async (target) => {
@@ -278,6 +294,7 @@ export class RExec {
           bufferAllowed,
           requireBuiltin: (engine, name) => this.modules!.requireBuiltin(engine, name),
           ...(this.deterministic ? { randomBytes: seededRandomBytes(this.deterministic) } : {}),
+          ...(this.fetchHost ? { fetchHost: this.fetchHost } : {}),
         });
         await realm.installPrelude(PRELUDE_SOURCE, "<rexec:prelude>", {
           natives: {
@@ -751,6 +768,7 @@ export class RExec {
     if (this.disposed) return;
     this.disposed = true;
     this.timers.clear();
+    this.fetchHost?.dispose();
     this.realm?.dispose();
   }
 

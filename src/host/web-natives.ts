@@ -10,7 +10,10 @@
  * object reaches the guest. Everything runs inside a call, under its CPU budget
  * (a raw native does not pause it), and each piece of host work is bounded:
  * 65 536 random bytes, {@link DIGEST_MAX_BYTES} hashed bytes, short JSON specs
- * for Intl.
+ * for Intl. The one exception to "raw": the `fetch` op hands the guest the two
+ * host functions of a {@link FetchHost} (only when origins are granted) as
+ * ordinary copied-in guest functions, whose arguments and async results cross
+ * by copy like any host function's (see src/host/fetch-host.ts for its checks).
  *
  * @packageDocumentation
  */
@@ -18,6 +21,7 @@ import { createHash, randomFillSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { GuestThrow, EngineFault, type Engine, type GuestRef } from "../engine/engine.js";
 import type { GuestRealm } from "../boundary/realm.js";
+import type { FetchHost } from "./fetch-host.js";
 
 /** The guest setup, evaluated when a realm starts (minified in dist/). */
 export const WEB_GLOBALS_SOURCE = readFileSync(new URL("./guest/web-globals.js", import.meta.url), "utf8");
@@ -25,6 +29,7 @@ export const WEB_GLOBALS_SOURCE = readFileSync(new URL("./guest/web-globals.js",
 export const WEB_GLOBAL_NAMES = [
   "URL", "URLSearchParams", "atob", "btoa", "structuredClone", "TextEncoder", "TextDecoder",
   "Event", "EventTarget", "AbortController", "AbortSignal", "crypto", "Intl", "Buffer", "DOMException", "Blob",
+  "fetch", "Headers", "Request", "Response",
 ] as const;
 
 /** Most bytes one `crypto.subtle.digest` call hashes (32 MiB): bounded host work per call. */
@@ -35,7 +40,7 @@ const DIGESTS: Record<string, string> = { "SHA-1": "sha1", "SHA-256": "sha256", 
 
 // `../../dist/web/` is the same directory from src/host (tsx) and dist/host.
 const WEB_DIR = new URL("../../dist/web/", import.meta.url);
-const BUNDLES = new Set(["url", "base64", "clone", "encoding", "events", "crypto", "intl", "blob"]);
+const BUNDLES = new Set(["url", "base64", "clone", "encoding", "events", "crypto", "intl", "blob", "fetch"]);
 const bundleSources = new Map<string, string>();
 
 /** What the native needs from the RExec that owns the realm. */
@@ -52,6 +57,8 @@ export interface WebNativesContext {
    * count (0…65 536) and must return exactly that many bytes.
    */
   readonly randomBytes?: (count: number) => Uint8Array;
+  /** The guest's fetch (src/host/fetch-host.ts); absent when no origin is granted. */
+  readonly fetchHost?: FetchHost;
 }
 
 /** Install the web globals' accessors into a fresh realm (before the prelude and any guest code). */
@@ -60,7 +67,7 @@ export async function installWebGlobals(ctx: WebNativesContext): Promise<void> {
   // literal rather than fetched by a native call: that call cost more than the
   // whole setup. JSON.stringify escapes every name (nokBuiltinNames are host strings).
   const nok = ctx.nokBuiltinNames.filter((name) => (WEB_GLOBAL_NAMES as readonly string[]).includes(name));
-  const config = { nokBuiltinNames: nok, buffer: ctx.bufferAllowed, digestMax: DIGEST_MAX_BYTES };
+  const config = { nokBuiltinNames: nok, buffer: ctx.bufferAllowed, digestMax: DIGEST_MAX_BYTES, fetch: ctx.fetchHost !== undefined };
   const source = `(function (native) { return (\n${WEB_GLOBALS_SOURCE}\n)(native, ${JSON.stringify(config)}); })`;
   await ctx.realm.installRaw(source, "<rexec:web>", (engine, args) => webNative(engine, args, ctx), []);
 }
@@ -81,6 +88,10 @@ function webNative(engine: Engine, args: readonly GuestRef[], ctx: WebNativesCon
         return engine.evalScript(bundleSource(stringArg(engine, args, 1, 16)), `<rexec:web/${stringArg(engine, args, 1, 16)}>`);
       case "buffer":
         return ctx.requireBuiltin(engine, "buffer");
+      case "fetch":
+        // Two host functions, copied in as guest functions (async: the guest awaits a copy of the response).
+        if (!ctx.fetchHost) throw new WebError("TypeError", "fetch is not allowed: grant origins with okFetchOrigins (CLI: --allow-net)");
+        return realm.copyInto(engine, ctx.fetchHost.api);
       case "random": {
         const n = numberArg(engine, args, 1);
         if (!Number.isInteger(n) || n < 0 || n > RANDOM_MAX_BYTES) throw new WebError("RangeError", `crypto: ${RANDOM_MAX_BYTES} random bytes at most per call`);

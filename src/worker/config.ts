@@ -25,7 +25,7 @@ export type RExecClass = abstract new (...args: any[]) => object;
 const POLICY_STATIC = /^n?ok[A-Z]\w*$/;
 
 /** Option names that are plain data and go to the worker as they are. */
-const DATA_OPTIONS = ["okBuiltinModules", "okEnv", "okProcessNames", "nokBuiltinNames", "okWritePaths", "argv", "deterministic"] as const;
+const DATA_OPTIONS = ["okBuiltinModules", "okEnv", "okProcessNames", "nokBuiltinNames", "okFetchOrigins", "okWritePaths", "argv", "deterministic"] as const;
 
 const HOOK_FS_METHODS = ["canonicalPath", "readFile", "writeFile", "readdir", "stat", "mkdir", "unlink"] as const;
 

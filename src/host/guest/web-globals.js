@@ -117,7 +117,22 @@
   lazy("TextDecoder", () => encoding()?.TextDecoder);
   lazy("atob", () => base64()?.atob);
   lazy("btoa", () => base64()?.btoa);
-  lazy("Blob", () => bundle("blob")?.makeBlob(native));
+  let blobClass;
+  const blob = () => (blobClass ??= bundle("blob")?.makeBlob(native));
+  lazy("Blob", blob);
+  // fetch and its classes: one bundle; the host's two functions are asked for
+  // only when fetch is granted (config.fetch), so a sandbox without it has none.
+  let fetchApi;
+  const fetchEnv = {
+    encode: (s) => new (encoding().TextEncoder)().encode(s),
+    decode: (b) => new (encoding().TextDecoder)().decode(b),
+    URL: () => bundle("url")?.URL,
+    URLSearchParams: () => bundle("url")?.URLSearchParams,
+    Blob: blob,
+    DOMException: DOMExc,
+  };
+  const fetchBundle = () => (fetchApi ??= bundle("fetch")?.makeFetch(config.fetch ? native("fetch") : null, { granted: config.fetch }, fetchEnv));
+  for (const name of ["fetch", "Headers", "Request", "Response"]) lazy(name, () => fetchBundle()?.[name]);
   lazy("crypto", cryptoApi);
   lazy("Intl", () => intl().Intl);
   // Node's global Buffer is the `buffer` module's, so only when that builtin is allowed.

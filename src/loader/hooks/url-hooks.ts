@@ -18,6 +18,7 @@
  */
 
 import { ModuleNotFoundError, RestrictedError } from "../../host/errors.js";
+import { originRefusal, parseOrigins } from "./net-policy.js";
 import type { LoadedModule, ModuleFormat, ResolveKind, RHooks } from "../types.js";
 
 /** Options of {@link UrlHooks}. */
@@ -85,18 +86,7 @@ export class UrlHooks implements RHooks {
       throw new TypeError(`UrlHooks: base ${JSON.stringify(options.base)} is not a URL`);
     }
     if (base.protocol !== "http:" && base.protocol !== "https:") throw new TypeError("UrlHooks: base must be an http: or https: URL");
-    if (!Array.isArray(options.allow)) throw new TypeError("UrlHooks: allow must be a list of origins");
-    this.#allow = new Set(
-      options.allow.map((o: string) => {
-        try {
-          const u = new URL(o);
-          if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
-          return u.origin;
-        } catch {
-          throw new TypeError(`UrlHooks: allow entry ${JSON.stringify(o)} is not an http(s) origin`);
-        }
-      }),
-    );
+    this.#allow = parseOrigins(options.allow, "UrlHooks: allow");
     this.#base = base;
     this.cwd = new URL(".", base).href;
     this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -163,7 +153,7 @@ export class UrlHooks implements RHooks {
       // Credentials in a guest-chosen URL would be sent to the server on the guest's behalf.
       throw new RestrictedError("a module URL with embedded credentials", "remove user:password@ from the URL");
     }
-    if ((url.protocol !== "http:" && url.protocol !== "https:") || !this.#allow.has(url.origin)) {
+    if (originRefusal(url, this.#allow) !== undefined) {
       throw new RestrictedError(`module URL ${url.href} (origin ${url.origin} is not allowed)`, `add "${url.origin}" to UrlHooks' allow list`);
     }
   }
