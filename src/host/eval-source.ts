@@ -112,7 +112,9 @@ function rewrite(source: string, filename: string): Rewritten {
   if (program.body.some((n) => n.type === "ExportNamedDeclaration" || n.type === "ExportDefaultDeclaration" || n.type === "ExportAllDeclaration")) return none;
   const last = program.body[program.body.length - 1];
   if (last?.type === "ExpressionStatement") {
-    state.prepend(last.expression, "return (");
+    // At the statement's start: acorn leaves an expression's own parentheses
+    // out of its range, so `({ a: 1 })` would otherwise become `(return (…`.
+    state.prepend(last, "return (");
     state.append(last.expression, ")");
   }
   const prefix = `${state.hoisted.join("")}(async () => { `;

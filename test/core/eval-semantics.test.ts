@@ -164,3 +164,11 @@ for (const worker of [false, true]) {
     });
   });
 }
+
+it("top-level await: a parenthesised last expression is still the result (object literals, sequences, nested parens)", async () => {
+  using rx = new RExec();
+  assert.deepEqual(await rx.r_eval("await 1;\n({ a: 1 })"), { a: 1 });
+  assert.equal(await rx.r_eval("await 1; (1), 2"), 2);
+  assert.equal(await rx.r_eval("const y = await Promise.resolve(3); ((y)) * 2"), 6);
+  assert.equal(await rx.r_eval("await 1; (((y)))"), 3);
+});
