@@ -4,7 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from "node:http";
 import { createConnection, type AddressInfo, type Socket } from "node:net";
-import { RExec } from "../../src/index.js";
+import { RExec, RExecPool } from "../../src/index.js";
 import { isPrivateAddress, parseOrigins } from "../../src/loader/hooks/net-policy.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
@@ -244,3 +244,15 @@ for (const worker of [false, true]) {
       return F === Function && R === Function && Object.getPrototypeOf(r.headers) === Headers.prototype;`)), true);
   });
 }
+
+test("the pool's runs fetch from granted origins only", async () => {
+  const pool = new RExecPool({ size: 1, okFetchOrigins: [main.origin] });
+  try {
+    const { value } = await pool.run(run(`const r = await fetch(${JSON.stringify(main.origin + "/json")}); return (await r.json()).hello;`));
+    assert.equal(value, "world");
+    const { value: refused } = await pool.run(run(`try { await fetch(${JSON.stringify(other.origin + "/x")}); return "fetched"; } catch (e) { return e.message; }`));
+    assert.match(String(refused), /is not granted/);
+  } finally {
+    await pool.close({ force: true });
+  }
+});
