@@ -27,11 +27,12 @@ import { ENGINE_VARIANT, type EngineVariantName } from "../engine/wasm-variant.j
 import type { EngineImage } from "../engine/engine-image.js";
 import { returnInstance, takeInstance } from "../engine/instance-pool.js";
 import { hostFunctionsOf, realmImageFor, type RealmImage, type RealmSetup } from "./realm-image.js";
-import { GuestError, RExecError, TimeoutError } from "../host/errors.js";
+import { RExecError } from "../host/errors.js";
 import { CpuBudget } from "./cpu-budget.js";
 import { installKernel, KERNEL_SLOTS, RealmCore, type KernelBridges, type KernelRefs } from "./realm-core.js";
 import { NOT_PRIMITIVE, primitiveOf, RealmCopy } from "./realm-copy.js";
 import { RealmFailures } from "./realm-failures.js";
+import { CallDriver } from "./realm-driver.js";
 import { GuestCalls } from "./realm-guest-calls.js";
 import { HostCalls } from "./realm-host-calls.js";
 
@@ -79,6 +80,7 @@ export class GuestRealm {
   private readonly guestCalls: GuestCalls;
   private readonly hostCalls: HostCalls;
   private readonly failures: RealmFailures;
+  private readonly driver: CallDriver;
   /** Serialises calls: a realm runs one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -115,6 +117,7 @@ export class GuestRealm {
     });
     this.hostCalls = new HostCalls(core, this.copy, guestFunction, this);
     this.failures = new RealmFailures(core, this.copy, () => this.dispose());
+    this.driver = new CallDriver(core, this.guestCalls);
   }
 
   /** The kernel's two ways out, answered by this realm. */
@@ -268,14 +271,14 @@ export class GuestRealm {
       this.guestCalls.releaseCollectedGuestFunctions(engine);
       core.applySettlements();
       let result = core.temp(enter(engine));
-      this.drainJobs(engine);
+      this.driver.drainJobs(engine);
       let type = engine.typeOf(result);
-      if (type === "object" && this.isPromise(engine, result)) {
-        result = await this.settle(engine, result);
+      if (type === "object" && engine.isPromise(result)) {
+        result = await this.driver.settle(engine, result);
         type = engine.typeOf(result);
       }
       // Like a script run by Node: wait for the host calls and timers it started.
-      if (untilIdle) await this.idle(engine);
+      if (untilIdle) await this.driver.idle(engine);
       core.checkStops();
       // Like Node: a guest rejection still unhandled once the call's jobs are drained
       // fails the call with its reason (the first one; see engine/rejection-tracker.ts).
@@ -286,7 +289,7 @@ export class GuestRealm {
       if (primitive !== NOT_PRIMITIVE) return primitive; // no guest code ran while copying
       const value = this.copy.copyOut(engine, result);
       // Getters run while copying may have queued jobs: they belong to this call.
-      this.drainJobs(engine);
+      this.driver.drainJobs(engine);
       core.checkStops();
       return value;
     } catch (error) {
@@ -309,78 +312,6 @@ export class GuestRealm {
         this.dispose(); // no longer in a call: frees the engine now
       }
       if (spent > core.options.limits.timeoutMs) core.options.log(`call used ${spent.toFixed(1)} ms of CPU`);
-    }
-  }
-
-  /** Is `ref` a genuine guest promise? Asked of the engine: no guest code (species, then) runs. */
-  private isPromise(engine: Engine, ref: GuestRef): boolean {
-    return engine.isPromise(ref);
-  }
-
-  /** Run queued promise jobs until none are left (a job loop is bounded by the budget). */
-  private drainJobs(engine: Engine): void {
-    do {
-      while (engine.hasPendingJobs()) {
-        engine.runJobs();
-        this.core.checkStops();
-        this.core.applySettlements();
-      }
-      if (this.guestCalls.waiting) this.guestCalls.settleNestedWaits(engine);
-    } while (engine.hasPendingJobs());
-  }
-
-  /** Drive a guest promise until it settles, applying host results as they arrive. */
-  private async settle(engine: Engine, promise: GuestRef): Promise<GuestRef> {
-    const core = this.core;
-    for (;;) {
-      this.drainJobs(engine);
-      const state = engine.promiseState(promise);
-      if (state.state === "fulfilled") return core.temp(state.value);
-      if (state.state === "rejected") throw new GuestThrow(core.temp(state.value));
-      if (core.settlements.length > 0) {
-        core.applySettlements();
-        continue;
-      }
-      if (core.pendingHostCalls === 0 && !engine.hasPendingJobs() && !this.guestCalls.waiting) {
-        throw new GuestError("Error", "the guest awaited a promise that can never settle (no host call or job is pending)", "", []);
-      }
-      await this.waitForHost();
-    }
-  }
-
-  /** Run until no job, host call or timer of the guest is pending. */
-  private async idle(engine: Engine): Promise<void> {
-    const core = this.core;
-    for (;;) {
-      core.applySettlements();
-      this.drainJobs(engine);
-      if (core.settlements.length > 0) continue;
-      if (core.pendingHostCalls === 0 && !engine.hasPendingJobs()) return;
-      await this.waitForHost();
-    }
-  }
-
-  /** Wait for a host result. Waiting is not guest CPU time, but the wall-clock limit applies. */
-  private async waitForHost(): Promise<void> {
-    const core = this.core;
-    core.budget.pause();
-    const remaining = core.wallDeadline - performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    let timedOut = false;
-    await new Promise<void>((resolve) => {
-      core.wake = resolve;
-      timer = setTimeout(() => {
-        timedOut = true;
-        resolve();
-      }, Math.max(0, remaining));
-    });
-    clearTimeout(timer);
-    core.wake = undefined;
-    core.budget.resume();
-    core.live();
-    if (timedOut && core.settlements.length === 0) {
-      core.options.log(`limit: wallTimeMs (${core.options.limits.wallTimeMs}) exceeded while waiting for host calls`);
-      throw new TimeoutError(core.options.limits.wallTimeMs, " of wall-clock time while waiting for host calls or timers", "wallTimeMs");
     }
   }
 
