@@ -7,10 +7,21 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { rexec } from "./helpers.js";
 
 let dir: string;
-before(() => {
+let server: Server;
+let host: string;
+before(async () => {
+  server = createServer((req, res) => {
+    const body = req.url === "/main.js" ? "import { n } from './lib.mjs';\nconsole.log('remote', n);\n" : req.url === "/lib.mjs" ? "export const n = 42;\n" : undefined;
+    if (body === undefined) { res.writeHead(404).end(); return; }
+    res.writeHead(200, { "content-type": "text/javascript" }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   dir = realpathSync(mkdtempSync(join(tmpdir(), "rexec-perm-")));
   mkdirSync(join(dir, "data"));
   mkdirSync(join(dir, "out"));
@@ -30,7 +41,10 @@ before(() => {
   writeFileSync(join(dir, "remote.js"), "await import('http://127.0.0.1:9/mod.js');\n");
   writeFileSync(join(dir, "remote.mjs"), "await import('http://127.0.0.1:9/mod.js');\n");
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+  server.close();
+});
 
 describe("permission flags", { concurrency: 4 }, () => {
   test("--allow-read=./data: the guest reads ./data/x.txt and the absolute path; its cwd is the real cwd", async () => {
@@ -124,6 +138,24 @@ describe("permission flags", { concurrency: 4 }, () => {
       assert.equal(r.code, 7, `${file}: ${r.stderr}`);
       assert.match(r.stderr, /--allow-import=127\.0\.0\.1:9/);
     }
+  });
+
+  test("--allow-import=<host>: a URL script and a local script's URL import; refused without it or when denied", async () => {
+    const url = `http://${host}/main.js`;
+    const ok = await rexec(["run", `--allow-import=${host}`, url], { cwd: dir });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, "remote 42\n");
+    const bare = await rexec(["run", "--allow-import", url], { cwd: dir });
+    assert.equal(bare.stdout, "remote 42\n", bare.stderr);
+    writeFileSync(join(dir, "uses-remote.mjs"), `const m = await import("http://${host}/lib.mjs");\nconsole.log(m.n);\n`);
+    const local = await rexec(["run", `--allow-import=${host}`, "uses-remote.mjs"], { cwd: dir });
+    assert.equal(local.stdout, "42\n", local.stderr);
+    const refused = await rexec(["run", url], { cwd: dir });
+    assert.equal(refused.code, 7);
+    assert.ok(refused.stderr.includes(`rerun with --allow-import=${host}`), refused.stderr);
+    const denied = await rexec(["run", "-A", `--deny-import=${host}`, "uses-remote.mjs"], { cwd: dir });
+    assert.equal(denied.code, 7);
+    assert.ok(denied.stderr.includes(`denied by --deny-import=${host}`), denied.stderr);
   });
 
   test("with --allow-net a guest that uses fetch is told clearly that it is not supported yet", async () => {

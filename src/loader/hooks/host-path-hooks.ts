@@ -121,8 +121,25 @@ export class HostPathHooks implements RHooks {
     return true;
   }
 
-  /** {@inheritDoc RHooks.resolve} */
+  /**
+   * {@inheritDoc RHooks.resolve}
+   *
+   * With `remote`, every answer is a promise: the loader then walks the whole
+   * static import graph ahead of time (it stops at the first synchronous
+   * answer), so a local file's literal `import("https://…")` is fetched before
+   * the engine needs it. The price: a non-literal `require(x)`/`import(x)` in
+   * local code cannot be resolved on demand while `remote` is set.
+   */
   resolve(specifier: string, referrer: string | undefined, kind: ResolveKind): string | undefined | Promise<string | undefined> {
+    if (this.#remote === undefined) return this.#resolve(specifier, referrer, kind);
+    try {
+      return Promise.resolve(this.#resolve(specifier, referrer, kind));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #resolve(specifier: string, referrer: string | undefined, kind: ResolveKind): string | undefined | Promise<string | undefined> {
     if (isUrl(specifier) || (isUrl(referrer) && !hasUrlScheme(specifier))) {
       if (this.#remote === undefined) {
         let origin = "<origin>";
