@@ -45,13 +45,15 @@ a bare flag allows everything of its kind and never takes the next word.
   --allow-write[=<path>...] -W   writing/creating/deleting under them          none
   --allow-env[=<NAME>...]   -E   those variables in process.env (bare: all)    none
   --allow-import[=<host>...] -I  modules over http(s) from those hosts         none
-  --allow-net[=<host>...]   -N   accepted for guest fetch (not available yet)  none
+  --allow-net[=<host>...]   -N   the guest's fetch to those hosts (bare: any    none
+                                 public host; private/loopback only if named)
   --allow-all               -A   all of the above
   --deny-read[=<path>...]        never read these (wins over any allow, and -A)
   --deny-write[=<path>...]       never write these
   --deny-env[=<NAME>...]         never show these
   --deny-import[=<host>...]      never import from these
-  --deny-net[=<host>...]         accepted (stored for guest fetch)
+  --deny-net[=<host>...]         never fetch from these (narrows a list; with a bare
+                                 --allow-net or -A it is a usage error for now)
   --allow-module <name>          a builtin module (path, util, events, assert, url, querystring,
                                  string_decoder, buffer, fs — all allowed by default)
 A refusal names the exact flag that would allow it, e.g. "rerun with --allow-read=/etc/passwd".

@@ -116,16 +116,7 @@ export function sandbox(cli: CliArgs, extra: SandboxExtra): Sandbox {
     argv: cli.rest,
     verbose: cli.verbose ? (line: string) => process.stderr.write(`rexec: ${line}\n`) : false,
   };
-  // --allow-net is accepted now so command lines keep working when guest fetch arrives;
-  // until then a guest that asks for the net hears why it cannot have it.
-  const net = allowed(cli, cli.perms["allow-net"]);
-  if (net === true || net.length > 0) {
-    options.globals = {
-      fetch: () => {
-        throw new Error("fetch is not supported by rexec yet (--allow-net is accepted for when it is)");
-      },
-    };
-  }
+  options.okFetchOrigins = fetchOrigins(cli);
   // The guest's process.stdin is the process's for `run` and `eval`; the REPL keeps stdin for itself.
   if (!extra.stdin) options.stdio = { stdin: Readable.from([]) };
   if (cli.worker) options.worker = true;
@@ -163,6 +154,40 @@ export function sandbox(cli: CliArgs, extra: SandboxExtra): Sandbox {
     return canReadIt(fileName) && canReadIt(real) ? readText(real) : undefined;
   };
   return { rx, sources, inline };
+}
+
+/**
+ * `--allow-net[=<host>…]` as the library's fetch origins: bare (or `-A`) is
+ * `"*"` (any public origin); a host (`example.com`, `127.0.0.1:8080`) allows it
+ * over http and https; a full origin allows just that. A `--deny-net` entry
+ * removes the matching grants; the library has no "all but" list, so a deny
+ * next to a bare allow is refused as a usage error rather than ignored.
+ */
+export function fetchOrigins(cli: CliArgs): string[] {
+  const allow = allowed(cli, cli.perms["allow-net"]);
+  const deny = cli.perms["deny-net"];
+  if (deny === true) return [];
+  if (allow === true) {
+    if (deny !== undefined && deny.length > 0) throw new UsageError(`--deny-net=${deny.join(",")} cannot narrow a bare --allow-net (or -A) yet: list the hosts to allow with --allow-net=<host>,…`);
+    return ["*"];
+  }
+  const origins = allow.flatMap((entry) => (/^https?:\/\//i.test(entry) ? [entry] : [`https://${entry}`, `http://${entry}`]));
+  const denied = (origin: string) => (deny ?? []).some((d) => {
+    try {
+      const u = new URL(origin);
+      return /^https?:\/\//i.test(d) ? new URL(d).origin === u.origin : d.toLowerCase() === u.host.toLowerCase() || d.toLowerCase() === u.hostname.toLowerCase();
+    } catch {
+      return false;
+    }
+  });
+  for (const o of origins) {
+    try {
+      new URL(o);
+    } catch {
+      throw new UsageError(`--allow-net: "${o}" is not a host or origin`);
+    }
+  }
+  return origins.filter((o) => !denied(o));
 }
 
 function safeHost(origin: string): string {

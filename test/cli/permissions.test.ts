@@ -158,14 +158,24 @@ describe("permission flags", { concurrency: 4 }, () => {
     assert.ok(denied.stderr.includes(`denied by --deny-import=${host}`), denied.stderr);
   });
 
-  test("with --allow-net a guest that uses fetch is told clearly that it is not supported yet", async () => {
-    const r = await rexec(["eval", "--allow-net", "await fetch('http://127.0.0.1:9/')"], { cwd: dir });
-    assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /fetch is not supported by rexec yet/);
+  test("--allow-net=<host> lets the guest fetch from that host only; --deny-net removes it; without it the error names --allow-net", async () => {
+    const code = `const r = await fetch("http://${host}/lib.mjs"); console.log(r.status, (await r.text()).trim())`;
+    const ok = await rexec(["eval", `--allow-net=${host}`, code], { cwd: dir });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, "200 export const n = 42;\n");
+    const none = await rexec(["eval", code], { cwd: dir });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /--allow-net/);
+    const denied = await rexec(["eval", `--allow-net=${host}`, `--deny-net=${host}`, code], { cwd: dir });
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /--allow-net/);
+    const bareDeny = await rexec(["eval", "-A", `--deny-net=${host}`, "1"], { cwd: dir });
+    assert.equal(bareDeny.code, 2);
+    assert.match(bareDeny.stderr, /cannot narrow a bare --allow-net/);
   });
 
-  test("--allow-net and --deny-net are accepted; a directory as the script hints at the = form", async () => {
-    const net = await rexec(["run", "--allow-net", "--deny-net=example.com", "cwd.js"], { cwd: dir });
+  test("--allow-net and --deny-net together are accepted; a directory as the script hints at the = form", async () => {
+    const net = await rexec(["run", "--allow-net=example.com", "--deny-net=example.com", "cwd.js"], { cwd: dir });
     assert.equal(net.code, 0, net.stderr);
     const hint = await rexec(["run", "--allow-read", "./data", "cwd.js"], { cwd: dir });
     assert.equal(hint.code, 2);
