@@ -61,19 +61,40 @@ export function hostFunctionsOf(value: unknown, out: AnyFunction[] = [], depth =
 const MAX_IMAGES = 8;
 const images = new Map<string, Promise<RealmImage | undefined>>();
 
-/** The image for `variant` and `setup`, built by `build` on first use; undefined when images are unavailable. */
-export function realmImageFor(variant: EngineVariantName, setup: RealmSetup, build: () => Promise<RealmImage | undefined>): Promise<RealmImage | undefined> {
-  const key = `${variant}\u0000${setup.key}`;
-  let image = images.get(key);
+function keyOf(variant: EngineVariantName, setup: RealmSetup): string {
+  return `${variant}\u0000${setup.key}`;
+}
+
+/**
+ * The image of `variant` and `setup`: a promise (of undefined when images
+ * are unavailable for it), or undefined when no sandbox of this configuration
+ * has started yet — the caller then builds it ({@link beginRealmImage}).
+ */
+export function realmImageFor(variant: EngineVariantName, setup: RealmSetup): Promise<RealmImage | undefined> | undefined {
+  const key = keyOf(variant, setup);
+  const image = images.get(key);
   if (image) {
+    // Most recently used last.
     images.delete(key);
     images.set(key, image);
-    return image;
   }
-  image = build().catch(() => undefined);
-  images.set(key, image);
-  while (images.size > MAX_IMAGES) images.delete(images.keys().next().value!);
   return image;
+}
+
+/** Announce that the image of `variant` and `setup` is being built; `settle` it with the result (undefined: none). */
+export function beginRealmImage(variant: EngineVariantName, setup: RealmSetup): { settle(image: RealmImage | undefined): void } {
+  const key = keyOf(variant, setup);
+  let settle!: (image: RealmImage | undefined) => void;
+  const promise = new Promise<RealmImage | undefined>((resolve) => (settle = resolve));
+  images.set(key, promise);
+  while (images.size > MAX_IMAGES) images.delete(images.keys().next().value!);
+  return {
+    settle(image) {
+      // A set-up that failed (or could not be captured) is tried again by the next sandbox.
+      if (!image && images.get(key) === promise) images.delete(key);
+      settle(image);
+    },
+  };
 }
 
 /** Forget every image (tests). */

@@ -26,7 +26,7 @@ import { adoptImage, createQuickJSEngine, deriveImageFacts, engineFromImage, Qui
 import { ENGINE_VARIANT, type EngineVariantName } from "../engine/wasm-variant.js";
 import type { EngineImage } from "../engine/engine-image.js";
 import { returnInstance, takeInstance } from "../engine/instance-pool.js";
-import { hostFunctionsOf, realmImageFor, type RealmImage, type RealmSetup } from "./realm-image.js";
+import { beginRealmImage, hostFunctionsOf, realmImageFor, type RealmImage, type RealmSetup } from "./realm-image.js";
 import { RExecError } from "../host/errors.js";
 import { CpuBudget } from "./cpu-budget.js";
 import { installKernel, KERNEL_SLOTS, RealmCore, type KernelBridges, type KernelRefs } from "./realm-core.js";
@@ -135,7 +135,9 @@ export class GuestRealm {
    */
   static async createWithSetup(options: RealmOptions, setup: RealmSetup): Promise<GuestRealm> {
     const variant = options.variant ?? ENGINE_VARIANT;
-    const image = await realmImageFor(variant, setup, () => GuestRealm.buildImage(options, setup));
+    const known = realmImageFor(variant, setup);
+    if (known === undefined) return GuestRealm.createAndCapture(options, setup, variant);
+    const image = await known;
     if (!image) {
       const realm = await GuestRealm.create(options);
       await setup.install(realm);
@@ -158,21 +160,38 @@ export class GuestRealm {
     return realm;
   }
 
-  /** Evaluate `setup` on a builder realm and capture it (undefined when this build cannot). */
-  private static async buildImage(options: RealmOptions, setup: RealmSetup): Promise<RealmImage | undefined> {
-    if (!(await deriveImageFacts(options.variant ?? ENGINE_VARIANT))) return undefined;
-    const builder = await GuestRealm.createFresh({ ...options, log: () => {} });
-    builder.building = { rawRefs: new Map(), valid: true };
+  /**
+   * The first sandbox of a configuration: a fresh realm, set up by evaluating,
+   * captured as the configuration's image right after its set-up (before any
+   * of its own code runs), then handed to its sandbox. So a configuration used
+   * once costs no more than a fresh realm, and later ones restore the image.
+   */
+  private static async createAndCapture(options: RealmOptions, setup: RealmSetup, variant: EngineVariantName): Promise<GuestRealm> {
+    const pending = beginRealmImage(variant, setup);
+    let image: RealmImage | undefined;
     try {
-      await setup.install(builder);
-      const engine = builder.core.engine;
-      if (!builder.building.valid || !(engine instanceof QuickJSEngine)) return undefined;
-      const captured = engine.captureImage();
-      if (!captured) return undefined;
-      return { engine: captured, kernel: builder.core.kernel, hostFunctionCount: builder.core.hostFunctions.size, rawRefs: builder.building.rawRefs, resultBytes: options.limits.resultBytes };
+      const imageable = await deriveImageFacts(variant);
+      const realm = await GuestRealm.createFresh(options);
+      realm.building = { rawRefs: new Map(), valid: true };
+      try {
+        await setup.install(realm);
+      } catch (error) {
+        realm.dispose();
+        throw error;
+      } finally {
+        const building = realm.building;
+        realm.building = undefined;
+        const engine = realm.core.engine;
+        if (imageable && building?.valid && engine instanceof QuickJSEngine && engine.alive) {
+          const captured = engine.captureImage();
+          if (captured) image = { engine: captured, kernel: realm.core.kernel, hostFunctionCount: realm.core.hostFunctions.size, rawRefs: building.rawRefs, resultBytes: options.limits.resultBytes };
+        }
+      }
+      // Its instance is handed back to the image's pool when it ends, like any restored one.
+      if (image) realm.imageOfEngine = image.engine;
+      return realm;
     } finally {
-      builder.building = undefined;
-      builder.dispose();
+      pending.settle(image);
     }
   }
 

@@ -166,11 +166,11 @@ export class QuickJSEngine implements Engine, InstanceTenant {
   }
 
   /** Drop the whole instance without freeing anything in it: it may be corrupt. */
-  private abandon(): void {
+  private abandon(faulted: boolean): void {
     this.pacer?.disable();
     this.tracker?.abandon();
     if (this.instance) {
-      if (!this.instance.broken) instancePoolStats.faulted++;
+      if (faulted && !this.instance.broken) instancePoolStats.faulted++;
       this.instance.broken = true;
       this.instance.tenant = undefined;
     }
@@ -189,11 +189,11 @@ export class QuickJSEngine implements Engine, InstanceTenant {
       result = fn(this.ffi);
     } catch (error) {
       if (isNativeStackOverflow(error)) {
-        this.abandon();
+        this.abandon(true);
         throw new EngineFault("stack", "the engine overflowed the native stack", { cause: error });
       }
       if (error instanceof WebAssembly.RuntimeError) {
-        this.abandon();
+        this.abandon(true);
         throw new EngineFault("trap", `the engine trapped: ${error.message}`, { cause: error });
       }
       this.raisePendingFault();
@@ -207,7 +207,7 @@ export class QuickJSEngine implements Engine, InstanceTenant {
     const fault = this.pendingFault;
     if (fault) {
       this.pendingFault = undefined;
-      this.abandon();
+      this.abandon(true);
       throw fault;
     }
   }
@@ -215,7 +215,7 @@ export class QuickJSEngine implements Engine, InstanceTenant {
   /** Take ownership of a JSValue the engine returned (0 means it ran out of memory). */
   private own(address: number): GuestRef {
     if (address === 0) {
-      this.abandon();
+      this.abandon(true);
       throw new EngineFault("memory", "the engine could not allocate a value");
     }
     this.owned.add(address);
@@ -290,7 +290,7 @@ export class QuickJSEngine implements Engine, InstanceTenant {
   }
 
   private outOfMemory(): EngineFault {
-    this.abandon();
+    this.abandon(true);
     return new EngineFault("memory", "the engine could not allocate");
   }
 
@@ -613,7 +613,7 @@ export class QuickJSEngine implements Engine, InstanceTenant {
    */
   dispose(release?: (instance: EngineInstance) => void): void {
     const instance = this.instance;
-    if (!instance || instance.broken) return this.abandon();
+    if (!instance || instance.broken) return this.abandon(false);
     this.pacer?.disable();
     if (release) {
       this.tracker?.abandon();
@@ -635,7 +635,7 @@ export class QuickJSEngine implements Engine, InstanceTenant {
       // A leak inside a runtime we are discarding anyway must not take the host
       // down: the whole wasm instance is dropped below.
     } finally {
-      this.abandon();
+      this.abandon(false);
     }
   }
 

@@ -78,7 +78,9 @@ const fileAttempts: Record<string, string> = {
   "import with a NUL byte": `import("./x.js\\0" + ${JSON.stringify(CANARY_FILE)}).then((m) => JSON.stringify(m), (e) => "denied")`,
   "QuickJS std module": `import("std").then((std) => std.loadFile(${JSON.stringify(CANARY_FILE)}), (e) => "denied")`,
   "QuickJS os module": `import("os").then((os) => JSON.stringify(os.readdir("/")), (e) => "denied")`,
-  "globals of other runtimes": `[typeof std, typeof os, typeof scriptArgs, typeof Deno, typeof Bun, typeof fetch, typeof XMLHttpRequest, typeof WebSocket, typeof importScripts, typeof load, typeof read, typeof readbuffer].join(",")`,
+  // fetch exists (a web-standard global) but refuses every request unless the host grants origins (okFetchOrigins).
+  "globals of other runtimes": `[typeof std, typeof os, typeof scriptArgs, typeof Deno, typeof Bun, typeof XMLHttpRequest, typeof WebSocket, typeof importScripts, typeof load, typeof read, typeof readbuffer].join(",")`,
+  "fetch without a grant": `fetch("file://" + ${JSON.stringify(CANARY_FILE)}).then((r) => r.text(), (e) => "denied: " + e.message)`,
   "process.binding / dlopen": `[typeof process.binding, typeof process.dlopen, typeof process._linkedBinding].join(",")`,
   "child_process": `import("child_process").then((cp) => cp.execSync("cat " + ${JSON.stringify(CANARY_FILE)}).toString(), (e) => "denied")`,
 };
@@ -90,7 +92,8 @@ for (const [name, code] of Object.entries(fileAttempts)) {
       const r = await attempt(sb, code);
       const seen = [inspect(r.value), r.error?.message, (r.error as { guestStack?: string } | undefined)?.guestStack, sb.output.stdout, sb.output.stderr].join("\n");
       assert.ok(!seen.includes(CANARY), `the file's secret reached the guest via ${name}`);
-      if (name === "globals of other runtimes") assert.equal(r.value, Array(12).fill("undefined").join(","));
+      if (name === "globals of other runtimes") assert.equal(r.value, Array(11).fill("undefined").join(","));
+      if (name === "fetch without a grant") assert.match(String(r.value), /^denied: fetch is not allowed/);
       assertHostClean();
     } finally {
       sb.dispose();
