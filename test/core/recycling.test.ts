@@ -132,3 +132,20 @@ test("the N-th tenant of an instance is as confined as the first (hostile probes
     }
   }
 });
+
+test("the first sandbox of a configuration (its image's builder) hands back a clean instance too", async () => {
+  const argv = ["config-" + randomBytes(6).toString("hex")]; // a configuration no other test uses
+  const secret = "BUILDER-" + randomBytes(12).toString("hex");
+  const a = new RExec({ limits: LIMITS, argv });
+  await a.r_exec(`globalThis.s = [${JSON.stringify(secret)}, { k: ${JSON.stringify(secret)} }]`);
+  a.dispose();
+  const reusedBefore = instancePoolStats.reused;
+  const b = new RExec({ limits: LIMITS, argv });
+  try {
+    assert.equal(await b.r_eval("typeof s + ' ' + process.argv.slice(2).join()"), "undefined " + argv[0]);
+    assert.ok(instancePoolStats.reused > reusedBefore, "the builder's instance was recycled");
+    assert.equal(find(memoryOf(b), secret), -1);
+  } finally {
+    b.dispose();
+  }
+});
