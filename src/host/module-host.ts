@@ -22,6 +22,8 @@ import { GuestError, ModuleNotFoundError, RestrictedError, RExecError } from "./
 
 const RUNTIME_SOURCE = readFileSync(new URL("../loader/guest/modules.js", import.meta.url), "utf8");
 const RUNTIME_METHODS = ["load", "prepareEsmView", "forget", "defineGlobalRequire"] as const;
+/** The guest module runtime, for a realm's set-up to install up front (then it is part of the realm image). */
+export const MODULE_RUNTIME = { source: RUNTIME_SOURCE, fileName: "<rexec:modules>", methods: RUNTIME_METHODS } as const;
 /** File names of code rexec itself evaluates; imports from them resolve from the root. */
 const INTERNAL_PREFIX = "<rexec:";
 /** Placeholder module names for failed resolutions (see install()). */
@@ -117,6 +119,16 @@ export class ModuleHost {
         return this.guarded(() => this.esmSource(this.idOf(name)));
       },
     });
+  }
+
+  /** Use the runtime the realm's set-up installed (refs of {@link MODULE_RUNTIME}'s methods). */
+  adoptRuntime(refs: Record<string, GuestRef>): void {
+    if (RUNTIME_METHODS.every((name) => refs[name] !== undefined)) this.runtime ??= refs as RuntimeRefs;
+  }
+
+  /** The runtime's native (for a set-up that installs {@link MODULE_RUNTIME}). */
+  runtimeNative(engine: Engine, args: readonly GuestRef[]): GuestRef | undefined {
+    return this.native(engine, args);
   }
 
   /** The guest runtime's entry points, installed into the realm the first time they are needed. */

@@ -17,7 +17,7 @@ import { enrichEngineError, hasGuestTopFrame, type EnrichedErrorSite } from "./e
 import { AbortError, DisposedError, GuestError, RestrictedError, SystemExit, type GuestFrame } from "./errors.js";
 import { checkSignal, stopRunningCall } from "./call-abort.js";
 import { prepareEval, type PreparedEval } from "./eval-source.js";
-import { ModuleHost } from "./module-host.js";
+import { ModuleHost, MODULE_RUNTIME } from "./module-host.js";
 import type { OpenMode } from "./open-mode.js";
 import { installWebGlobals } from "./web-natives.js";
 import { FetchHost } from "./fetch-host.js";
@@ -192,6 +192,8 @@ export class RExec {
   protected readonly log!: (line: string) => void;
   protected readonly options!: RExecOptions;
   private modules: ModuleHost | undefined;
+  /** The module runtime the realm set-up installed (its method refs), handed to the ModuleHost. */
+  private moduleRuntime: Record<string, GuestRef> | undefined;
   private readonly realmReady!: Promise<GuestRealm>;
   private realm: GuestRealm | undefined;
   private disposed = false;
@@ -261,6 +263,7 @@ export class RExec {
     this.realm = realm;
     const modules = new ModuleHost(realm, this.hooks, this.okBuiltinModules, (path, mode) => this.r_open(path, mode), this.log);
     modules.install();
+    if (this.moduleRuntime) modules.adoptRuntime(this.moduleRuntime);
     this.modules = modules;
     // Every call's error, including calls of guest functions the host holds:
     // host originals for denials, TypeScript frames mapped to the .ts lines.
@@ -308,6 +311,11 @@ export class RExec {
           config,
         });
         if (this.deterministic) await installDeterminism(realm, this.deterministic);
+        // The module runtime too, so it is in the realm image (imports then start at once).
+        this.moduleRuntime = await realm.installRaw(MODULE_RUNTIME.source, MODULE_RUNTIME.fileName, (engine, args) => {
+          if (!this.modules) throw realm.throwable(engine, "Error", "modules are not available yet");
+          return this.modules.runtimeNative(engine, args);
+        }, MODULE_RUNTIME.methods);
       },
     };
   }
