@@ -185,10 +185,15 @@ export class RealmCopy {
     return decodeGuestValue(json, buffers, this.guestFunction, limit);
   }
 
-  /** Copy a host value into the guest; returns a ref (owned by the current call). */
-  copyIn(engine: Engine, value: unknown): GuestRef {
+  /**
+   * Copy a host value into the guest; returns a ref (owned by the current call).
+   * `small`: rexec's own small set-up values, which go through the JSON codec
+   * (so a sandbox that never copies anything large never pays for learning the
+   * build's binary tables, ~20 ms once per process).
+   */
+  copyIn(engine: Engine, value: unknown, small = false): GuestRef {
     const core = this.core;
-    const build = typeof value === "object" && value !== null ? this.binaryBuild(engine) : null;
+    const build = !small && typeof value === "object" && value !== null ? this.binaryBuild(engine) : null;
     if (build !== null) {
       let bytes: Uint8Array | undefined;
       try {

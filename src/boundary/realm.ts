@@ -366,7 +366,7 @@ export class GuestRealm {
     const before = core.hostFunctions.size;
     const done = this.run((engine) => {
       const fn = core.temp(engine.evalScript(source, fileName));
-      return engine.call(fn, null, [this.copy.copyIn(engine, arg)]);
+      return engine.call(fn, null, [this.copy.copyIn(engine, arg, true)]);
     }, () => {}, false, SETUP_BUDGET_MS) as Promise<void>;
     return done.then(() => {
       // The image binds tenants by position: the copy must have registered exactly the canonical order.
