@@ -63,10 +63,17 @@ export class RealmCopy {
     private readonly guestFunction: GuestFunctionFactory,
   ) {}
 
-  /** Copy a guest value to the host (runs the guest kernel under the current budget). */
-  copyOut(engine: Engine, ref: GuestRef): unknown {
+  /**
+   * Copy a guest value to the host (runs the guest kernel under the current budget).
+   * `noLearning`: take the binary path only if this realm has already learned
+   * the build's binary tables (thrown values are copied under a short budget
+   * that learning them on a cold engine could overrun: the error would then
+   * read as unreadable).
+   */
+  copyOut(engine: Engine, ref: GuestRef, noLearning = false): unknown {
     const primitive = primitiveOf(engine, ref, engine.typeOf(ref));
     if (primitive !== NOT_PRIMITIVE) return primitive;
+    if (noLearning && this.build === undefined) return this.copyOutJson(engine, ref);
     const binary = this.copyOutBinary(engine, ref);
     if (binary !== NOT_COPIED) return binary;
     return this.copyOutJson(engine, ref);

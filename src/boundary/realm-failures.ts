@@ -149,7 +149,7 @@ export class RealmFailures {
     if (!engine?.alive) return new GuestError("Error", "the guest threw, and the engine was lost", "", []);
     this.openSideBudget(Math.min(ERROR_EXTRACTION_MS, this.core.options.limits.timeoutMs));
     try {
-      const value = this.copy.copyOut(engine, thrown);
+      const value = this.copy.copyOut(engine, thrown, true);
       if (value instanceof GuestError) return value;
       return new GuestError("Error", `guest threw a non-Error value: ${describeThrown(value)}`, "", [], value);
     } catch (error) {
