@@ -5,27 +5,14 @@
 // the permission flags its header shows, and without them.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot, rexec, type Result } from "./cli/helpers.js";
+import { repoRoot, rexec, runNode, type Result } from "./cli/helpers.js";
 
 /** Run `node examples/<file>` from the repository root. */
 function runExample(file: string): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join("examples", file)], {
-      cwd: repoRoot,
-      env: { ...process.env, NODE_OPTIONS: "" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode([join("examples", file)]);
 }
 
 /** The output line that starts with `prefix` (fails if there is none). */

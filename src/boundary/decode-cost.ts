@@ -33,7 +33,7 @@
 export type CostExcess = "walk" | "heap";
 
 /** Cost units per item (bytes, measured on V8 / Node 20; see the file comment). */
-const HEAP = {
+export const HEAP = {
   node: 32,
   /**
    * Extra per object: V8 gives an object a dictionary (~170 bytes for one

@@ -11,10 +11,10 @@ export interface Result {
   stderr: string;
 }
 
-/** Run `node bin/rexec.js ...args`, optionally piping `input` into its stdin. */
-export function rexec(args: string[], options: { input?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<Result> {
+/** Run `node ...args` (a script and its arguments) from the repository root, optionally piping `input` into its stdin. */
+export function runNode(args: string[], options: { input?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
+    const child = spawn(process.execPath, args, {
       cwd: options.cwd ?? repoRoot,
       env: { ...process.env, ...options.env, NODE_OPTIONS: "" },
       stdio: ["pipe", "pipe", "pipe"],
@@ -28,4 +28,9 @@ export function rexec(args: string[], options: { input?: string; env?: Record<st
     child.stdin.on("error", () => {});
     child.stdin.end(options.input ?? "");
   });
+}
+
+/** Run `node bin/rexec.js ...args`, optionally piping `input` into its stdin. */
+export function rexec(args: string[], options: { input?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<Result> {
+  return runNode([bin, ...args], options);
 }
