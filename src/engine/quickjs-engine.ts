@@ -345,6 +345,8 @@ export class QuickJSEngine implements Engine, InstanceTenant {
 
   /** Throw a new plain guest error (name, message only) from inside a callback; returns the exception marker. */
   private throwPlain(name: string, message: string): number {
+    // No instance (dropped after a fault): nothing may be written; the C side gets "no value".
+    if (!this.instance) return 0;
     const ffi = this.ffi;
     const error = ffi.QTS_NewError(this.ctx);
     if (error === 0) return 0;
