@@ -1,0 +1,45 @@
+/**
+ * rexec for browsers: the package's `browser` export (dist/browser/rexec.js).
+ *
+ * The same core as on Node — RExec, MemoryHooks, UrlHooks, limits, typed
+ * errors, host functions — bundled without Node built-ins
+ * (scripts/build-browser.mjs). Not here: FileSystemHooks (no file system),
+ * Node worker mode and the pool (use {@link WebWorkerRExec}), TypeScript
+ * guests (no transpiler in the bundle), the guest's `fetch`.
+ *
+ * ```ts
+ * import { initRExec, RExec, WebWorkerRExec } from "rexec";
+ * await initRExec();                       // fetch + compile the engine once
+ * const rx = new RExec({ limits: { timeoutMs: 200 } });
+ * await rx.r_eval("1 + 2");                // 3, on the page's thread
+ * const wx = new WebWorkerRExec();         // or in a Web Worker, with a hard-kill deadline
+ * await wx.r_eval("1 + 2");
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { RExec, type RExecOptions, type CallOptions, type ModuleCallOptions, type CapturedOutput, type HostFunction } from "../host/rexec.js";
+export { DEFAULT_LIMITS, type Limits } from "../host/limits.js";
+export {
+  RExecError,
+  GuestError,
+  LimitError,
+  TimeoutError,
+  MemoryLimitError,
+  StackLimitError,
+  OutputLimitError,
+  RestrictedError,
+  ModuleNotFoundError,
+  SystemExit,
+  DisposedError,
+  CloneError,
+  AbortError,
+  type GuestFrame,
+} from "../host/errors.js";
+export type { RHooks, LoadedModule, ModuleFormat, ResolveKind } from "../loader/types.js";
+export { MemoryHooks, type MemoryHooksOptions } from "../loader/hooks/memory-hooks.js";
+export { UrlHooks, type UrlHooksOptions } from "../loader/hooks/url-hooks.js";
+export { initRExec, type InitOptions } from "./engine-loader.js";
+export { WebWorkerRExec, type WebWorkerRExecOptions } from "./web-worker-rexec.js";
+export type { WebWorkerSandboxOptions } from "./protocol.js";
+export type { RunStats } from "./link.js";

@@ -1,0 +1,143 @@
+/**
+ * The message link between a page and the Web Worker that runs a sandbox:
+ * requests with replies, and functions crossing in both directions (the host's
+ * functions into the worker, the guest's exported functions out of it).
+ *
+ * Invariant: nothing but structured-clone data crosses, through the worker
+ * boundary's own codec (src/worker/codec.ts): functions become `{ f: id }`
+ * markers that the other side turns into proxies calling back by id, typed
+ * errors are rebuilt as their classes, and values from the worker are checked
+ * against the walk bound before the page builds them.
+ *
+ * @packageDocumentation
+ */
+import { decodeValue, encodeError, encodeValue, type GuestValueChecks, type Wire } from "../worker/codec.js";
+
+/** Messages on the link. */
+export type LinkMessage =
+  | { readonly t: "call"; readonly seq: number; readonly method: string; readonly args: Wire }
+  | { readonly t: "fn"; readonly seq: number; readonly id: number; readonly args: Wire }
+  | { readonly t: "reply"; readonly seq: number; readonly ok: boolean; readonly v: Wire; readonly stats?: RunStats };
+
+/** What the worker reports about its sandbox after each call. */
+export interface RunStats {
+  /** CPU time of the last call in ms (RExec.lastCallCpuMs). */
+  readonly cpuMs: number;
+  /** Guest heap in use, bytes (RExec.heapBytes). */
+  readonly heapBytes: number;
+  /** Output captured during the last r_* call. */
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The posting side of a link (a Worker, or a worker's global scope). */
+export interface Port {
+  postMessage(message: unknown): void;
+}
+
+/** A reply: the value (or the error, when `ok` is false) and the sandbox's stats. */
+export interface Reply {
+  readonly ok: boolean;
+  readonly value: unknown;
+  readonly stats: RunStats | undefined;
+}
+
+interface Pending {
+  readonly resolve: (reply: Reply) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Most functions one side may export over a link's life; a guest that keeps handing out functions is refused past it. */
+const MAX_FUNCTIONS = 100_000;
+
+export class Link {
+  readonly #port: Port;
+  readonly #functions = new Map<number, (...args: unknown[]) => unknown>();
+  readonly #pending = new Map<number, Pending>();
+  #nextFunction = 1;
+  #nextSeq = 1;
+  /** Handles `call` messages (the worker side). */
+  onCall: ((method: string, args: unknown[]) => Promise<{ ok: boolean; value: unknown; stats?: RunStats }>) | undefined;
+  /** Told when a local function starts and ends answering the other side (the page's deadline pauses meanwhile). */
+  onLocalFunction: ((running: boolean) => void) | undefined;
+
+  constructor(port: Port, private readonly checks: GuestValueChecks | undefined) {
+    this.#port = port;
+  }
+
+  readonly exportFunction = (fn: (...args: never[]) => unknown): number => {
+    if (this.#functions.size >= MAX_FUNCTIONS) throw new RangeError(`more than ${MAX_FUNCTIONS} functions crossed the Web Worker link`);
+    const id = this.#nextFunction++;
+    this.#functions.set(id, fn as (...args: unknown[]) => unknown);
+    return id;
+  };
+
+  readonly importFunction = (id: number, name: string): ((...args: unknown[]) => Promise<unknown>) => {
+    const call = async (...args: unknown[]): Promise<unknown> => {
+      const reply = await this.request({ t: "fn", id, args: encodeValue(args, this.exportFunction) });
+      if (!reply.ok) throw reply.value;
+      return reply.value;
+    };
+    Object.defineProperty(call, "name", { value: name });
+    return call;
+  };
+
+  /** Send a request; resolves with the decoded reply value. */
+  request(message: { t: "call"; method: string; args: Wire } | { t: "fn"; id: number; args: Wire }): Promise<Reply> {
+    const seq = this.#nextSeq++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(seq, { resolve, reject });
+      this.#port.postMessage({ ...message, seq });
+    });
+  }
+
+  /** Reject every pending request (the worker is gone). */
+  failAll(error: unknown): void {
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+  }
+
+  get pendingRequests(): number {
+    return this.#pending.size;
+  }
+
+  /** Handle one message from the other side. */
+  async handle(message: LinkMessage): Promise<void> {
+    if (message.t === "reply") {
+      const pending = this.#pending.get(message.seq);
+      if (!pending) return;
+      this.#pending.delete(message.seq);
+      let value: unknown;
+      try {
+        value = decodeValue(message.v, this.importFunction, this.checks);
+      } catch (error) {
+        pending.reject(error);
+        return;
+      }
+      pending.resolve({ ok: message.ok, value, stats: message.stats });
+      return;
+    }
+    let reply: { ok: boolean; v: Wire; stats?: RunStats };
+    try {
+      const args = decodeValue(message.args, this.importFunction, this.checks);
+      if (!Array.isArray(args)) throw new TypeError("bad link message");
+      if (message.t === "call") {
+        if (!this.onCall) throw new TypeError("this side answers no calls");
+        const { ok, value, stats } = await this.onCall(message.method, args);
+        reply = { ok, v: ok ? encodeValue(value, this.exportFunction) : encodeError(value, this.exportFunction), stats };
+      } else {
+        const fn = this.#functions.get(message.id);
+        if (!fn) throw new TypeError("a function that crossed the link is gone");
+        this.onLocalFunction?.(true);
+        try {
+          reply = { ok: true, v: encodeValue(await fn(...args), this.exportFunction) };
+        } finally {
+          this.onLocalFunction?.(false);
+        }
+      }
+    } catch (error) {
+      reply = { ok: false, v: encodeError(error, this.exportFunction) };
+    }
+    this.#port.postMessage({ t: "reply", seq: message.seq, ...reply });
+  }
+}
