@@ -8,7 +8,7 @@
  */
 import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
-import { Buffer } from "buffer";
+import { Buffer } from "./buffer-class.js";
 
 type Hasher = { update(data: Uint8Array): Hasher; digest(): Uint8Array };
 const ALGORITHMS: Record<string, () => Hasher> = {

@@ -12,7 +12,7 @@
  * @packageDocumentation
  */
 import files from "rexec:embedded-files";
-import { Buffer } from "buffer";
+import { Buffer } from "./buffer-class.js";
 
 /** The embedded file behind `path`, as text (`encoding` given) or bytes. */
 export function readFileSync(path: string | URL, encoding?: string | { encoding?: string }): string | Buffer {

@@ -12,7 +12,7 @@
  *
  * @packageDocumentation
  */
-import { Buffer as BufferClass } from "buffer";
+import { Buffer as BufferClass } from "./buffer-class.js";
 
 const realSetTimeout = globalThis.setTimeout.bind(globalThis);
 const realClearTimeout = globalThis.clearTimeout.bind(globalThis);

@@ -1,0 +1,225 @@
+/**
+ * The playground page: a CodeMirror editor for guest code, globals and host
+ * functions, limit controls, and panels for the result, the error (with its
+ * code frame), the output and the run's stats. Every run happens in a
+ * WebWorkerRExec, so a runaway guest never freezes this page — the ticker in
+ * the header keeps counting while a guest spins.
+ *
+ * Built by scripts/build-browser.mjs into dist/playground/app.js. Not part of
+ * the type-checked sources (no DOM lib in the project's tsconfig).
+ */
+import { EditorView, basicSetup } from "codemirror";
+import { javascript } from "@codemirror/lang-javascript";
+import { WebWorkerRExec } from "../src/browser/web-worker-rexec.js";
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
+
+const EXAMPLES: Record<string, string> = {
+  "Hello": `const words = config.greeting.split(" ");
+console.log("items:", config.items.join(", "));
+({ words, total: config.items.reduce((a, b) => a + b, 0) })`,
+  "Host functions": `// add() and fetchQuote() run on the page; the guest awaits them.
+const sum = await add(2, 3);
+const quote = await fetchQuote(sum);
+await notify("the guest says hi");
+({ sum, quote })`,
+  "Modules (MemoryHooks)": `import { square, VERSION } from "./lib.js";
+({ nine: square(3), VERSION })`,
+  "Runaway loop (CPU limit)": `// Stopped by the engine's CPU limit; the page ticker keeps going.
+let n = 0;
+while (true) n++;`,
+  "Hard-kill deadline": `// Set the CPU timeout high and the hard-kill deadline low (e.g. 500 ms):
+// the page terminates the worker.
+for (;;) {}`,
+  "Memory hog": `const keep = [];
+for (;;) keep.push("x".repeat(1 << 16) + keep.length);`,
+  "Guest error": `function parse(text) {
+  return JSON.parse(text);
+}
+parse("{ not json");`,
+  "Exit": `console.log("leaving");
+exit(3);`,
+};
+
+const DEFAULT_LIB = `export const VERSION = "1.0";
+export function square(x) { return x * x; }`;
+
+const DEFAULT_GLOBALS = `{
+  "config": { "greeting": "hello from the host", "items": [1, 2, 3] }
+}`;
+
+const hostLog = (line: string): void => {
+  $("host-log").textContent += `${new Date().toISOString().slice(11, 23)} ${line}\n`;
+};
+
+/** Demo host functions: each one is a capability the page may grant. */
+const HOST_FUNCTIONS: Record<string, { doc: string; fn: (...args: any[]) => unknown }> = {
+  add: { doc: "add(a, b) → a + b", fn: (a: number, b: number) => a + b },
+  fetchQuote: {
+    doc: "fetchQuote(n) → { n, text } after 50 ms",
+    fn: (n: number) => new Promise((resolve) => setTimeout(() => resolve({ n, text: `quote #${n}: simple is better than complex` }), 50)),
+  },
+  notify: { doc: "notify(message) → writes to the host log", fn: (message: unknown) => void hostLog(`notify: ${String(message).slice(0, 500)}`) },
+};
+
+let editor: EditorView;
+let sandbox: WebWorkerRExec | undefined;
+let sandboxKey = "";
+let startMs = 0;
+
+function setCode(code: string): void {
+  editor.dispatch({ changes: { from: 0, to: editor.state.doc.length, insert: code } });
+}
+
+function config(): { key: string; options: ConstructorParameters<typeof WebWorkerRExec>[0] } {
+  let globals: Record<string, unknown>;
+  const text = ($("globals") as HTMLTextAreaElement).value;
+  try {
+    const parsed = JSON.parse(text || "{}");
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("globals must be a JSON object");
+    globals = parsed;
+    $("globals-error").textContent = "";
+  } catch (error) {
+    $("globals-error").textContent = `globals: ${(error as Error).message}`;
+    throw error;
+  }
+  for (const name of Object.keys(HOST_FUNCTIONS)) {
+    if (($(`fn-${name}`) as HTMLInputElement).checked) globals[name] = HOST_FUNCTIONS[name]!.fn;
+  }
+  const num = (id: string): number | undefined => {
+    const v = ($(id) as HTMLInputElement).value.trim();
+    return v === "" ? undefined : Number(v);
+  };
+  const memoryMiB = num("limit-memory") ?? 32;
+  const timeoutMs = num("limit-timeout") ?? 1000;
+  const wall = num("limit-wall");
+  const lib = ($("lib") as HTMLTextAreaElement).value;
+  const options = {
+    limits: { memoryBytes: Math.round(memoryMiB * 1024 * 1024), timeoutMs },
+    globals,
+    files: { "/lib.js": lib },
+    wallTimeoutMs: wall,
+    workerUrl: new URL("dist/browser/rexec-worker.js", location.href),
+    wasmUrl: new URL("dist/browser/quickjs-ng.wasm", location.href),
+  };
+  // Functions cannot be keyed by JSON: their names (the ticked boxes) stand for them.
+  const key = JSON.stringify([text, Object.keys(globals), memoryMiB, timeoutMs, wall, lib]);
+  return { key, options };
+}
+
+/** The sandbox for the current settings: reused while they do not change and it is alive. */
+function currentSandbox(): WebWorkerRExec {
+  const { key, options } = config();
+  if (sandbox && sandbox.alive && key === sandboxKey) return sandbox;
+  sandbox?.dispose();
+  const t0 = performance.now();
+  sandbox = new WebWorkerRExec(options);
+  sandboxKey = key;
+  sandbox.ready.then(() => {
+    startMs = performance.now() - t0;
+    $("stats-start").textContent = `${startMs.toFixed(0)} ms`;
+  }, () => {});
+  return sandbox;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return "undefined";
+  try {
+    return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? `${v}n` : typeof v === "function" ? `[function ${v.name}]` : v), 2) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Source lines around the guest frame in the editor's code, with a caret under the column. */
+function codeFrame(error: any, code: string): string {
+  const frames: Array<{ fileName: string; line: number; column: number }> = Array.isArray(error?.frames) ? error.frames : [];
+  const frame = frames.find((f) => f.fileName === "playground.js");
+  if (!frame) return "";
+  const lines = code.split("\n");
+  const out: string[] = [];
+  for (let n = Math.max(1, frame.line - 2); n <= Math.min(lines.length, frame.line + 2); n++) {
+    out.push(`${n === frame.line ? ">" : " "} ${String(n).padStart(3)} | ${lines[n - 1]}`);
+    if (n === frame.line) out.push(`      | ${" ".repeat(Math.max(0, frame.column - 1))}^`);
+  }
+  return out.join("\n");
+}
+
+function describeError(error: any): string {
+  const name = error?.name ?? "Error";
+  const lines = [`${name}${error?.guestName ? ` (${error.guestName})` : ""}: ${error?.message ?? String(error)}`];
+  if (error?.limit) lines.push(`limit: ${error.limit} = ${error.value}`);
+  if (name === "SystemExit") lines.push(`exit code: ${error.code}`);
+  if (error?.guestStack) lines.push(error.guestStack);
+  return lines.join("\n");
+}
+
+async function run(): Promise<void> {
+  const code = editor.state.doc.toString();
+  for (const id of ["result", "error", "codeframe", "output"]) $(id).textContent = "";
+  $("status").textContent = "running…";
+  $("status").className = "";
+  let rx: WebWorkerRExec;
+  try {
+    rx = currentSandbox();
+  } catch (error) {
+    $("status").textContent = "bad settings";
+    return;
+  }
+  const t0 = performance.now();
+  try {
+    const value = await rx.r_eval(code, { filename: "playground.js" });
+    $("result").textContent = show(value);
+    $("status").textContent = "done";
+  } catch (error) {
+    $("error").textContent = describeError(error);
+    $("codeframe").textContent = codeFrame(error, code);
+    $("status").textContent = (error as Error)?.name ?? "error";
+    $("status").className = "bad";
+  } finally {
+    const wall = performance.now() - t0;
+    $("output").textContent = rx.output.stdout + (rx.output.stderr ? `\n[stderr]\n${rx.output.stderr}` : "");
+    $("stats-cpu").textContent = `${rx.lastCallCpuMs.toFixed(1)} ms`;
+    $("stats-heap").textContent = `${(rx.heapBytes / 1024).toFixed(0)} KiB`;
+    $("stats-wall").textContent = `${wall.toFixed(1)} ms`;
+    document.body.dataset.runs = String(Number(document.body.dataset.runs ?? 0) + 1);
+  }
+}
+
+function init(): void {
+  editor = new EditorView({ doc: EXAMPLES["Hello"]!, extensions: [basicSetup, javascript()], parent: $("editor") });
+  ($("globals") as HTMLTextAreaElement).value = DEFAULT_GLOBALS;
+  ($("lib") as HTMLTextAreaElement).value = DEFAULT_LIB;
+  const select = $("example") as HTMLSelectElement;
+  for (const name of Object.keys(EXAMPLES)) select.add(new Option(name, name));
+  select.onchange = () => setCode(EXAMPLES[select.value]!);
+  const box = $("host-functions");
+  for (const [name, { doc }] of Object.entries(HOST_FUNCTIONS)) {
+    const label = document.createElement("label");
+    label.innerHTML = `<input type="checkbox" id="fn-${name}" checked> <code></code>`;
+    label.querySelector("code")!.textContent = doc;
+    box.append(label);
+  }
+  let ticks = 0;
+  setInterval(() => ($("ticks").textContent = String(++ticks)), 50);
+  $("run").onclick = () => void run();
+  $("stop").onclick = () => {
+    sandbox?.dispose();
+    $("status").textContent = "worker stopped";
+  };
+  editor.contentDOM.addEventListener("keydown", (e) => {
+    if ((e.ctrlKey || e.metaKey) && e.key === "Enter") {
+      e.preventDefault();
+      void run();
+    }
+  });
+  // Start a sandbox now, so the first run does not wait for the engine.
+  const first = currentSandbox();
+  first.ready.then(
+    () => ($("status").textContent = "ready"),
+    (error) => ($("status").textContent = `start-up failed: ${(error as Error).message}`),
+  ).finally(() => (($("run") as HTMLButtonElement).disabled = false));
+  (window as any).playground = { setCode, run, getCode: () => editor.state.doc.toString(), ready: first.ready };
+}
+
+init();
