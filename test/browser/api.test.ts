@@ -1,0 +1,228 @@
+/**
+ * rexec's browser bundle in a real Chromium: the same RExec on the page's
+ * thread (initRExec), and WebWorkerRExec with its hard-kill deadline.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { startHarness, type Harness } from "./harness.js";
+
+let h: Harness;
+let page: Page & { errors: string[] };
+
+before(async () => {
+  // A second origin role: modules for UrlHooks, served by the same local server under /remote/.
+  h = await startHarness((_req, res, url) => {
+    if (url.pathname === "/remote/main.js") {
+      res.writeHead(200, { "content-type": "text/javascript" }).end('import { twice } from "./dep.js";\nexport const answer = twice(21);\n');
+      return true;
+    }
+    if (url.pathname === "/remote/dep.js") {
+      res.writeHead(200, { "content-type": "text/javascript" }).end("export function twice(x) { return x * 2; }\n");
+      return true;
+    }
+    return false;
+  });
+  page = await h.newPage();
+  await page.goto(`${h.url}blank.html`);
+  await page.evaluate(async () => {
+    const m = await import("/dist/browser/rexec.js");
+    await m.initRExec();
+    (globalThis as any).rexec = m;
+  });
+});
+
+after(async () => {
+  await h?.close();
+});
+
+/** Run `fn` in the page with the bundle's exports as `m`. */
+function inPage<T>(fn: string): Promise<T> {
+  return page.evaluate(`(async () => { const m = globalThis.rexec; ${fn} })()`) as Promise<T>;
+}
+
+describe("RExec on the page (initRExec)", () => {
+  test("evaluates guest code and copies the result out", async () => {
+    const r = await inPage<unknown>(`const rx = new m.RExec(); try { return await rx.r_eval("({ a: [1, 2, 3].map((x) => x * 2), s: 'é' + '\\u{1F600}' })"); } finally { rx.dispose(); }`);
+    assert.deepEqual(r, { a: [2, 4, 6], s: "é\u{1F600}" });
+  });
+
+  test("host functions and globals: copies in, sync and async host functions", async () => {
+    const r = await inPage<unknown>(`
+      const seen = [];
+      const rx = new m.RExec({ globals: { cfg: { n: 2 }, add: (a, b) => a + b, later: async (x) => x + 1, log: (x) => void seen.push(x) } });
+      try {
+        const v = await rx.r_eval("log('hi'); add(cfg.n, 3) + await later(10)");
+        return { v, seen };
+      } finally { rx.dispose(); }`);
+    assert.deepEqual(r, { v: 16, seen: ["hi"] });
+  });
+
+  test("a large result crosses through the binary decoder (Latin-1 and UTF-16 strings)", async () => {
+    const r = await inPage<{ n: number; first: string; last: string; lone: number }>(`
+      const rx = new m.RExec();
+      try {
+        const v = await rx.r_eval("Array.from({ length: 5000 }, (_, i) => ({ i, s: 'x'.repeat(20) + (i % 2 ? 'é' : '\\u{1F600}'), lone: '\\uD800' }))");
+        return { n: v.length, first: v[0].s, last: v[4999].s, lone: v[7].lone.charCodeAt(0) };
+      } finally { rx.dispose(); }`);
+    assert.deepEqual(r, { n: 5000, first: "x".repeat(20) + "\u{1F600}", last: "x".repeat(20) + "é", lone: 0xd800 });
+  });
+
+  test("typed errors: GuestError with guest frames, SystemExit, RestrictedError, ModuleNotFoundError", async () => {
+    const r = await inPage<Record<string, unknown>>(`
+      const rx = new m.RExec({ okBuiltinModules: ["path"] });
+      const out = {};
+      const grab = async (k, code) => { try { await rx.r_exec(code, { filename: "t.js" }); out[k] = "no error"; } catch (e) { out[k] = { cls: e.constructor.name, inst: e instanceof m.RExecError, name: e.guestName, msg: e.message, frames: e.frames, code: e.code }; } };
+      await grab("guest", "function f() { null.x; }\\nf();");
+      await grab("exit", "exit(7)");
+      await grab("restricted", "require('util')");
+      await grab("missing", "require('./nope.js')");
+      await grab("ts", "let x: number = 1");
+      out.pathOk = await rx.r_eval("require('path').join('a', '..', 'b')");
+      rx.dispose();
+      return out;`);
+    const guest = r["guest"] as { cls: string; inst: boolean; name: string; frames: Array<{ fileName: string; line: number }> };
+    assert.equal(guest.cls, "GuestError");
+    assert.equal(guest.inst, true);
+    assert.equal(guest.name, "TypeError");
+    assert.deepEqual(guest.frames.map((f) => [f.fileName, f.line]).slice(0, 2), [["t.js", 1], ["t.js", 2]]);
+    assert.deepEqual([(r["exit"] as any).cls, (r["exit"] as any).code], ["SystemExit", 7]);
+    assert.equal((r["restricted"] as any).cls, "RestrictedError");
+    assert.match((r["restricted"] as any).msg, /util/);
+    assert.equal((r["missing"] as any).cls, "ModuleNotFoundError");
+    // TypeScript has no transpiler in the browser build: a syntax error, not a crash.
+    assert.equal((r["ts"] as any).cls, "GuestError");
+    assert.equal(r["pathOk"], "b");
+  });
+
+  test("TypeScript guests are refused with a clear error", async () => {
+    const r = await inPage<{ cls: string; msg: string }>(`
+      const rx = new m.RExec();
+      try { await rx.r_eval("const x: number = 1; x", { language: "ts" }); return { cls: "none", msg: "" }; }
+      catch (e) { return { cls: e.constructor.name, msg: e.message }; } finally { rx.dispose(); }`);
+    assert.match(r.msg, /TypeScript is not available in rexec's browser build/);
+  });
+
+  test("limits: memory, CPU time, stack, output — each a typed error, the sandbox still usable", async () => {
+    const r = await inPage<Record<string, unknown>>(`
+      const rx = new m.RExec({ limits: { memoryBytes: 16 * 1024 * 1024, timeoutMs: 300, stackBytes: 256 * 1024, outputBytes: 1000 } });
+      const out = {};
+      const grab = async (k, code) => { try { await rx.r_exec(code); out[k] = "no error"; } catch (e) { out[k] = [e.constructor.name, e.limit, e instanceof m.LimitError]; } };
+      await grab("memory", "const a = []; for (;;) a.push('x'.repeat(1 << 20) + a.length);");
+      await grab("cpu", "while (true) {}");
+      await grab("stack", "function r() { return r() + 1; } r();");
+      await grab("output", "for (;;) console.log('spam spam spam');");
+      out.after = await rx.r_eval("6 * 7");
+      rx.dispose();
+      return out;`);
+    assert.deepEqual(r["memory"], ["MemoryLimitError", "memoryBytes", true]);
+    assert.deepEqual(r["cpu"], ["TimeoutError", "timeoutMs", true]);
+    assert.deepEqual((r["stack"] as unknown[])[0], "StackLimitError");
+    assert.deepEqual(r["output"], ["OutputLimitError", "outputBytes", true]);
+    assert.equal(r["after"], 42);
+  });
+
+  test("MemoryHooks: ESM and CommonJS modules, r_import namespace with callable functions", async () => {
+    const r = await inPage<unknown>(`
+      const rx = new m.RExec({ hooks: new m.MemoryHooks({ files: {
+        "/calc.js": "import { k } from './k.js'; export function mul(x) { return x * k; } export const name = 'calc';",
+        "/k.js": "export const k = 3;",
+        "/cjs.cjs": "module.exports = { v: require('./k.js').k + 1 };",
+      } }) });
+      try {
+        const ns = await rx.r_import("./calc.js");
+        return { name: ns.name, mul: await ns.mul(5), cjs: await rx.r_eval("require('./cjs.cjs').v") };
+      } finally { rx.dispose(); }`);
+    assert.deepEqual(r, { name: "calc", mul: 15, cjs: 4 });
+  });
+
+  test("UrlHooks: a module graph fetched from an allowed origin; other origins refused", async () => {
+    const r = await inPage<Record<string, unknown>>(`
+      const base = location.origin + "/remote/";
+      const rx = new m.RExec({ hooks: new m.UrlHooks({ base, allow: [location.origin] }) });
+      const out = {};
+      try {
+        out.answer = (await rx.r_import("./main.js")).answer;
+        try { await rx.r_import("http://example.invalid/x.js"); out.denied = "no error"; } catch (e) { out.denied = e.constructor.name; }
+      } finally { rx.dispose(); }
+      return out;`);
+    assert.equal(r["answer"], 42);
+    assert.equal(r["denied"], "RestrictedError");
+  });
+});
+
+describe("WebWorkerRExec", () => {
+  test("runs guest code in a Web Worker; page host functions are async for the guest", async () => {
+    const r = await inPage<unknown>(`
+      const calls = [];
+      const wx = new m.WebWorkerRExec({ globals: { cfg: { n: 4 }, add: (a, b) => { calls.push([a, b]); return a + b; } }, files: { "/lib.js": "export const sq = (x) => x * x;" } });
+      try {
+        const v = await wx.r_eval("import { sq } from './lib.js';\\nconsole.log('out');\\nsq(await add(cfg.n, 1))");
+        return { v, calls, out: wx.output.stdout, cpu: wx.lastCallCpuMs >= 0, heap: wx.heapBytes > 0 };
+      } finally { wx.dispose(); }`);
+    assert.deepEqual(r, { v: 25, calls: [[4, 1]], out: "out\n", cpu: true, heap: true });
+  });
+
+  test("typed errors cross the worker boundary as their classes", async () => {
+    const r = await inPage<unknown>(`
+      const wx = new m.WebWorkerRExec({ limits: { memoryBytes: 16 * 1024 * 1024 } });
+      const out = [];
+      for (const code of ["throw new RangeError('bad')", "exit(2)", "const a = []; for (;;) a.push('y'.repeat(65536) + a.length);"]) {
+        try { await wx.r_exec(code); out.push("none"); } catch (e) { out.push([e.constructor.name, e instanceof m.RExecError, e.guestName ?? e.code ?? e.limit]); }
+      }
+      wx.dispose();
+      return out;`);
+    assert.deepEqual(r, [["GuestError", true, "RangeError"], ["SystemExit", true, 2], ["MemoryLimitError", true, "memoryBytes"]]);
+  });
+
+  test("while(true): stopped by the CPU limit inside the worker, the page's timer keeps ticking, the sandbox stays usable", async () => {
+    const r = await inPage<{ cls: string; limit: string; ticks: number; after: unknown }>(`
+      const wx = new m.WebWorkerRExec({ limits: { timeoutMs: 600 } });
+      await wx.ready;
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 20);
+      try {
+        let e;
+        try { await wx.r_eval("while (true) {}"); } catch (x) { e = x; }
+        return { cls: e?.constructor.name, limit: e?.limit, ticks, after: await wx.r_eval("1 + 1") };
+      } finally { clearInterval(timer); wx.dispose(); }`);
+    assert.equal(r.cls, "TimeoutError");
+    assert.equal(r.limit, "timeoutMs");
+    // 600 ms of guest CPU at one tick per 20 ms: a frozen page would show ~0.
+    assert.ok(r.ticks >= 10, `page ticks while the guest spun: ${r.ticks}`);
+    assert.equal(r.after, 2);
+  });
+
+  test("hard-kill: at the wall-clock deadline the page terminates the worker (TimeoutError wallTimeoutMs), timers keep ticking, later calls get DisposedError", async () => {
+    const r = await inPage<{ cls: string; limit: string; ms: number; ticks: number; alive: boolean; later: string }>(`
+      const wx = new m.WebWorkerRExec({ limits: { timeoutMs: 60000 }, wallTimeoutMs: 700 });
+      await wx.ready;
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 20);
+      const t0 = performance.now();
+      let e;
+      try { await wx.r_eval("for (;;) {}"); } catch (x) { e = x; }
+      const ms = performance.now() - t0;
+      clearInterval(timer);
+      let later;
+      try { await wx.r_eval("1"); later = "none"; } catch (x) { later = x.constructor.name; }
+      return { cls: e?.constructor.name, limit: e?.limit, ms, ticks, alive: wx.alive, later };`);
+    assert.equal(r.cls, "TimeoutError");
+    assert.equal(r.limit, "wallTimeoutMs");
+    assert.ok(r.ms >= 650 && r.ms < 10_000, `rejected after ${r.ms} ms`);
+    assert.ok(r.ticks >= 10, `page ticks while the guest spun: ${r.ticks}`);
+    assert.equal(r.alive, false);
+    assert.equal(r.later, "DisposedError");
+  });
+
+  test("the deadline does not count time spent in the page's host functions", async () => {
+    const r = await inPage<unknown>(`
+      const wx = new m.WebWorkerRExec({ wallTimeoutMs: 400, globals: { slow: () => new Promise((ok) => setTimeout(() => ok(5), 900)) } });
+      try { return await wx.r_eval("await slow()"); } catch (e) { return e.constructor.name; } finally { wx.dispose(); }`);
+    assert.equal(r, 5);
+  });
+
+  test("no uncaught page errors", () => {
+    assert.deepEqual(page.errors, []);
+  });
+});
