@@ -25,6 +25,7 @@ const platform = join(src, "platform", "browser");
 /** Node built-in (or Node-only package) → its browser module. Anything else named `node:*` fails the build. */
 export const PLATFORM_MODULES = {
   "node:fs": "fs.ts",
+  "node:fs/promises": "fs-promises.ts",
   "node:crypto": "crypto.ts",
   "node:async_hooks": "async-hooks.ts",
   "node:util": "util.ts",
