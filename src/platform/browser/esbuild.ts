@@ -71,7 +71,7 @@ export function buildSync(options: StdinOptions): { metafile: { inputs: Record<s
   return { metafile: { inputs: { [file]: { format } } }, errors: [], warnings: [] };
 }
 
-/** Every literal import/export-from/import()/require()/require.resolve() specifier of `ast`, found without recursion. */
+/** Every literal import/export-from/import()/require() specifier of `ast`, found without recursion. */
 function literalSpecifiers(ast: Node): Array<{ path: string; kind: string }> {
   const found: Array<{ path: string; kind: string }> = [];
   const stack: unknown[] = [ast];
@@ -97,14 +97,8 @@ function literalSpecifiers(ast: Node): Array<{ path: string; kind: string }> {
       const callee = node["callee"] as Record<string, unknown>;
       const args = node["arguments"] as unknown[];
       const s = args.length === 1 ? literal(args[0]) : undefined;
-      if (s !== undefined) {
-        if (callee["type"] === "Identifier" && callee["name"] === "require") found.push({ path: s, kind: "require-call" });
-        const object = callee["object"] as Record<string, unknown> | undefined;
-        const property = callee["property"] as Record<string, unknown> | undefined;
-        if (callee["type"] === "MemberExpression" && object?.["type"] === "Identifier" && object["name"] === "require" && property?.["name"] === "resolve") {
-          found.push({ path: s, kind: "require-resolve" });
-        }
-      }
+      // As esbuild's scan: require("x") only (it does not report require.resolve).
+      if (s !== undefined && callee["type"] === "Identifier" && callee["name"] === "require") found.push({ path: s, kind: "require-call" });
     }
     for (const key of Object.keys(node)) {
       if (key === "type" || key === "start" || key === "end" || key === "loc" || key === "range") continue;
