@@ -41,11 +41,14 @@ export const PLATFORM_MODULES = {
 };
 
 /**
- * Core modules replaced as a whole by their browser version (a module whose
- * one job is reaching something Node-only). Keyed by path under src/.
+ * Core modules replaced as a whole by their browser version: modules whose one
+ * job is reaching something Node-only, such as loading a package lazily with
+ * `createRequire` (a bundle has no require). Keyed by path under src/; an
+ * entry whose file does not exist (yet) is simply never matched.
  */
 export const PLATFORM_FILES = {
   "loader/esbuild-api.ts": "esbuild-api.ts",
+  "host/acorn-api.ts": "acorn-api.ts",
 };
 
 /** The URL a core module sees as its `import.meta.url` (fs.ts serves files by these URLs). */

@@ -1,0 +1,100 @@
+/**
+ * The playground page in Chromium: it starts a sandbox in a Web Worker, runs
+ * guest code with globals and host functions, shows results, errors with their
+ * code frame, output and stats, and stays responsive while a guest spins.
+ * Screenshots go to test-output/.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { startHarness, type Harness } from "./harness.js";
+
+let h: Harness;
+let page: Page & { errors: string[] };
+let startupMs = 0;
+
+before(async () => {
+  h = await startHarness();
+  page = await h.newPage();
+  const t0 = Date.now();
+  await page.goto(h.url);
+  await page.waitForFunction(() => !(document.getElementById("run") as HTMLButtonElement).disabled, undefined, { timeout: 20_000 });
+  startupMs = Date.now() - t0;
+});
+
+after(async () => {
+  await h?.close();
+});
+
+const text = (id: string): Promise<string> => page.evaluate((i) => document.getElementById(i)!.textContent ?? "", id);
+
+/** Put `code` in the editor, press Run, wait for the run to end. */
+async function run(code: string): Promise<void> {
+  const runs = await page.evaluate(() => Number(document.body.dataset["runs"] ?? 0));
+  await page.evaluate((c) => (window as any).playground.setCode(c), code);
+  await page.click("#run");
+  await page.waitForFunction((r) => Number(document.body.dataset["runs"] ?? 0) > r, runs, { timeout: 20_000 });
+}
+
+test("the page starts a sandbox and reports ready", async () => {
+  assert.equal(await text("status"), "ready");
+  assert.match(await text("stats-start"), /^\d+ ms$/);
+  console.log(`playground: page load to ready ${startupMs} ms, sandbox start ${await text("stats-start")}`);
+});
+
+test("runs guest code with the JSON globals and the page's host functions; shows result, output, host log and stats", async () => {
+  await run('console.log("from the guest");\nawait notify("hello host");\n({ sum: await add(config.items[0], 41), greeting: config.greeting })');
+  assert.equal(await text("error"), "");
+  assert.deepEqual(JSON.parse(await text("result")), { sum: 42, greeting: "hello from the host" });
+  assert.equal(await text("output"), "from the guest\n");
+  assert.match(await text("host-log"), /notify: hello host/);
+  assert.match(await text("stats-cpu"), /^\d+\.\d ms$/);
+  assert.match(await text("stats-heap"), /^\d+ KiB$/);
+  assert.equal(await text("error"), "");
+  await h.screenshot(page, "playground-result");
+});
+
+test("edited globals reach the guest; a host function unticked is not granted", async () => {
+  await page.fill("#globals", '{ "config": { "greeting": "edited", "items": [7] } }');
+  await page.uncheck("#fn-add");
+  await run("[config.greeting, typeof add, typeof notify]");
+  assert.deepEqual(JSON.parse(await text("result")), ["edited", "undefined", "function"]);
+  await page.check("#fn-add");
+});
+
+test("a guest error shows its class, guest stack and a code frame at the guest line", async () => {
+  await run("const a = 1;\nfunction f(o) {\n  return o.missing.deeper;\n}\nf({});");
+  assert.match(await text("error"), /^GuestError \(TypeError\):/);
+  const frame = await text("codeframe");
+  assert.match(frame, />\s+3 \|   return o\.missing\.deeper;/);
+  assert.match(frame, /\n\s+\|\s+\^/);
+  await h.screenshot(page, "playground-error");
+});
+
+test("limits from the controls: memory and CPU; the page keeps ticking while the guest spins", async () => {
+  await page.fill("#limit-memory", "16");
+  await run('const keep = [];\nfor (;;) keep.push("x".repeat(1 << 20) + keep.length);');
+  assert.match(await text("error"), /^MemoryLimitError: .*\nlimit: memoryBytes = 16777216/);
+
+  await page.fill("#limit-timeout", "700");
+  const ticksBefore = Number(await text("ticks"));
+  await run("let n = 0;\nwhile (true) n++;");
+  const ticksAfter = Number(await text("ticks"));
+  assert.match(await text("error"), /^TimeoutError: .*\nlimit: timeoutMs = 700/);
+  // The ticker runs every 50 ms; ~700 ms of guest CPU: a frozen page would not have advanced.
+  assert.ok(ticksAfter - ticksBefore >= 8, `ticks during the run: ${ticksAfter - ticksBefore}`);
+  await h.screenshot(page, "playground-timeout");
+});
+
+test("the hard-kill deadline terminates the worker; the next run gets a fresh sandbox", async () => {
+  await page.fill("#limit-timeout", "60000");
+  await page.fill("#limit-wall", "600");
+  await run("for (;;) {}");
+  assert.match(await text("error"), /^TimeoutError: .*Web Worker's wall-clock deadline.*\nlimit: wallTimeoutMs = 600/);
+  await run("1 + 1");
+  assert.equal(await text("result"), "2");
+});
+
+test("no uncaught page errors", () => {
+  assert.deepEqual(page.errors, []);
+});
