@@ -12,7 +12,7 @@
 //
 // Usage: node scripts/build-browser.mjs. Exports buildBrowser() for the tests.
 import { build } from "esbuild";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -132,6 +132,18 @@ const common = {
 };
 
 /**
+ * Write a file by renaming a complete temporary copy over it: builds that run
+ * at the same time (two browser test files start by building) never leave a
+ * half-written bundle for a page to load.
+ */
+function writeAtomically(path, contents) {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  writeFileSync(tmp, contents);
+  renameSync(tmp, path);
+}
+
+/**
  * Build the browser bundles. `write: false` returns esbuild's results (with
  * metafiles) without touching dist/. Throws when a Node built-in reaches the graph.
  */
@@ -144,14 +156,14 @@ export async function buildBrowser({ write = true, entries } = {}) {
     "rexec-worker": join(src, "browser", "worker-entry.ts"),
   };
   try {
-    results.core = await build({ ...common, entryPoints: targets, outdir: out, write, plugins: [platformPlugin(graphProblems)] });
+    results.core = await build({ ...common, entryPoints: targets, outdir: out, write: false, plugins: [platformPlugin(graphProblems)] });
     if (!entries) {
       results.playground = await build({
         ...common,
         inject: [],
         entryPoints: { app: join(root, "playground", "app.ts") },
         outdir: join(dist, "playground"),
-        write,
+        write: false,
         plugins: [platformPlugin(graphProblems)],
       });
     }
@@ -159,10 +171,12 @@ export async function buildBrowser({ write = true, entries } = {}) {
     if (graphProblems.length > 0) error.message = `build-browser: Node built-ins in the browser graph: ${graphProblems.join(", ")}\n${error.message}`;
     throw error;
   }
-  if (write && !entries) {
-    const require = createRequire(import.meta.url);
-    mkdirSync(out, { recursive: true });
-    copyFileSync(require.resolve("@jitl/quickjs-ng-wasmfile-release-sync/wasm"), join(out, "quickjs-ng.wasm"));
+  if (write) {
+    for (const result of Object.values(results)) for (const file of result.outputFiles) writeAtomically(file.path, file.contents);
+    if (!entries) {
+      const require = createRequire(import.meta.url);
+      writeAtomically(join(out, "quickjs-ng.wasm"), readFileSync(require.resolve("@jitl/quickjs-ng-wasmfile-release-sync/wasm")));
+    }
   }
   return results;
 }

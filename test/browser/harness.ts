@@ -3,10 +3,12 @@
  * playwright-core (one browser per test file), the playground's static server
  * on 127.0.0.1, and the screenshot directory test-output/.
  *
- * The browser bundles must exist (`npm run build`, which runs
- * scripts/build-browser.mjs); a missing bundle fails with that hint.
+ * Each test file first rebuilds the browser bundles (scripts/build-browser.mjs,
+ * ~0.5 s; files are replaced atomically, so files building at once are safe):
+ * the tests always load bundles of the current sources. That build needs the
+ * rest of dist/ (`npm run build`).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +16,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 // @ts-expect-error — a plain .mjs module without declarations.
 import { startServer } from "../../playground/server.mjs";
+// @ts-expect-error — a plain .mjs module without declarations.
+import { buildBrowser } from "../../scripts/build-browser.mjs";
 
 export const root = fileURLToPath(new URL("../..", import.meta.url));
 export const outputDir = join(root, "test-output");
@@ -33,9 +37,7 @@ export interface Harness {
 type Extra = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
 
 export async function startHarness(extra?: Extra): Promise<Harness> {
-  for (const file of ["dist/browser/rexec.js", "dist/browser/rexec-worker.js", "dist/browser/quickjs-ng.wasm", "dist/playground/app.js"]) {
-    if (!existsSync(join(root, file))) throw new Error(`${file} is missing: run npm run build first`);
-  }
+  await buildBrowser();
   mkdirSync(outputDir, { recursive: true });
   const server = (await startServer({ port: 0, extra })) as { url: string; close(): Promise<void> };
   const profile = mkdtempSync(join(tmpdir(), "rexec-chromium-"));
