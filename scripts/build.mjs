@@ -39,5 +39,7 @@ if (existsSync(join(root, "scripts/build-builtins.mjs"))) {
 }
 // The web-standard globals' guest bundles (URL, TextEncoder, crypto, Intl…): dist/web/*.js.
 execFileSync(process.execPath, [join(root, "scripts/build-web.mjs")], { stdio: "inherit", cwd: root });
+// The command line's start-up bundle: dist/cli-bundle/ (bin/rexec.js loads it).
+execFileSync(process.execPath, [join(root, "scripts/build-cli.mjs")], { stdio: "inherit", cwd: root });
 // The CommonJS entry for `require("rexec")`: dist/index.cjs (+ dist/index.d.cts).
 execFileSync(process.execPath, [join(root, "scripts/build-cjs.mjs")], { stdio: "inherit", cwd: root });

@@ -71,6 +71,7 @@ function keyOf(variant: EngineVariantName, setup: RealmSetup): string {
  * has started yet — the caller then builds it ({@link beginRealmImage}).
  */
 export function realmImageFor(variant: EngineVariantName, setup: RealmSetup): Promise<RealmImage | undefined> | undefined {
+  if (imagesOff) return NO_IMAGE;
   const key = keyOf(variant, setup);
   const image = images.get(key);
   if (image) {
@@ -79,6 +80,56 @@ export function realmImageFor(variant: EngineVariantName, setup: RealmSetup): Pr
     images.set(key, image);
   }
   return image;
+}
+
+/** Resolved "no image": the realm is set up by evaluating. */
+const NO_IMAGE: Promise<RealmImage | undefined> = Promise.resolve(undefined);
+let imagesOff = false;
+
+/**
+ * Build no realm images in this thread: every realm is set up by evaluating
+ * (for a process that makes one sandbox and has no {@link RealmImageStore}).
+ */
+export function skipRealmImagesInThisThread(): void {
+  imagesOff = true;
+}
+
+/**
+ * Where images outlive the process: the CLI keeps them on disk
+ * (cli/image-cache.ts), so a command started again with the same
+ * configuration restores its realm instead of evaluating the set-up. The
+ * library has none: a host process builds each image once and keeps it.
+ */
+export interface RealmImageStore {
+  /** The stored image of `variant` and set-up `key`, if any (checked against this build). */
+  load(variant: EngineVariantName, key: string): Promise<RealmImage | undefined>;
+  /** Keep `image` (built in this process); failures are the store's to swallow. */
+  save(variant: EngineVariantName, key: string, image: RealmImage): void;
+}
+
+let store: RealmImageStore | undefined;
+
+/** Use `imageStore` for this thread's images (undefined: none). */
+export function useRealmImageStore(imageStore: RealmImageStore | undefined): void {
+  store = imageStore;
+}
+
+/**
+ * The stored image of `variant` and `setup` (see {@link RealmImageStore}),
+ * registered as this process's image of the configuration when found;
+ * undefined at once when this thread has no store (so that two sandboxes
+ * started together still share one builder).
+ */
+export function storedRealmImage(variant: EngineVariantName, setup: RealmSetup): Promise<RealmImage | undefined> | undefined {
+  if (!store || imagesOff) return undefined;
+  return store.load(variant, setup.key).then(
+    (image) => {
+      const key = keyOf(variant, setup);
+      if (image && !images.has(key)) images.set(key, Promise.resolve(image));
+      return image;
+    },
+    () => undefined,
+  );
 }
 
 /** Announce that the image of `variant` and `setup` is being built; `settle` it with the result (undefined: none). */
@@ -92,6 +143,7 @@ export function beginRealmImage(variant: EngineVariantName, setup: RealmSetup): 
     settle(image) {
       // A set-up that failed (or could not be captured) is tried again by the next sandbox.
       if (!image && images.get(key) === promise) images.delete(key);
+      if (image && store) store.save(variant, setup.key, image);
       settle(image);
     },
   };

@@ -26,7 +26,7 @@ import { adoptImage, createQuickJSEngine, deriveImageFacts, engineFromImage, Qui
 import { ENGINE_VARIANT, type EngineVariantName } from "../engine/wasm-variant.js";
 import type { EngineImage } from "../engine/engine-image.js";
 import { returnInstance, takeInstance } from "../engine/instance-pool.js";
-import { beginRealmImage, hostFunctionsOf, realmImageFor, type RealmImage, type RealmSetup } from "./realm-image.js";
+import { beginRealmImage, hostFunctionsOf, realmImageFor, storedRealmImage, type RealmImage, type RealmSetup } from "./realm-image.js";
 import { RExecError } from "../host/errors.js";
 import { CpuBudget } from "./cpu-budget.js";
 import { installKernel, KERNEL_SLOTS, RealmCore, type KernelBridges, type KernelRefs } from "./realm-core.js";
@@ -135,7 +135,13 @@ export class GuestRealm {
    */
   static async createWithSetup(options: RealmOptions, setup: RealmSetup): Promise<GuestRealm> {
     const variant = options.variant ?? ENGINE_VARIANT;
-    const known = realmImageFor(variant, setup);
+    let known = realmImageFor(variant, setup);
+    const fromStore = known === undefined ? storedRealmImage(variant, setup) : undefined;
+    if (fromStore) {
+      const stored = await fromStore;
+      // Another sandbox may have begun building this image meanwhile.
+      known = stored ? Promise.resolve(stored) : realmImageFor(variant, setup);
+    }
     if (known === undefined) return GuestRealm.createAndCapture(options, setup, variant);
     const image = await known;
     if (!image) {

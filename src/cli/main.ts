@@ -12,6 +12,7 @@ import { parseCli, realFile, UsageError, type CliArgs } from "./options.js";
 import { EXIT, exitCodeOf, formatError } from "./report.js";
 import type { Sandbox } from "./sandbox.js";
 import { DEFAULT_PRINT, printValue } from "./print.js";
+import { afterSetUp, oneShotProcess } from "./startup.js";
 
 export { EXIT } from "./report.js";
 
@@ -131,15 +132,18 @@ export async function main(args: string[]): Promise<number> {
       return EXIT.OK;
     case "run":
     case "check":
-      return run(cli);
+      // One sandbox per process: start-up latency first (see startup.ts).
+      return run(cli, oneShotProcess(false));
     case "eval":
-      // One expression: start-up latency beats first-heavy-call speed (see warm-up.ts).
-      (await import("../engine/warm-up.js")).skipWarmUpInThisThread();
-      return evaluate(cli);
+      return evaluate(cli, oneShotProcess(true));
     case "repl": {
-      (await import("../engine/warm-up.js")).skipWarmUpInThisThread();
       const [{ runRepl }, { sandbox }] = await Promise.all([import("./repl.js"), import("./sandbox.js")]);
-      return runRepl(cli, (extra) => sandbox(cli, extra));
+      const release = oneShotProcess(true);
+      return runRepl(cli, (extra) => {
+        const box = sandbox(cli, extra);
+        void afterSetUp(box.rx, release);
+        return box;
+      });
     }
   }
 }
@@ -147,7 +151,7 @@ export async function main(args: string[]): Promise<number> {
 export type { Sandbox } from "./sandbox.js";
 
 /** `rexec run <file|url> [args...]` (and `rexec check <file>`) */
-async function run(cli: CliArgs): Promise<number> {
+async function run(cli: CliArgs, release: (() => void) | undefined): Promise<number> {
   const target = cli.target!;
   const isUrl = /^https?:\/\//i.test(target);
   let box: Sandbox | undefined;
@@ -171,6 +175,7 @@ async function run(cli: CliArgs): Promise<number> {
       box = (await import("./sandbox.js")).sandbox(cli, { script, stdin: true });
       specifier = script;
     }
+    await afterSetUp(box.rx, release);
     // s_execfile runs like `node file`: until the script's host calls, reads and timers are done.
     await box.rx.s_execfile(specifier);
     return EXIT.OK;
@@ -192,10 +197,11 @@ function isDirectory(path: string): boolean {
 }
 
 /** `rexec eval '<code>'`: like `node -e` (prints only what the code logs); with `-p`, like `node -p`. */
-async function evaluate(cli: CliArgs): Promise<number> {
+async function evaluate(cli: CliArgs, release: (() => void) | undefined): Promise<number> {
   let box: Sandbox | undefined;
   try {
     box = (await import("./sandbox.js")).sandbox(cli, { stdin: true });
+    await afterSetUp(box.rx, release);
     box.inline.set("<eval>", cli.target!);
     const value = await box.rx.s_eval(cli.target!, { filename: "<eval>" });
     // Bounded in time and bytes whatever the value (see print.ts); --max-output bounds it too.

@@ -9,6 +9,7 @@
  * @packageDocumentation
  */
 import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { BroadcastChannel, threadId } from "node:worker_threads";
 import type { QuickJSSyncVariant } from "quickjs-emscripten-core";
@@ -67,25 +68,72 @@ export function baseVariant(name: EngineVariantName): QuickJSSyncVariant {
 export function compiledModule(name: EngineVariantName): WebAssembly.Module {
   let mod = compiled.get(name);
   if (!mod) {
-    if (!Object.hasOwn(VARIANTS, name)) throw new TypeError(`unknown engine ${JSON.stringify(String(name))}: use ${Object.keys(VARIANTS).map((n) => JSON.stringify(n)).join(" or ")}`);
-    const wasmPath = requireFromHere.resolve(`${VARIANTS[name].packageName}/wasm`);
-    const bytes = readFileSync(wasmPath);
+    const bytes = readFileSync(wasmPathOf(name));
     const patched = patchEngineBinary(bytes);
+    let facts: EngineBinaryFacts;
     try {
       mod = new WebAssembly.Module(patched?.bytes ?? bytes);
-      binaryFacts.set(name, { sha256: createHash("sha256").update(bytes).digest("hex"), stackTop: patched?.stackTop, table: patched?.table ?? false });
+      facts = { sha256: sha256Of(bytes), stackTop: patched?.stackTop, table: patched?.table ?? false };
     } catch (error) {
       if (!patched) throw error;
       mod = new WebAssembly.Module(bytes);
-      binaryFacts.set(name, { sha256: createHash("sha256").update(bytes).digest("hex"), stackTop: undefined, table: false });
+      facts = { sha256: sha256Of(bytes), stackTop: undefined, table: false };
     }
-    compilations++;
-    const channel = new BroadcastChannel(COMPILE_CHANNEL);
-    channel.postMessage({ variant: name, threadId });
-    channel.close();
-    compiled.set(name, mod);
+    keep(name, mod, facts);
   }
   return mod;
+}
+
+/** Compilations started by {@link precompileModule} and not finished yet. */
+const compiling = new Map<EngineVariantName, Promise<void>>();
+
+/**
+ * Start compiling `name`'s module off the main thread, so that a process
+ * that knows it will need an engine (the CLI) compiles while it loads the
+ * rest of its code. {@link moduleCompiled} waits for it; {@link compiledModule}
+ * never does (it compiles again rather than block), so callers that can wait
+ * await {@link moduleCompiled} first. A failure is left for the synchronous
+ * path to report.
+ */
+export function precompileModule(name: EngineVariantName = ENGINE_VARIANT): void {
+  if (compiled.has(name) || compiling.has(name) || !Object.hasOwn(VARIANTS, name)) return;
+  const done = (async () => {
+    const bytes = await readFile(wasmPathOf(name));
+    const patched = patchEngineBinary(bytes);
+    if (!patched) return;
+    const mod = await (WebAssembly as unknown as WebAssemblyAsync).compile(patched.bytes);
+    if (!compiled.has(name)) keep(name, mod, { sha256: sha256Of(bytes), stackTop: patched.stackTop, table: patched.table });
+  })().catch(() => {}).finally(() => compiling.delete(name));
+  compiling.set(name, done);
+}
+
+/** `WebAssembly.compile`, missing from TypeScript's lib without DOM. */
+interface WebAssemblyAsync {
+  compile(bytes: Uint8Array): Promise<WebAssembly.Module>;
+}
+
+/** Resolves once a compilation {@link precompileModule} started has ended (at once if none). */
+export function moduleCompiled(name: EngineVariantName): Promise<void> {
+  return compiling.get(name) ?? Promise.resolve();
+}
+
+function wasmPathOf(name: EngineVariantName): string {
+  if (!Object.hasOwn(VARIANTS, name)) throw new TypeError(`unknown engine ${JSON.stringify(String(name))}: use ${Object.keys(VARIANTS).map((n) => JSON.stringify(n)).join(" or ")}`);
+  return requireFromHere.resolve(`${VARIANTS[name].packageName}/wasm`);
+}
+
+function sha256Of(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Record a compiled module and its facts, and announce the compilation. */
+function keep(name: EngineVariantName, mod: WebAssembly.Module, facts: EngineBinaryFacts): void {
+  binaryFacts.set(name, facts);
+  compiled.set(name, mod);
+  compilations++;
+  const channel = new BroadcastChannel(COMPILE_CHANNEL);
+  channel.postMessage({ variant: name, threadId });
+  channel.close();
 }
 
 /** What the binary of a variant is, learnt when it was compiled (or adopted). */

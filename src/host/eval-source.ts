@@ -23,8 +23,8 @@
  *
  * @packageDocumentation
  */
-import { parse, type Node, type Program } from "acorn";
-import { base, recursive, simple } from "acorn-walk";
+import type { Node, Program } from "acorn";
+import { acornApi, acornWalkApi } from "./acorn-api.js";
 import { checkNesting, transpileTypeScript } from "../loader/transpile.js";
 
 /** Code ready for `evalScript`, with the way back to the host's positions. */
@@ -84,7 +84,7 @@ interface Rewritten {
 function parseEither(code: string): { program: Program; module: boolean } | undefined {
   for (const sourceType of ["script", "module"] as const) {
     try {
-      return { program: parse(code, { ecmaVersion: "latest", sourceType, allowAwaitOutsideFunction: true, allowHashBang: true }), module: sourceType === "module" };
+      return { program: acornApi().parse(code, { ecmaVersion: "latest", sourceType, allowAwaitOutsideFunction: true, allowHashBang: true }), module: sourceType === "module" };
     } catch {
       // try the next kind; the engine reports a real syntax error itself
     }
@@ -104,7 +104,7 @@ function rewrite(source: string, filename: string): Rewritten {
   if (!parsed) return none;
   const { program } = parsed;
   const state = new RewriteState(source, program);
-  recursive(program, state, visitors as never);
+  acornWalkApi().recursive(program, state, visitors as never);
   const imports = state.imports;
   const usesRequire = refersTo(program, "require");
   if (!state.containsAwait && !parsed.module) return { ...none, requires: state.requires, usesRequire };
@@ -125,7 +125,7 @@ function rewrite(source: string, filename: string): Rewritten {
 /** Does the code refer to a variable `name` anywhere (functions included; not strings, not property names)? */
 function refersTo(program: Program, name: string): boolean {
   let found = false;
-  simple(program, {
+  acornWalkApi().simple(program, {
     Identifier(node) {
       if ((node as unknown as { name: string }).name === name) found = true;
     },
@@ -163,7 +163,7 @@ class RewriteState {
 // acorn-walk's node types are stricter than this walk needs; nodes are read structurally.
 type Walker = (node: any, state: RewriteState, c: (n: any, s: RewriteState) => void) => void;
 type Visitors = Record<string, Walker>;
-const baseWalk = base as unknown as Record<string, Walker>;
+const baseWalk = (): Record<string, Walker> => acornWalkApi().base as unknown as Record<string, Walker>;
 const skip = (): void => {};
 
 /** Names a declaration pattern binds. */
@@ -219,17 +219,17 @@ const visitors: Visitors = {
   },
   AwaitExpression(node, state, c) {
     state.containsAwait = true;
-    baseWalk.AwaitExpression!(node, state, c);
+    baseWalk().AwaitExpression!(node, state, c);
   },
   ForOfStatement(node, state, c) {
     if ((node as unknown as { await: boolean }).await) state.containsAwait = true;
-    withAncestor(node, state, c, baseWalk.ForOfStatement!);
+    withAncestor(node, state, c, baseWalk().ForOfStatement!);
   },
   ForInStatement(node, state, c) {
-    withAncestor(node, state, c, baseWalk.ForInStatement!);
+    withAncestor(node, state, c, baseWalk().ForInStatement!);
   },
   ForStatement(node, state, c) {
-    withAncestor(node, state, c, baseWalk.ForStatement!);
+    withAncestor(node, state, c, baseWalk().ForStatement!);
   },
   CallExpression(node, state, c) {
     const call = node as unknown as { callee: Node & { name?: string }; arguments: Array<Node & { value?: unknown }> };
@@ -237,7 +237,7 @@ const visitors: Visitors = {
     if (call.callee.type === "Identifier" && call.callee.name === "require" && first?.type === "Literal" && typeof first.value === "string") {
       state.requires.push(first.value);
     }
-    baseWalk.CallExpression!(node, state, c);
+    baseWalk().CallExpression!(node, state, c);
   },
   ImportDeclaration(node, state) {
     // `import a, { b as c } from "m"` → `void (({ default: a, b: c } = await import("m")));`

@@ -18,9 +18,8 @@
  *
  * @packageDocumentation
  */
-import { lookup as dnsLookup, type LookupAddress } from "node:dns";
-import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
-import { request as httpsRequest } from "node:https";
+import type { LookupAddress } from "node:dns";
+import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import { isIP, type LookupFunction } from "node:net";
 import { MAX_REDIRECTS } from "../loader/hooks/url-hooks.js";
 import { isPrivateAddress, originRefusal } from "../loader/hooks/net-policy.js";
@@ -165,7 +164,9 @@ export class FetchHost {
   }
 
   /** One HTTP request. A followed redirect answers its Location without a body. */
-  #request(url: URL, method: string, headers: [string, string][], body: Uint8Array | undefined, signal: AbortSignal, follow: boolean): Promise<{ result: Omit<FetchResult, "redirected">; location?: string }> {
+  async #request(url: URL, method: string, headers: [string, string][], body: Uint8Array | undefined, signal: AbortSignal, follow: boolean): Promise<{ result: Omit<FetchResult, "redirected">; location?: string }> {
+    // Loaded on first use: most sandboxes never fetch, and the CLI's start-up is measured (issue 13).
+    const [{ lookup: dnsLookup }, { request: send }] = await Promise.all([import("node:dns"), url.protocol === "https:" ? import("node:https") : import("node:http")]);
     const maxBytes = this.#policy.maxBytes;
     const explicit = this.#policy.origins.has(url.origin);
     // Names are resolved here so every address is judged before the socket connects to it.
@@ -188,7 +189,6 @@ export class FetchHost {
       out[name] = prev === undefined || name === "user-agent" || name === "accept" ? value : `${String(prev)}, ${value}`;
     }
     if (body !== undefined) out["content-length"] = String(body.byteLength);
-    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       let settled = false;
       const done = (error: Error | undefined, value?: { result: Omit<FetchResult, "redirected">; location?: string }) => {

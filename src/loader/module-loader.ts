@@ -22,7 +22,7 @@
  * @packageDocumentation
  */
 import { builtinModules } from "node:module";
-import { build } from "esbuild";
+import { esbuildApi } from "./esbuild-api.js";
 import { ModuleNotFoundError, RestrictedError } from "../host/errors.js";
 import { BUILTIN_MODULE_NAMES, builtinSource } from "./builtin-sources.js";
 import { cachedPrepared, preparedKey, rememberPrepared } from "./prepared-cache.js";
@@ -269,7 +269,7 @@ export class ModuleLoader {
 async function scanImports(loaded: LoadedModule): Promise<Array<{ specifier: string; kind: ResolveKind }>> {
   const found: Array<{ specifier: string; kind: ResolveKind }> = [];
   try {
-    await build({
+    await esbuildApi().build({
       stdin: { contents: loaded.source, loader: loaded.typescript ? "ts" : "js", sourcefile: "scan" },
       bundle: true,
       write: false,

@@ -19,7 +19,8 @@
  * @packageDocumentation
  */
 
-import { buildSync, stop as stopEsbuild, transformSync, type Message, type TransformFailure } from "esbuild";
+import type { Message, TransformFailure } from "esbuild";
+import { esbuildApi } from "./esbuild-api.js";
 import { GREATEST_LOWER_BOUND, LEAST_UPPER_BOUND, originalPositionFor, TraceMap } from "@jridgewell/trace-mapping";
 
 /** The result of {@link transpileTypeScript}. */
@@ -134,7 +135,7 @@ function callEsbuild<T>(id: string, run: () => T): T {
     return run();
   } catch (e) {
     if (!serviceDied(e)) throw e;
-    stopEsbuild();
+    esbuildApi().stop();
     throw new RangeError(`${id}: the TypeScript transpiler crashed on this input (too deeply nested?)`);
   }
 }
@@ -161,7 +162,7 @@ export function transpileTypeScript(source: string, id: string, format: "module"
   checkNesting(source, id);
   let result;
   try {
-    result = callEsbuild(id, () => transformSync(source, {
+    result = callEsbuild(id, () => esbuildApi().transformSync(source, {
       loader: "ts",
       target: "es2022",
       format: format === "commonjs" ? "cjs" : undefined,
@@ -213,7 +214,7 @@ export function detectModuleSyntax(code: string): boolean {
   if (!/\b(?:import|export|await)\b/.test(code)) return false;
   try {
     checkNesting(code, "detect.js");
-    const result = callEsbuild("detect.js", () => buildSync({
+    const result = callEsbuild("detect.js", () => esbuildApi().buildSync({
       stdin: { contents: code, loader: "js", sourcefile: "detect.js" },
       write: false,
       bundle: false,

@@ -16,7 +16,7 @@
  * @packageDocumentation
  */
 import type { QuickJSFFI } from "@jitl/quickjs-ng-wasmfile-release-sync/ffi";
-import { baseVariant, compiledModule, engineBinaryFacts, type EngineVariantName } from "../wasm-variant.js";
+import { baseVariant, compiledModule, engineBinaryFacts, moduleCompiled, type EngineVariantName } from "../wasm-variant.js";
 import { utcInstantiateWasm } from "../utc-time.js";
 import { HeapGrowthWatch } from "../heap-growth.js";
 import { STACK_POINTER_EXPORT, TABLE_EXPORT } from "../wasm-table-export.js";
@@ -98,7 +98,7 @@ export class EngineInstance {
 
   /** A new instance with a memory of `initialPages`, growable to `maximumPages`. */
   static async create(variant: EngineVariantName, initialPages: number, maximumPages: number, log: (line: string) => void): Promise<EngineInstance> {
-    const { factory, FFI } = await glue(variant);
+    const [{ factory, FFI }] = await Promise.all([glue(variant), moduleCompiled(variant)]);
     const memory = new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages });
     const growth = new HeapGrowthWatch();
     let exports: Record<string, unknown> | undefined;
