@@ -68,6 +68,20 @@ describe("RExec on the page (initRExec)", () => {
     assert.deepEqual(r, { n: 5000, first: "x".repeat(20) + "\u{1F600}", last: "x".repeat(20) + "é", lone: 0xd800 });
   });
 
+  test("a guest callback called by an async host function after its await: queued (no async context in a page), the call ends at limits.wallTimeMs, never hangs; a synchronous callback works", async () => {
+    const r = await inPage<{ later: string; sync: unknown; after: unknown }>(`
+      const rx = new m.RExec({ limits: { wallTimeMs: 800 }, globals: {
+        later: async (cb) => { await new Promise((ok) => setTimeout(ok, 10)); return cb(2); },
+        now: (cb) => cb(3),
+      } });
+      try {
+        let later;
+        try { later = String(await rx.r_eval("await later((x) => x * 10)")); } catch (e) { later = e.constructor.name + ":" + e.limit; }
+        return { later, sync: await rx.r_eval("now((x) => x * 10)"), after: await rx.r_eval("1 + 1") };
+      } finally { rx.dispose(); }`);
+    assert.deepEqual(r, { later: "TimeoutError:wallTimeMs", sync: 30, after: 2 });
+  });
+
   test("typed errors: GuestError with guest frames, SystemExit, RestrictedError, ModuleNotFoundError", async () => {
     const r = await inPage<Record<string, unknown>>(`
       const rx = new m.RExec({ okBuiltinModules: ["path"] });
