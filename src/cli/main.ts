@@ -34,6 +34,8 @@ Usage:
   rexec eval -p '<expr>'                   ... and print its value, like node -p
   rexec repl [flags]                       interactive console (also runs piped stdin line by line)
   rexec check <file.ts>                    type-check with TypeScript, like deno check (run --check: check, then run)
+  rexec serve [--host <a>] [--port <n>]    run jobs over HTTP (POST /run); rexec serve --help
+  rexec worker --queue <redis-url>         run jobs from a BullMQ queue on Redis; rexec worker --help
   rexec --help | --version
 
 Permissions (Deno's flags; nothing is allowed that a flag does not allow). Paths are host paths,
@@ -115,6 +117,9 @@ function guardRejections(verbose: boolean): void {
 
 /** Run the CLI with `args` (without node and script); resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
+  // The service commands parse their own flags and load fastify/BullMQ only when used (serve.ts, worker.ts).
+  if (args[0] === "serve") return (await import("./serve.js")).main(args.slice(1));
+  if (args[0] === "worker") return (await import("./worker.js")).main(args.slice(1));
   guardRejections(args.includes("-v") || args.includes("--verbose"));
   let cli: CliArgs;
   try {

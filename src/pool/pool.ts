@@ -242,7 +242,8 @@ export class RExecPool {
         transferList: [channel.port2, reply.port2] as never,
       });
       const value = decodeValue(result.value, deadFunction, { walkLimit: this.limits.resultBytes });
-      if (!result.ok) throw value;
+      // What the guest wrote before it failed, and the run's stats, ride on the error (non-enumerable): a service reports them with it.
+      if (!result.ok) throw value instanceof Error ? Object.defineProperties(value, { output: { value: result.output, configurable: true }, stats: { value: result.stats, configurable: true } }) : value;
       return { value, stats: result.stats, output: result.output };
     } catch (error) {
       throw this.#failure(error, timedOut, signal);

@@ -1,0 +1,76 @@
+/**
+ * `rexec serve`: the HTTP service (src/service/http-server.ts) from the
+ * command line. Loaded by main.ts only for this command, so other commands
+ * never load fastify.
+ *
+ * @packageDocumentation
+ */
+import { createServer } from "../service/http-server.js";
+import { parseSize, UsageError } from "./options.js";
+import { COMMON_HELP, COMMON_OPTIONS, failure, parseCount, parseFlags, runnerFromFlags, shutdownTimeout, untilSignal } from "./service-flags.js";
+
+export const SERVE_HELP = `rexec serve — run guest jobs over HTTP
+
+Usage: rexec serve [--host <addr>] [--port <n>] [flags]
+
+  POST /run   {"code": "...", "input": <json>?, "limits": {...}?, "filename": "..."?, "language": "js"|"ts"?}
+              200 {"value", "stdout", "stderr", "stats"}  |  422 {"error": {"name", "message", ...}, "stdout", "stderr", "stats"}
+              400 bad job or limits above the server's, 401 bad token, 413 body too large,
+              429 queue full / 503 shutting down (both with Retry-After), 500 service failure
+  GET /health  liveness     GET /ready  readiness (503 while starting or shutting down)
+  GET /metrics Prometheus metrics
+
+Meant to sit behind your gateway (TLS, authentication, rate limits): it has no users of its own.
+
+Server:
+  --host <addr>            address to listen on (default 127.0.0.1; 0.0.0.0 for all)
+  --port <n>               port (default 8080; 0 picks a free one)
+  --token <secret>         require "Authorization: Bearer <secret>" on /run and /metrics
+                           (default: the REXEC_TOKEN environment variable; prefer it: flags show in ps)
+  --body-limit <size>      largest request body (default 1m)
+  --log                    log requests (JSON lines on stdout)
+
+${COMMON_HELP}
+`;
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  host: { type: "string" },
+  port: { type: "string" },
+  token: { type: "string" },
+  "body-limit": { type: "string" },
+  log: { type: "boolean" },
+} as const;
+
+/** `rexec serve [flags]`; resolves to the exit code once the server has shut down. */
+export async function main(args: string[]): Promise<number> {
+  let server;
+  let timeoutMs: number;
+  try {
+    const { values, positionals } = parseFlags(args, OPTIONS);
+    if (values.help) {
+      process.stdout.write(SERVE_HELP);
+      return 0;
+    }
+    if (positionals.length > 0) throw new UsageError(`rexec serve takes no arguments (got "${positionals[0]}")`);
+    const port = values.port === undefined ? 8080 : parseCount(values.port, "--port", 0)!;
+    if (port > 65535) throw new UsageError(`--port: ${port} is not a port (0-65535)`);
+    const token = values.token ?? process.env.REXEC_TOKEN;
+    if (token !== undefined && token.length === 0) throw new UsageError("--token / REXEC_TOKEN is empty");
+    timeoutMs = shutdownTimeout(values);
+    server = createServer({
+      ...runnerFromFlags(values),
+      ...(token === undefined ? {} : { token }),
+      ...(values["body-limit"] === undefined ? {} : { bodyLimit: parseSize(values["body-limit"], "--body-limit") }),
+      shutdownTimeoutMs: timeoutMs,
+      logger: values.log ?? false,
+    });
+    const url = await server.listen({ host: values.host ?? "127.0.0.1", port });
+    process.stdout.write(`rexec serve: listening on ${url}${token === undefined ? "" : " (bearer token required)"}\n`);
+  } catch (error) {
+    await server?.close({ timeoutMs: 0 });
+    return failure("serve", error);
+  }
+  const running = server;
+  return untilSignal("serve", () => running.close({ timeoutMs }));
+}

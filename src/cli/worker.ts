@@ -1,0 +1,91 @@
+/**
+ * `rexec worker --queue <redis-url>`: the BullMQ queue worker
+ * (src/service/queue-worker.ts) from the command line. Loaded by main.ts only
+ * for this command, so other commands never load BullMQ.
+ *
+ * @packageDocumentation
+ */
+import { DEFAULT_QUEUE, startWorker } from "../service/queue-worker.js";
+import { parseDuration, UsageError } from "./options.js";
+import { COMMON_HELP, COMMON_OPTIONS, failure, parseCount, parseFlags, runnerFromFlags, shutdownTimeout, untilSignal } from "./service-flags.js";
+
+export const WORKER_HELP = `rexec worker — run guest jobs from a BullMQ queue on Redis
+
+Usage: rexec worker --queue <redis-url> [flags]
+
+Job data is {"code": "...", "input"?, "limits"?, "filename"?, "language"?} (as POST /run of rexec serve);
+the job's return value is {"value", "stdout", "stderr", "stats"} or {"error": {...}, "stdout", "stderr", "stats"}.
+A guest's failure (throw, exit, limit, denial) is the job's final result and is never retried;
+malformed job data fails the job without retry; only failures of the worker itself are retried
+(up to the job's "attempts"). Start as many workers as you like, on any machines, on one queue;
+a job whose worker dies is run by another (after --lock-duration + --stalled-interval).
+
+Queue:
+  --queue <redis-url>          redis://[user:password@]host:port[/db] or rediss://... (required)
+  --queue-name <name>          queue name (default "${DEFAULT_QUEUE}")
+  --prefix <prefix>            BullMQ key prefix (default "bull")
+  --lock-duration <duration>   job lock without renewal (default 30s)
+  --stalled-interval <duration> how often to recover jobs of dead workers (default 30s)
+  --max-stalled <n>            recoveries of one job before it fails (default 1)
+  --job-timeout <duration>     deadline of one job (default: 2 x timeout + wall-time + 2s)
+  --fail-on-guest-error        fail the job (no retry) when the guest fails, instead of storing {"error"}
+
+${COMMON_HELP}
+`;
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  queue: { type: "string" },
+  "queue-name": { type: "string" },
+  prefix: { type: "string" },
+  "lock-duration": { type: "string" },
+  "stalled-interval": { type: "string" },
+  "max-stalled": { type: "string" },
+  "job-timeout": { type: "string" },
+  "fail-on-guest-error": { type: "boolean" },
+} as const;
+
+/** The URL with its password hidden, for messages. */
+function redact(url: string): string {
+  return url.replace(/^(rediss?:\/\/[^:@/]*:)[^@/]*@/i, "$1***@");
+}
+
+/** `rexec worker --queue <redis-url> [flags]`; resolves to the exit code once the worker has shut down. */
+export async function main(args: string[]): Promise<number> {
+  let worker;
+  let timeoutMs: number;
+  try {
+    const { values, positionals } = parseFlags(args, OPTIONS);
+    if (values.help) {
+      process.stdout.write(WORKER_HELP);
+      return 0;
+    }
+    if (positionals.length > 0) throw new UsageError(`rexec worker takes no arguments (got "${positionals[0]}")`);
+    if (values.queue === undefined) throw new UsageError("rexec worker needs --queue <redis-url>, e.g. --queue redis://127.0.0.1:6379");
+    if (!/^rediss?:\/\//i.test(values.queue)) throw new UsageError(`--queue must be a redis:// or rediss:// URL, got "${redact(values.queue).slice(0, 100)}"`);
+    timeoutMs = shutdownTimeout(values);
+    const duration = (flag: "lock-duration" | "stalled-interval" | "job-timeout"): number | undefined => (values[flag] === undefined ? undefined : parseDuration(values[flag], `--${flag}`));
+    const lockDurationMs = duration("lock-duration");
+    const stalledIntervalMs = duration("stalled-interval");
+    const jobTimeoutMs = duration("job-timeout");
+    const maxStalledCount = parseCount(values["max-stalled"], "--max-stalled", 0);
+    worker = await startWorker({
+      ...runnerFromFlags(values),
+      connection: values.queue,
+      ...(values["queue-name"] === undefined ? {} : { queue: values["queue-name"] }),
+      ...(values.prefix === undefined ? {} : { prefix: values.prefix }),
+      ...(lockDurationMs === undefined ? {} : { lockDurationMs }),
+      ...(stalledIntervalMs === undefined ? {} : { stalledIntervalMs }),
+      ...(jobTimeoutMs === undefined ? {} : { jobTimeoutMs }),
+      ...(maxStalledCount === undefined ? {} : { maxStalledCount }),
+      failOnGuestError: values["fail-on-guest-error"] ?? false,
+      onError: (error) => process.stderr.write(`rexec worker: ${error.message}\n`),
+    });
+    process.stdout.write(`rexec worker: consuming queue "${worker.queue}" at ${redact(values.queue)} with ${worker.runner.concurrency} threads\n`);
+  } catch (error) {
+    await worker?.close({ timeoutMs: 0 });
+    return failure("worker", error);
+  }
+  const running = worker;
+  return untilSignal("worker", () => running.close({ timeoutMs }));
+}

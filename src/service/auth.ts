@@ -1,0 +1,31 @@
+/**
+ * The optional bearer token of `rexec serve`.
+ *
+ * Invariant: the comparison takes the same time whatever the guess — both
+ * sides are hashed to fixed-length digests and compared with
+ * `crypto.timingSafeEqual`, so neither the token's content nor its length
+ * leaks through response timing.
+ *
+ * @packageDocumentation
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+
+/** Longest Authorization header looked at (a longer one is refused without hashing it). */
+const MAX_HEADER = 4096;
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text, "utf8").digest();
+}
+
+/** A checker of `Authorization: Bearer <token>` headers for one token. */
+export function bearerChecker(token: string): (header: string | undefined) => boolean {
+  if (typeof token !== "string" || token.length === 0) throw new TypeError("the bearer token must be a non-empty string");
+  const expected = digest(token);
+  return (header) => {
+    if (typeof header !== "string" || header.length > MAX_HEADER) return false;
+    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+    // Hash something even without a match, so a malformed header costs the same as a wrong token.
+    const given = digest(m?.[1] ?? "");
+    return timingSafeEqual(given, expected) && m !== null;
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * A job of the service and the queue worker: `{ code, input?, limits?, filename?, language? }`,
+ * checked before anything runs.
+ *
+ * Invariant: a job can only tighten the limits the server (or worker) was
+ * started with — every limit it names must be at most the server's; none can
+ * be raised or switched off by a client. Job data comes from the network or
+ * from Redis, so it is treated as hostile: strings are measured before they
+ * are quoted in a message, and quoted text is cut.
+ *
+ * @packageDocumentation
+ */
+import { resolveLimits, type Limits } from "../host/limits.js";
+
+/** A job as a client sends it (the body of `POST /run`, or the data of a queue job). */
+export interface JobData {
+  /** The code to evaluate (its completion value is the result, as with `RExec.r_eval`). */
+  readonly code: string;
+  /** Data copied into the guest as the global `input` (JSON). */
+  readonly input?: unknown;
+  /** Limits of this run; each must be at most the server's (they can only tighten). */
+  readonly limits?: Partial<Limits>;
+  /** The file name guest stacks show (default `<eval>`); `.ts` makes the code TypeScript. */
+  readonly filename?: string;
+  /** `"ts"`: the code is TypeScript. */
+  readonly language?: "js" | "ts";
+}
+
+/** A checked job: its limits are the effective ones (the server's, tightened by the job's). */
+export interface Job {
+  readonly code: string;
+  readonly hasInput: boolean;
+  readonly input: unknown;
+  readonly limits: Limits;
+  readonly filename: string | undefined;
+  readonly language: "js" | "ts" | undefined;
+}
+
+/** The job is malformed or asks for more than the server allows (HTTP 400; a queue job fails without retry). */
+export class InvalidJobError extends Error {
+  override name = "InvalidJobError";
+}
+
+const JOB_KEYS = new Set(["code", "input", "limits", "filename", "language"]);
+const LIMIT_KEYS: readonly (keyof Limits)[] = ["memoryBytes", "timeoutMs", "wallTimeMs", "stackBytes", "outputBytes", "resultBytes"];
+/** Longest file name a job may give (it appears in every stack line). */
+const MAX_FILENAME = 256;
+
+/** Guest- or client-chosen text quoted in a message, cut. */
+function quote(text: string): string {
+  const cut = text.length > 64 ? `${text.slice(0, 64)}…` : text;
+  return JSON.stringify(cut);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Check `data` and compute its effective limits.
+ *
+ * @param data - the parsed JSON of a request body or a queue job
+ * @param max - the server's limits: the job's own can only be lower or equal
+ * @param maxCodeBytes - longest `code` accepted, in UTF-16 units (the HTTP body limit bounds it too)
+ * @throws {@link InvalidJobError} with a message that says what to change
+ */
+export function checkJob(data: unknown, max: Limits, maxCodeBytes = Infinity): Job {
+  if (!isPlainObject(data)) throw new InvalidJobError(`a job must be a JSON object like { "code": "1 + 1" }, got ${data === null ? "null" : Array.isArray(data) ? "an array" : typeof data}`);
+  for (const key of Object.keys(data)) {
+    if (!JOB_KEYS.has(key)) throw new InvalidJobError(`unknown job field ${quote(key)}; the fields are ${[...JOB_KEYS].join(", ")}`);
+  }
+  const { code, filename, language } = data;
+  if (typeof code !== "string") throw new InvalidJobError(`"code" must be a string of JavaScript, got ${code === null ? "null" : typeof code}`);
+  if (code.length > maxCodeBytes) throw new InvalidJobError(`"code" is ${code.length} characters, more than this server accepts (${maxCodeBytes})`);
+  if (filename !== undefined && (typeof filename !== "string" || filename.length === 0 || filename.length > MAX_FILENAME)) {
+    throw new InvalidJobError(`"filename" must be a non-empty string of at most ${MAX_FILENAME} characters`);
+  }
+  if (language !== undefined && language !== "js" && language !== "ts") throw new InvalidJobError(`"language" must be "js" or "ts"`);
+  return {
+    code,
+    hasInput: Object.hasOwn(data, "input"),
+    input: data.input,
+    limits: tightenLimits(data.limits, max),
+    filename: filename as string | undefined,
+    language: language as "js" | "ts" | undefined,
+  };
+}
+
+/** The server's limits with the job's lower ones in their place; a higher one is an error. */
+export function tightenLimits(given: unknown, max: Limits): Limits {
+  if (given === undefined || given === null) return max;
+  if (!isPlainObject(given)) throw new InvalidJobError(`"limits" must be an object like { "timeoutMs": 100 }`);
+  const out: Partial<Record<keyof Limits, number>> = {};
+  for (const [key, value] of Object.entries(given)) {
+    if (!(LIMIT_KEYS as readonly string[]).includes(key)) throw new InvalidJobError(`unknown limit ${quote(key)}; the limits are ${LIMIT_KEYS.join(", ")}`);
+    const name = key as keyof Limits;
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) throw new InvalidJobError(`limits.${name} must be a whole number ≥ 0, got ${typeof value === "number" ? value : typeof value}`);
+    if (value > max[name]) throw new InvalidJobError(`limits.${name} ${value} is above this server's maximum (${max[name]}); a job can only lower limits`);
+    out[name] = value;
+  }
+  try {
+    // The library's own ranges (e.g. memoryBytes ≥ 1 MiB) apply to the tightened values too.
+    return resolveLimits(out, max);
+  } catch (error) {
+    throw new InvalidJobError(`limits: ${(error as Error).message}`);
+  }
+}
+
+/** A stable key of a set of limits (equal limits share a pool). */
+export function limitsKey(limits: Limits): string {
+  return LIMIT_KEYS.map((k) => limits[k]).join(",");
+}

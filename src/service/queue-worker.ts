@@ -1,0 +1,204 @@
+/**
+ * `rexec worker`: consume guest jobs from a BullMQ queue on Redis and run
+ * them in this process's pool. Any number of worker processes, on any number
+ * of machines, may share one queue.
+ *
+ * Job data is the body of `POST /run` (`{ code, input?, limits?, filename?,
+ * language? }`); the job's return value is the answer `{ value, stdout,
+ * stderr, stats }` or `{ error, stdout, stderr, stats }`.
+ *
+ * Invariants:
+ * - A guest's own outcome (it threw, exited, hit a limit, was denied) is final:
+ *   it is stored as the job's result (or, with `failOnGuestError`, fails the
+ *   job with BullMQ's `UnrecoverableError`), so a guest that hit a limit is
+ *   never run again. Malformed job data fails with `UnrecoverableError` too.
+ *   Only failures of the service itself (a pool thread died, shutdown) are
+ *   thrown as ordinary errors, which BullMQ retries up to the job's `attempts`.
+ * - Guests run in worker threads, so this process's event loop keeps renewing
+ *   job locks however long a guest computes; a job is recovered by another
+ *   worker (BullMQ's stalled-job check) only when this process dies or hangs.
+ * - Every job has a deadline derived from its limits ({@link jobTimeoutMs}).
+ *
+ * @packageDocumentation
+ */
+import { UnrecoverableError, Worker, type ConnectionOptions, type Job as BullJob } from "bullmq";
+import { AbortError } from "../host/errors.js";
+import type { Limits } from "../host/limits.js";
+import { checkJob, InvalidJobError, type Job } from "./job.js";
+import type { RunResult } from "./result.js";
+import { ServiceRunner, type RunnerOptions } from "./runner.js";
+
+/** The queue's name unless configured. */
+export const DEFAULT_QUEUE = "rexec";
+
+/** Options of {@link startWorker}. */
+export interface QueueWorkerOptions extends RunnerOptions {
+  /** Redis: a URL (`redis://host:6379/0`, `rediss://…`) or BullMQ connection options. */
+  readonly connection: string | ConnectionOptions;
+  /** Queue name (default `"rexec"`). */
+  readonly queue?: string;
+  /** BullMQ key prefix (default BullMQ's, `"bull"`). */
+  readonly prefix?: string;
+  /** Worker name stored on the jobs it processes (default `rexec@<hostname>:<pid>`). */
+  readonly name?: string;
+  /**
+   * How long a job's lock lasts without renewal (default 30 000 ms): after a
+   * worker process dies, its jobs return to the queue within about this plus
+   * `stalledIntervalMs`.
+   */
+  readonly lockDurationMs?: number;
+  /** How often this worker looks for stalled jobs of dead workers (default 30 000 ms). */
+  readonly stalledIntervalMs?: number;
+  /** Times a job may be recovered from a dead worker before it fails (default 1, BullMQ's). */
+  readonly maxStalledCount?: number;
+  /** A job's deadline in ms (default: {@link jobTimeoutMs} of its limits). */
+  readonly jobTimeoutMs?: number;
+  /** Fail the job (`UnrecoverableError`, no retry) when the guest fails, instead of storing `{ error }` as its result. */
+  readonly failOnGuestError?: boolean;
+  /** Called when BullMQ or Redis reports an error (default: ignored; the worker reconnects by itself). */
+  readonly onError?: (error: Error) => void;
+}
+
+/** A running queue worker. */
+export interface QueueWorker {
+  /** The BullMQ worker. */
+  readonly worker: Worker;
+  readonly runner: ServiceRunner;
+  /** The queue consumed. */
+  readonly queue: string;
+  /**
+   * Stop taking jobs; let running ones finish for up to `timeoutMs` (default
+   * 10 000); then leave the rest to BullMQ's stalled-job recovery (another
+   * worker runs them) and stop their threads.
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+/**
+ * The deadline of a job with these limits: the pool's deadline for the
+ * guest's running time (`timeoutMs * 2 + 1000`), plus `wallTimeMs` of waiting
+ * (timers, host calls), plus a second for set-up.
+ */
+export function jobTimeoutMs(limits: Limits): number {
+  return limits.timeoutMs * 2 + 1000 + limits.wallTimeMs + 1000;
+}
+
+/** `redis://…` → BullMQ connection options (BullMQ parses the URL). */
+function connectionOf(connection: string | ConnectionOptions): ConnectionOptions {
+  if (typeof connection !== "string") return connection;
+  if (!/^rediss?:\/\//i.test(connection)) throw new TypeError(`the Redis connection must be a redis:// or rediss:// URL, got "${connection.slice(0, 100)}"`);
+  // Workers block on Redis commands: BullMQ requires maxRetriesPerRequest null.
+  return { url: connection, maxRetriesPerRequest: null };
+}
+
+/** What {@link createProcessor} needs of a runner. */
+export type JobRunner = Pick<ServiceRunner, "limits" | "maxCodeBytes" | "runChecked">;
+
+/**
+ * The BullMQ processor of rexec jobs: checks the job, runs it under its
+ * deadline, and sorts the outcome — a guest's failure is returned (or, with
+ * `failOnGuestError`, thrown as `UnrecoverableError`), malformed data is
+ * thrown as `UnrecoverableError`, and only the service's own failures are
+ * thrown as retryable errors.
+ */
+export function createProcessor(runner: JobRunner, options: { jobTimeoutMs?: number; failOnGuestError?: boolean } = {}): (job: BullJob, token?: string, signal?: AbortSignal) => Promise<RunResult> {
+  const { jobTimeoutMs: fixedTimeout, failOnGuestError = false } = options;
+  return async (job, _token, signal) => {
+    let checked: Job;
+    try {
+      checked = checkJob(job.data, runner.limits, runner.maxCodeBytes);
+    } catch (error) {
+      if (error instanceof InvalidJobError) throw new UnrecoverableError(`invalid rexec job: ${error.message}`);
+      throw error;
+    }
+    const timeoutMs = fixedTimeout ?? jobTimeoutMs(checked.limits);
+    const deadline = AbortSignal.timeout(timeoutMs);
+    try {
+      const result = await runner.runChecked(checked, { signal: signal ? AbortSignal.any([deadline, signal]) : deadline });
+      if ("error" in result && failOnGuestError) throw new UnrecoverableError(`${result.error.name}: ${result.error.message}`);
+      return result;
+    } catch (error) {
+      if (error instanceof AbortError && deadline.aborted) {
+        // A final outcome: the same job would take as long again.
+        const outcome: RunResult = {
+          error: { name: "TimeoutError", message: `the job ran longer than its deadline (jobTimeoutMs ${timeoutMs} ms)`, limit: "jobTimeoutMs", limitValue: timeoutMs },
+          stdout: "",
+          stderr: "",
+          stats: undefined,
+        };
+        if (failOnGuestError) throw new UnrecoverableError(outcome.error.message);
+        return outcome;
+      }
+      // The service's own failure (thread died, shutting down): BullMQ retries it if the job has attempts left.
+      throw error;
+    }
+  };
+}
+
+/**
+ * Start consuming jobs (`rexec worker`'s library form). Resolves once the
+ * worker is connected to Redis.
+ *
+ * ```ts
+ * const w = await startWorker({ connection: "redis://127.0.0.1:6379", concurrency: 4 });
+ * process.once("SIGTERM", () => w.close());
+ * // elsewhere: await new Queue("rexec", { connection }).add("run", { code: "1 + 1" }, { attempts: 3 });
+ * ```
+ */
+export async function startWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
+  const { connection, queue = DEFAULT_QUEUE, prefix, name, lockDurationMs, stalledIntervalMs, maxStalledCount, jobTimeoutMs: fixedTimeout, failOnGuestError = false, onError, ...runnerOptions } = options;
+  const runner = new ServiceRunner(runnerOptions);
+  let active = 0;
+  let idle: (() => void) | undefined;
+  const handle = createProcessor(runner, { jobTimeoutMs: fixedTimeout, failOnGuestError });
+  const processor = async (job: BullJob, token?: string, signal?: AbortSignal): Promise<RunResult> => {
+    active++;
+    try {
+      return await handle(job, token, signal);
+    } finally {
+      active--;
+      if (active === 0) idle?.();
+    }
+  };
+
+  const worker = new Worker(queue, processor, {
+    connection: connectionOf(connection),
+    ...(prefix === undefined ? {} : { prefix }),
+    name: name ?? `rexec@${(await import("node:os")).hostname()}:${process.pid}`,
+    concurrency: runner.concurrency,
+    ...(lockDurationMs === undefined ? {} : { lockDuration: lockDurationMs }),
+    ...(stalledIntervalMs === undefined ? {} : { stalledInterval: stalledIntervalMs }),
+    ...(maxStalledCount === undefined ? {} : { maxStalledCount }),
+    autorun: false,
+  });
+  // Without a listener an 'error' event would throw; BullMQ reconnects by itself.
+  worker.on("error", (error) => onError?.(error));
+  await worker.waitUntilReady();
+  void worker.run().catch((error: unknown) => onError?.(error instanceof Error ? error : new Error(String(error))));
+
+  let closing: Promise<void> | undefined;
+  return {
+    worker,
+    runner,
+    queue,
+    close({ timeoutMs = 10_000 } = {}) {
+      closing ??= (async () => {
+        // Take no more jobs; the running ones go on.
+        await worker.pause(true).catch(() => {});
+        let finished = active === 0;
+        if (!finished) {
+          let timer: NodeJS.Timeout | undefined;
+          finished = await Promise.race([
+            new Promise<boolean>((resolve) => (idle = () => resolve(true))),
+            new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+          ]);
+          clearTimeout(timer);
+        }
+        // Unfinished jobs keep their (now unrenewed) locks: BullMQ's stalled check gives them to another worker.
+        await worker.close(!finished).catch(() => {});
+        await runner.close({ force: true });
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,237 @@
+// The HTTP service (rexec/service createServer): real HTTP requests against a
+// listening server — answers, guest failures, hostile jobs, limits that only
+// tighten, malformed requests, 429 on a full queue, the bearer token, health,
+// readiness, metrics, and graceful shutdown.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { createServer, type RExecServer } from "../../src/service/index.ts";
+import { post } from "./helpers.ts";
+
+const MB = 1024 * 1024;
+/** Busy for `ms` of wall time (guest CPU). */
+const busy = (ms: number, value = 1): string => `{ const t = Date.now(); while (Date.now() - t < ${ms}) {} } ${value}`;
+
+describe("rexec serve (library): POST /run", () => {
+  let server: RExecServer;
+  let url: string;
+  before(async () => {
+    server = createServer({ concurrency: 2, queueLimit: 8, limits: { timeoutMs: 1000, memoryBytes: 32 * MB, outputBytes: 64 * 1024 }, bodyLimit: 64 * 1024 });
+    url = await server.listen({ host: "127.0.0.1", port: 0 });
+  });
+  after(() => server.close({ timeoutMs: 0 }));
+
+  it("answers 200 { value, stdout, stderr, stats } with the job's input", async () => {
+    const { status, json } = await post(`${url}/run`, { code: "console.log('hi', input.a); console.error('warn'); input.a * 2", input: { a: 21 } });
+    assert.equal(status, 200);
+    assert.equal(json.value, 42);
+    assert.equal(json.stdout, "hi 21\n");
+    assert.equal(json.stderr, "warn\n");
+    for (const key of ["cpuMs", "wallMs", "peakMemoryBytes", "queuedMs"]) assert.equal(typeof json.stats[key], "number", key);
+  });
+
+  it("sends values JSON cannot hold as JSON (undefined → null, bigint → string, Map → entries, __proto__ stays a key)", async () => {
+    assert.deepEqual((await post(`${url}/run`, { code: "undefined" })).json.value, null);
+    const { json } = await post(`${url}/run`, { code: "({ n: 2n ** 70n, m: new Map([[1, 'a']]), s: new Set([1]), d: new Date(0), u: undefined, f() {}, ['__proto__']: { x: 1 } })" });
+    assert.deepEqual(Object.keys(json.value).sort(), ["__proto__", "d", "m", "n", "s"]);
+    assert.equal(json.value.n, (2n ** 70n).toString());
+    assert.deepEqual(json.value.m, [[1, "a"]]);
+    assert.deepEqual(json.value.s, [1]);
+    assert.equal(json.value.d, "1970-01-01T00:00:00.000Z");
+    assert.deepEqual(Object.getOwnPropertyDescriptor(json.value, "__proto__")?.value, { x: 1 });
+  });
+
+  it("answers 422 { error } for a guest that threw, with what it wrote before", async () => {
+    const { status, json } = await post(`${url}/run`, { code: "console.log('before'); throw new TypeError('bad input')" });
+    assert.equal(status, 422);
+    assert.equal(json.error.name, "GuestError");
+    assert.equal(json.error.guestName, "TypeError");
+    assert.equal(json.error.message, "bad input");
+    assert.match(json.error.stack, /<eval>:1/);
+    assert.equal(json.stdout, "before\n");
+    assert.equal(typeof json.stats.cpuMs, "number");
+  });
+
+  it("answers 422 SystemExit with the guest's exit code", async () => {
+    const { status, json } = await post(`${url}/run`, { code: "process.exit(7)" });
+    assert.equal(status, 422);
+    assert.equal(json.error.name, "SystemExit");
+    assert.equal(json.error.code, 7);
+  });
+
+  it("hostile jobs (infinite loop, memory bomb, deep recursion, huge output, huge or cyclic result) answer 422 and the server goes on", async () => {
+    const cases: [string, string, string?][] = [
+      ["for (;;) {}", "TimeoutError", "timeoutMs"],
+      ["const a = []; for (;;) a.push(new Float64Array(1e6))", "MemoryLimitError", "memoryBytes"],
+      ["function f() { return f() + 1 } f()", "StackLimitError", "stackBytes"],
+      ["for (;;) console.log('x'.repeat(1000))", "OutputLimitError", "outputBytes"],
+      ["'x'.repeat(9e6)", "MemoryLimitError", "resultBytes"],
+      ["const o = {}; o.o = o; o", "CloneError"],
+      ["new Promise(() => {})", "GuestError"],
+    ];
+    const answers = await Promise.all(cases.map(([code]) => post(`${url}/run`, { code })));
+    answers.forEach(({ status, json }, i) => {
+      const [code, name, limit] = cases[i]!;
+      assert.equal(status, 422, code);
+      assert.equal(json.error.name, name, code);
+      if (limit) assert.equal(json.error.limit, limit, code);
+    });
+    // Output is bounded by outputBytes even when the guest floods it.
+    assert.ok(answers[3]!.json.stdout.length <= 64 * 1024);
+    const { status, json } = await post(`${url}/run`, { code: "1 + 1" });
+    assert.equal(status, 200);
+    assert.equal(json.value, 2);
+  });
+
+  it("a job's limits can only tighten the server's: lower ones are enforced, higher ones are refused with 400", async () => {
+    const tight = await post(`${url}/run`, { code: "for (;;) {}", limits: { timeoutMs: 50 } });
+    assert.equal(tight.status, 422);
+    assert.equal(tight.json.error.name, "TimeoutError");
+    assert.equal(tight.json.error.limitValue, 50);
+    const output = await post(`${url}/run`, { code: "console.log('x'.repeat(100))", limits: { outputBytes: 10 } });
+    assert.equal(output.json.error.name, "OutputLimitError");
+    assert.equal(output.json.error.limitValue, 10);
+    const memory = await post(`${url}/run`, { code: "const a = []; for (;;) a.push(new Float64Array(1e5))", limits: { memoryBytes: 4 * MB } });
+    assert.equal(memory.json.error.name, "MemoryLimitError");
+    assert.equal(memory.json.error.limitValue, 4 * MB);
+    // The same code within the server's limits runs (the lower limit was what stopped it).
+    assert.equal((await post(`${url}/run`, { code: "console.log('x'.repeat(100)); 1" })).status, 200);
+
+    for (const [limits, pattern] of [
+      [{ timeoutMs: 5000 }, /limits\.timeoutMs 5000 is above this server's maximum \(1000\)/],
+      [{ memoryBytes: 64 * MB }, /limits\.memoryBytes .* above this server's maximum/],
+      [{ outputBytes: 1e9 }, /limits\.outputBytes .* above/],
+      [{ cpu: 1 }, /unknown limit "cpu"/],
+      [{ timeoutMs: -1 }, /whole number/],
+      [{ timeoutMs: 1.5 }, /whole number/],
+      [{ timeoutMs: "10" }, /whole number/],
+      [{ memoryBytes: 1000 }, /memoryBytes must be between/],
+      [[1], /"limits" must be an object/],
+    ] as [unknown, RegExp][]) {
+      const { status, json } = await post(`${url}/run`, { code: "1", limits });
+      assert.equal(status, 400, JSON.stringify(limits));
+      assert.equal(json.error.name, "InvalidJobError");
+      assert.match(json.error.message, pattern);
+    }
+  });
+
+  it("malformed requests get 400 / 404 / 413 / 415 in the same { error } shape", async () => {
+    const cases: [unknown, number, Record<string, string>?][] = [
+      ["{not json", 400],
+      ["[1, 2]", 400],
+      ["null", 400],
+      [{ code: 42 }, 400],
+      [{}, 400],
+      [{ code: "1", extra: true }, 400],
+      [{ code: "1", language: "python" }, 400],
+      [{ code: "1", filename: "x".repeat(300) }, 400],
+      ["just text", 400, { "content-type": "text/plain" }],
+      ["<a/>", 415, { "content-type": "application/xml" }],
+      [{ code: "x".repeat(70 * 1024) }, 413],
+    ];
+    for (const [body, expected, headers] of cases) {
+      const { status, json } = await post(`${url}/run`, body, headers);
+      assert.equal(status, expected, JSON.stringify(body).slice(0, 40));
+      assert.equal(typeof json.error.name, "string");
+      assert.equal(typeof json.error.message, "string");
+    }
+    const missing = await fetch(`${url}/nope`);
+    assert.equal(missing.status, 404);
+    assert.equal((await missing.json()).error.name, "NotFound");
+  });
+
+  it("GET /health, /ready and /metrics (runs, errors by type, latency, CPU, queue depth)", async () => {
+    assert.deepEqual(await (await fetch(`${url}/health`)).json(), { status: "ok" });
+    const ready = await fetch(`${url}/ready`);
+    assert.equal(ready.status, 200);
+    assert.equal((await ready.json()).ready, true);
+    const metrics = await fetch(`${url}/metrics`);
+    assert.match(metrics.headers.get("content-type") ?? "", /text\/plain/);
+    const text = await metrics.text();
+    assert.match(text, /^rexec_runs_total\{outcome="value"\} [1-9]/m);
+    assert.match(text, /^rexec_run_errors_total\{type="TimeoutError"\} [1-9]/m);
+    assert.match(text, /^rexec_run_errors_total\{type="GuestError"\} [1-9]/m);
+    assert.match(text, /^rexec_run_duration_seconds_bucket\{le="\+Inf",outcome="value"\} [1-9]/m);
+    assert.match(text, /^rexec_guest_cpu_seconds_total [0-9.e-]+$/m);
+    assert.match(text, /^rexec_queue_depth 0$/m);
+    assert.match(text, /^rexec_requests_rejected_total\{reason="invalid"\} [1-9]/m);
+    assert.match(text, /^rexec_process_cpu_seconds_total /m);
+  });
+});
+
+describe("rexec serve (library): admission and the bearer token", () => {
+  const TOKEN = "s3cret-token";
+  let server: RExecServer;
+  let url: string;
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  before(async () => {
+    server = createServer({ concurrency: 1, queueLimit: 1, token: TOKEN, limits: { timeoutMs: 2000 } });
+    url = await server.listen({ host: "127.0.0.1", port: 0 });
+  });
+  after(() => server.close({ timeoutMs: 0 }));
+
+  it("a full queue answers 429 with Retry-After; the admitted jobs finish", async () => {
+    await post(`${url}/run`, { code: "0" }, auth);
+    const answers = await Promise.all([0, 1, 2, 3].map(() => post(`${url}/run`, { code: busy(300, 5) }, auth)));
+    const statuses = answers.map((a) => a.status).sort();
+    assert.deepEqual(statuses, [200, 200, 429, 429]);
+    for (const answer of answers) {
+      if (answer.status === 429) {
+        assert.equal(answer.headers.get("retry-after"), "1");
+        assert.equal(answer.json.error.name, "QueueFullError");
+      } else assert.equal(answer.json.value, 5);
+    }
+    const text = await (await fetch(`${url}/metrics`, { headers: auth })).text();
+    assert.match(text, /^rexec_requests_rejected_total\{reason="queue_full"\} 2$/m);
+  });
+
+  it("/run and /metrics need the bearer token; /health and /ready do not", async () => {
+    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: `Bearer ${TOKEN}x` }, { authorization: TOKEN }, { authorization: `Basic ${TOKEN}` }, { authorization: `Bearer ${"a".repeat(10_000)}` }]) {
+      const { status, headers: got, json } = await post(`${url}/run`, { code: "1" }, headers);
+      assert.equal(status, 401, JSON.stringify(headers).slice(0, 60));
+      assert.match(got.get("www-authenticate") ?? "", /^Bearer/);
+      assert.equal(json.error.name, "Unauthorized");
+    }
+    assert.equal((await fetch(`${url}/metrics`)).status, 401);
+    assert.equal((await post(`${url}/run`, { code: "1" }, auth)).status, 200);
+    assert.equal((await post(`${url}/run`, { code: "1" }, { authorization: `bearer  ${TOKEN} ` })).status, 200);
+    assert.equal((await fetch(`${url}/health`)).status, 200);
+    assert.equal((await fetch(`${url}/ready`)).status, 200);
+  });
+});
+
+describe("rexec serve (library): graceful shutdown", () => {
+  it("close() lets a running job finish, answers 503 on /ready meanwhile, then stops listening", async () => {
+    const server = createServer({ concurrency: 1, queueLimit: 2 });
+    const url = await server.listen({ host: "127.0.0.1", port: 0 });
+    try {
+      await post(`${url}/run`, { code: "0" });
+      const running = post(`${url}/run`, { code: busy(400, 9) });
+      const queued = post(`${url}/run`, { code: "10" });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const closed = server.close({ timeoutMs: 10_000 });
+      assert.equal((await running).status, 200);
+      assert.equal((await running).json.value, 9);
+      assert.equal((await queued).json.value, 10);
+      await closed;
+      await assert.rejects(fetch(`${url}/health`));
+    } finally {
+      await server.close({ timeoutMs: 0 });
+    }
+  });
+
+  it("a job still running when the shutdown time is up is cancelled with 503", async () => {
+    const server = createServer({ concurrency: 1, limits: { timeoutMs: 20_000 } });
+    const url = await server.listen({ host: "127.0.0.1", port: 0 });
+    await post(`${url}/run`, { code: "0" });
+    const running = post(`${url}/run`, { code: "for (;;) {}" });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const t0 = Date.now();
+    await server.close({ timeoutMs: 200 });
+    const { status, headers, json } = await running;
+    assert.equal(status, 503);
+    assert.equal(json.error.name, "ShuttingDownError");
+    assert.equal(headers.get("retry-after"), "1");
+    // Hang guard only: the 20 s guest did not hold the shutdown.
+    assert.ok(Date.now() - t0 < 10_000);
+  });
+});

@@ -1,0 +1,206 @@
+// The BullMQ queue worker against a real redis-server started here: results
+// and guest failures stored as results (never retried), malformed jobs failed
+// without retry, hostile jobs, and several `rexec worker` processes sharing a
+// queue — one killed mid-job (its job finished by another), a flood with
+// none lost, graceful SIGTERM.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Queue, UnrecoverableError, type Job } from "bullmq";
+import { AbortError, RExecError } from "../../src/host/errors.ts";
+import { resolveLimits } from "../../src/host/limits.ts";
+import { createProcessor, startWorker, type JobRunner, type QueueWorker } from "../../src/service/queue-worker.ts";
+import { startCli, startRedis, stopChild, until, type CliProcess, type RedisServer } from "./helpers.ts";
+
+const MB = 1024 * 1024;
+const busy = (ms: number, value = "1"): string => `{ const t = Date.now(); while (Date.now() - t < ${ms}) {} } ${value}`;
+
+let redis: RedisServer;
+before(async () => {
+  redis = await startRedis();
+});
+after(() => redis?.stop());
+
+/** The job once it is completed or failed (bounded wait). */
+async function settled(queue: Queue, id: string, timeoutMs = 15_000): Promise<Job> {
+  return until<Job>(`job ${id} to finish`, async () => {
+    // State first, then the job: a job read before its state could be a snapshot from before it ran.
+    const state = await queue.getJobState(id);
+    return state === "completed" || state === "failed" ? queue.getJob(id) : undefined;
+  }, timeoutMs);
+}
+
+describe("queue worker (library, in this process)", () => {
+  let queue: Queue;
+  let worker: QueueWorker;
+  before(async () => {
+    const connection = { url: redis.url, maxRetriesPerRequest: null };
+    queue = new Queue("lib", { connection });
+    worker = await startWorker({ connection: redis.url, queue: "lib", concurrency: 2, limits: { timeoutMs: 500, memoryBytes: 32 * MB, outputBytes: 64 * 1024 } });
+  });
+  after(async () => {
+    await worker?.close({ timeoutMs: 0 });
+    await queue?.close();
+  });
+
+  it("a job's return value is { value, stdout, stderr, stats }", async () => {
+    const added = await queue.add("run", { code: "console.log('n is', input.n); input.n * 2", input: { n: 21 } }, { attempts: 3 });
+    const job = await settled(queue, added.id!);
+    assert.equal(await job.getState(), "completed");
+    assert.equal(job.returnvalue.value, 42);
+    assert.equal(job.returnvalue.stdout, "n is 21\n");
+    assert.equal(job.returnvalue.stderr, "");
+    assert.equal(typeof job.returnvalue.stats.cpuMs, "number");
+  });
+
+  it("guest failures and limit hits are the job's final result, never retried", async () => {
+    const cases: [string, string, Record<string, unknown>?][] = [
+      ["console.log('x'); throw new RangeError('nope')", "GuestError"],
+      ["for (;;) {}", "TimeoutError"],
+      ["const a = []; for (;;) a.push(new Float64Array(1e6))", "MemoryLimitError"],
+      ["for (;;) console.log('y'.repeat(1000))", "OutputLimitError"],
+      ["exit(3)", "SystemExit"],
+      ["for (;;) {}", "TimeoutError", { timeoutMs: 50 }],
+    ];
+    const added = await Promise.all(cases.map(([code, , limits]) => queue.add("run", limits ? { code, limits } : { code }, { attempts: 3, backoff: { type: "fixed", delay: 10 } })));
+    for (const [i, item] of added.entries()) {
+      const job = await settled(queue, item.id!);
+      const [code, name, limits] = cases[i]!;
+      assert.equal(await job.getState(), "completed", code);
+      assert.equal(job.returnvalue.error.name, name, code);
+      assert.equal(job.attemptsStarted, 1, `${code} ran once`);
+      if (limits) assert.equal(job.returnvalue.error.limitValue, 50);
+    }
+    assert.equal((await queue.getJob(added[0]!.id!))!.returnvalue.stdout, "x\n");
+    assert.equal((await queue.getJob(added[4]!.id!))!.returnvalue.error.code, 3);
+  });
+
+  it("malformed job data fails the job at once (UnrecoverableError), never retried", async () => {
+    const bad: unknown[] = ["1 + 1", [1], { code: 1 }, {}, { code: "1", extra: 1 }, { code: "1", limits: { timeoutMs: 60_000 } }, { code: "1", limits: { memoryBytes: "big" } }];
+    const added = await Promise.all(bad.map((data) => queue.add("run", data, { attempts: 3, backoff: { type: "fixed", delay: 10 } })));
+    for (const [i, item] of added.entries()) {
+      const job = await settled(queue, item.id!);
+      assert.equal(await job.getState(), "failed", JSON.stringify(bad[i]));
+      assert.match(job.failedReason, /^invalid rexec job: /, JSON.stringify(job.toJSON()));
+      assert.equal(job.attemptsStarted, 1);
+    }
+    // The worker goes on.
+    const ok = await settled(queue, (await queue.add("run", { code: "'still here'" })).id!);
+    assert.equal(ok.returnvalue.value, "still here");
+  });
+});
+
+describe("queue worker: which failures are retried", () => {
+  const limits = resolveLimits({});
+  const job = { data: { code: "1" } } as Job;
+  const runnerAnswering = (outcome: () => Promise<unknown>): JobRunner => ({ limits, maxCodeBytes: 1000, runChecked: outcome as JobRunner["runChecked"] });
+  const guestFailure = { error: { name: "TimeoutError", message: "t" }, stdout: "", stderr: "", stats: undefined };
+
+  it("a failure of the service itself (a pool thread died) is thrown as a retryable error", async () => {
+    const processor = createProcessor(runnerAnswering(async () => { throw new RExecError("the pool thread running this job died (test)"); }));
+    await assert.rejects(processor(job), (error: Error) => error instanceof RExecError && !(error instanceof UnrecoverableError));
+  });
+
+  it("a guest's failure is returned as the result, or with failOnGuestError thrown as UnrecoverableError", async () => {
+    assert.deepEqual(await createProcessor(runnerAnswering(async () => guestFailure))(job), guestFailure);
+    await assert.rejects(createProcessor(runnerAnswering(async () => guestFailure), { failOnGuestError: true })(job), (error: Error) => error instanceof UnrecoverableError && error.message === "TimeoutError: t");
+  });
+
+  it("a job past its deadline is a final TimeoutError result naming jobTimeoutMs", async () => {
+    const slow = runnerAnswering((async (_job: unknown, options: { signal: AbortSignal }) => new Promise((_resolve, reject) => options.signal.addEventListener("abort", () => reject(new AbortError(options.signal.reason))))) as never);
+    const result = (await createProcessor(slow, { jobTimeoutMs: 30 })(job)) as { error: { name: string; limit: string; limitValue: number } };
+    assert.equal(result.error.name, "TimeoutError");
+    assert.equal(result.error.limit, "jobTimeoutMs");
+    assert.equal(result.error.limitValue, 30);
+  });
+});
+
+describe("rexec worker processes sharing one queue", () => {
+  const QUEUE = "shared";
+  let queue: Queue;
+  let workers: CliProcess[] = [];
+  const pidOf = (job: Job): number => Number(/:(\d+)$/.exec(job.processedBy ?? "")?.[1]);
+  before(async () => {
+    queue = new Queue(QUEUE, { connection: { url: redis.url, maxRetriesPerRequest: null } });
+    const args = ["worker", "--queue", redis.url, "--queue-name", QUEUE, "--threads", "1", "--timeout", "3s", "--memory", "32m", "--max-output", "64k", "--lock-duration", "1s", "--stalled-interval", "500ms"];
+    workers = await Promise.all([0, 1, 2].map(() => startCli(args, /^rexec worker: consuming queue "shared"/)));
+  });
+  after(async () => {
+    await Promise.all(workers.map((w) => stopChild(w.child)));
+    await queue?.close();
+  });
+
+  it("a worker killed (SIGKILL) mid-job: its job is finished by another worker", async () => {
+    const added = await queue.add("run", { code: busy(1500, "'done'") }, { attempts: 1 });
+    const active = await until("the job to start", async () => {
+      const job = await queue.getJob(added.id!);
+      return job?.processedBy && (await job.getState()) === "active" ? job : undefined;
+    });
+    const victim = workers.find((w) => w.child.pid === pidOf(active));
+    assert.ok(victim, `the job runs in one of our workers (${active.processedBy})`);
+    victim.child.kill("SIGKILL");
+    assert.equal((await victim.exited).signal, "SIGKILL");
+    workers = workers.filter((w) => w !== victim);
+    const job = await settled(queue, added.id!, 20_000);
+    assert.equal(await job.getState(), "completed");
+    assert.equal(job.returnvalue.value, "done");
+    assert.notEqual(pidOf(job), victim.child.pid);
+    assert.ok(workers.some((w) => w.child.pid === pidOf(job)));
+  });
+
+  it("a flood of jobs: every one completes once with its own answer, spread over the workers", async () => {
+    const N = 300;
+    const added = await queue.addBulk(Array.from({ length: N }, (_, i) => ({ name: "run", data: { code: "input.i * 2", input: { i } }, opts: { attempts: 2 } })));
+    await until("the flood to finish", async () => {
+      const counts = await queue.getJobCounts("waiting", "active", "delayed", "prioritized");
+      return Object.values(counts).every((n) => n === 0) ? true : undefined;
+    }, 30_000, 100);
+    const pids = new Set<number>();
+    for (const [i, item] of added.entries()) {
+      const job = (await queue.getJob(item.id!))!;
+      assert.equal(await job.getState(), "completed", `job ${i}`);
+      assert.equal(job.returnvalue.value, i * 2);
+      assert.equal(job.attemptsStarted, 1);
+      pids.add(pidOf(job));
+    }
+    assert.equal(pids.size, workers.length, "both remaining workers took jobs");
+  });
+
+  it("hostile jobs crash no worker and are not retried", async () => {
+    const data: unknown[] = [
+      { code: "for (;;) {}" },
+      { code: "const a = []; for (;;) a.push(new Float64Array(1e6))" },
+      { code: "for (;;) console.log('z'.repeat(10000))" },
+      { code: "process.exit(9)" },
+      { code: "function f() { return f() } f()" },
+      { code: "'x'.repeat(9e6)" },
+      { code: "const o = {}; o.o = o; o" },
+      { code: 12 },
+      "not an object",
+    ];
+    const added = await Promise.all(data.map((d) => queue.add("run", d, { attempts: 3, backoff: { type: "fixed", delay: 10 } })));
+    for (const [i, item] of added.entries()) {
+      const job = await settled(queue, item.id!);
+      assert.equal(job.attemptsStarted, 1, JSON.stringify(data[i]));
+      if (i < 7) assert.ok(job.returnvalue?.error?.name, JSON.stringify(data[i]));
+      else assert.equal(await job.getState(), "failed");
+    }
+    for (const w of workers) assert.equal(w.child.exitCode, null, "the worker process is alive");
+    const ok = await settled(queue, (await queue.add("run", { code: "6 * 7" })).id!);
+    assert.equal(ok.returnvalue.value, 42);
+  });
+
+  it("SIGTERM: the worker finishes its running job, then exits 0", async () => {
+    const [target, other] = workers;
+    // Only the target takes the next job: the other stops taking jobs first.
+    other!.child.kill("SIGTERM");
+    assert.equal((await other!.exited).code, 0);
+    const added = await queue.add("run", { code: busy(800, "'finished'") });
+    await until("the job to start", async () => ((await (await queue.getJob(added.id!))?.getState()) === "active" ? true : undefined));
+    target!.child.kill("SIGTERM");
+    assert.equal((await target!.exited).code, 0);
+    const job = (await queue.getJob(added.id!))!;
+    assert.equal(await job.getState(), "completed");
+    assert.equal(job.returnvalue.value, "finished");
+    assert.equal(pidOf(job), target!.child.pid);
+  });
+});
