@@ -177,6 +177,21 @@ describe("WebWorkerRExec", () => {
     assert.deepEqual(r, { v: 25, calls: [[4, 1]], out: "out\n", cpu: true, heap: true });
   });
 
+  test("hostile guest: none of the worker's or page's globals is reachable; fetch is refused", async () => {
+    const probe = `[typeof self, typeof postMessage, typeof importScripts, typeof XMLHttpRequest, typeof document, typeof window, typeof WebAssembly, typeof Worker, typeof onmessage,
+      (() => { try { return typeof Function("return this")().postMessage; } catch (e) { return "threw"; } })(),
+      await fetch("http://127.0.0.1/").then(() => "fetched", (e) => e.name + ": " + String(e.message).slice(0, 60))]`;
+    const r = await inPage<{ page: string[]; worker: string[] }>(`
+      const code = ${JSON.stringify(probe)};
+      const rx = new m.RExec();
+      const wx = new m.WebWorkerRExec();
+      try { return { page: await rx.r_eval(code), worker: await wx.r_eval(code) }; } finally { rx.dispose(); wx.dispose(); }`);
+    for (const seen of [r.page, r.worker]) {
+      assert.deepEqual(seen.slice(0, 10), Array(10).fill("undefined"));
+      assert.match(seen[10]!, /^\w*Error: .*(not allowed|refused|denied|okFetchOrigins)/i);
+    }
+  });
+
   test("typed errors cross the worker boundary as their classes", async () => {
     const r = await inPage<unknown>(`
       const wx = new m.WebWorkerRExec({ limits: { memoryBytes: 16 * 1024 * 1024 } });
