@@ -211,6 +211,9 @@ async function evaluate(cli: CliArgs, release: (() => void) | undefined): Promis
     const value = await box.rx.s_eval(cli.target!, { filename: "<eval>" });
     // Bounded in time and bytes whatever the value (see print.ts); --max-output bounds it too.
     if (cli.print) process.stdout.write(`${printValue(value, { colors: Boolean(process.stdout.isTTY), rawString: true, maxBytes: Math.min(cli.maxOutput ?? DEFAULT_PRINT.maxBytes, DEFAULT_PRINT.maxBytes) })}\n`);
+    // Then, like node -e/-p: on until the guest is idle (its timers, host calls and reads done);
+    // an error thrown by a timer, or a rejection left unhandled, ends the command with exit 1.
+    await box.rx.s_exec("", { filename: "<rexec:idle>", untilIdle: true });
     return EXIT.OK;
   } catch (error) {
     return fail(error, box);

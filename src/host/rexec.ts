@@ -123,6 +123,15 @@ export interface CallOptions {
    * {@link AbortError} (`cause`: the signal's reason). The sandbox stays usable.
    */
   signal?: AbortSignal;
+  /**
+   * `true`: resolve only once the guest is idle — its timers, host calls and
+   * reads done, as `node -e` ends — and reject with the first uncaught error
+   * of a timer or unhandled rejection after the code itself finished (the
+   * value is the code's own). Default `false`: resolve with the value at once.
+   * A guest that never goes idle (`setInterval`) keeps the call running, so
+   * a `signal` or the worker's wall-clock deadline is the way to end it.
+   */
+  untilIdle?: boolean;
 }
 
 /** Options of one execfile/import/reload/unload call. */
@@ -425,6 +434,7 @@ export class RExec {
     if (typeof code !== "string") throw new TypeError(`code must be a string, got ${code === null ? "null" : typeof code}`);
     const filename = checkFilename(options?.filename ?? "<eval>");
     const signal = checkSignal(options?.signal);
+    if (options?.untilIdle !== undefined && typeof options.untilIdle !== "boolean") throw new TypeError("options.untilIdle must be a boolean");
     if (signal?.aborted) throw new AbortError(signal.reason);
     const prepared = prepareCode(code, filename, checkLanguage(options?.language, filename));
     // Asynchronous hooks answer ahead of the (synchronous) engine: fetch what the code names literally.
@@ -435,7 +445,7 @@ export class RExec {
       this.rememberEvalSource(filename, prepared.code);
       this.rememberEvalMap(filename, prepared.mapPosition);
       return engine.evalScript(prepared.code, filename);
-    }, sink, copyResult, false, signal);
+    }, sink, copyResult, options?.untilIdle === true, signal);
   }
 
   /** Fetch the static imports and literal requires of eval code through the hooks (failures are reported by the call itself). */
