@@ -1,5 +1,6 @@
 // The browser build: dist/browser/rexec.js (the package's `browser` export),
 // dist/browser/rexec-worker.js (the Web Worker of WebWorkerRExec),
+// dist/browser/web-worker.js (`rexec/web-worker`: WebWorkerRExec alone, for pages),
 // dist/browser/quickjs-ng.wasm (the engine, fetched at run time) and the
 // playground's script dist/playground/app.js.
 //
@@ -158,6 +159,8 @@ export async function buildBrowser({ write = true, entries } = {}) {
   try {
     results.core = await build({ ...common, entryPoints: targets, outdir: out, write: false, plugins: [platformPlugin(graphProblems)] });
     if (!entries) {
+      // The light page-side entry needs none of the Node globals of globals.ts (no Buffer package).
+      results.webWorker = await build({ ...common, inject: [], entryPoints: { "web-worker": join(src, "browser", "web-worker.ts") }, outdir: out, write: false, plugins: [platformPlugin(graphProblems)] });
       results.playground = await build({
         ...common,
         inject: [],

@@ -251,6 +251,29 @@ describe("WebWorkerRExec", () => {
     assert.equal(r, 5);
   });
 
+  test("the light entry rexec/web-worker (dist/browser/web-worker.js) runs a sandbox without loading the core on the page", async () => {
+    const fresh = await h.newPage();
+    try {
+      await fresh.goto(`${h.url}blank.html`);
+      const r = await fresh.evaluate(`(async () => {
+        const w = await import("/dist/browser/web-worker.js");
+        const wx = new w.WebWorkerRExec({ globals: { k: 6 } });
+        try {
+          const v = await wx.r_eval("k * 7");
+          let e; try { await wx.r_eval("null.x"); } catch (x) { e = [x instanceof w.GuestError, x.guestName]; }
+          const scripts = performance.getEntriesByType("resource").map((x) => new URL(x.name).pathname);
+          return { v, e, scripts };
+        } finally { wx.dispose(); }
+      })()`);
+      const { v, e, scripts } = r as { v: number; e: unknown[]; scripts: string[] };
+      assert.equal(v, 42);
+      assert.deepEqual(e, [true, "TypeError"]);
+      assert.ok(!scripts.includes("/dist/browser/rexec.js"), scripts.join(" "));
+    } finally {
+      await fresh.close();
+    }
+  });
+
   test("no uncaught page errors", () => {
     assert.deepEqual(page.errors, []);
   });

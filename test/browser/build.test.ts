@@ -22,19 +22,28 @@ type Metafile = { inputs: Record<string, unknown>; outputs: Record<string, { imp
 
 describe("browser bundle graph", () => {
   test("no node: built-in and no esbuild package in the graph; every Node built-in the core imports is swapped for its browser module", async () => {
-    const { core } = (await buildBrowser({ write: false })) as { core: { metafile: Metafile; outputFiles: Array<{ path: string; text: string }> } };
+    type Result = { metafile: Metafile; outputFiles: Array<{ path: string; text: string }> };
+    const results = (await buildBrowser({ write: false })) as Record<string, Result>;
+    const core = results["core"]!;
     const inputs = Object.keys(core.metafile.inputs);
     assert.deepEqual(inputs.filter((p) => p.startsWith("node:") || p.includes("node_modules/esbuild/")), []);
     for (const file of new Set(Object.values(PLATFORM_MODULES as Record<string, string>))) {
       if (file === "esbuild.ts") continue; // reached through esbuild-api.ts once the core loads esbuild lazily
       assert.ok(inputs.includes(`src/platform/browser/${file}`), `src/platform/browser/${file} is in the graph`);
     }
-    for (const [path, out] of Object.entries(core.metafile.outputs)) {
-      assert.deepEqual(out.imports.filter((i) => i.path.startsWith("node:")), [], `${path} imports no node: module`);
+    assert.deepEqual(Object.keys(results).sort(), ["core", "playground", "webWorker"]);
+    for (const result of Object.values(results)) {
+      assert.deepEqual(Object.keys(result.metafile.inputs).filter((p) => p.startsWith("node:") || p.includes("node_modules/esbuild/")), []);
+      for (const [path, out] of Object.entries(result.metafile.outputs)) {
+        assert.deepEqual(out.imports.filter((i) => i.path.startsWith("node:")), [], `${path} imports no node: module`);
+      }
+      for (const file of result.outputFiles.filter((f) => f.path.endsWith(".js"))) {
+        assert.doesNotMatch(file.text, /\bfrom\s*"node:|\brequire\("node:|\bimport\("node:/, file.path);
+      }
     }
-    for (const file of core.outputFiles.filter((f) => f.path.endsWith(".js"))) {
-      assert.doesNotMatch(file.text, /\bfrom\s*"node:|\brequire\("node:|\bimport\("node:/, file.path);
-    }
+    // The light page-side entry carries neither the engine nor the core.
+    const light = Object.keys(results["webWorker"]!.metafile.inputs);
+    assert.deepEqual(light.filter((p) => /src\/(engine|loader)\/|src\/boundary\/realm|quickjs|acorn/.test(p)), []);
   });
 
   test("the build fails, naming it, when a Node built-in without a browser module reaches the graph", async () => {
