@@ -87,7 +87,7 @@ export class FetchHost {
 
   async #fetch(args: unknown[]): Promise<FetchResult> {
     const [id, href, method, headers, body, redirect] = args;
-    if (this.#policy.origins.size === 0) throw new TypeError("fetch is not allowed: grant origins with okFetchOrigins (CLI: --allow-net)");
+    if (this.#policy.origins.size === 0) throw new TypeError("fetch is not allowed: grant origins with okFetchOrigins (CLI: --allow-net=<origin>)");
     if (typeof id !== "number" || !Number.isSafeInteger(id) || this.#inFlight.has(id)) throw new TypeError("bad fetch call");
     if (typeof href !== "string" || href.length > MAX_URL) throw new TypeError(`fetch: the URL is not a string of at most ${MAX_URL} characters`);
     if (typeof method !== "string" || !METHODS.has(method)) throw new TypeError("fetch: unsupported method");
@@ -157,7 +157,7 @@ export class FetchHost {
   #check(url: URL): void {
     const refusal = originRefusal(url, this.#policy.origins);
     if (refusal === "credentials") throw new TypeError("fetch: a URL with embedded credentials (user:password@) is refused");
-    if (refusal === "origin") throw new TypeError(`fetch: origin ${url.origin.slice(0, 200)} is not granted (add it to okFetchOrigins; CLI: --allow-net)`);
+    if (refusal === "origin") throw new TypeError(`fetch: origin ${url.origin.slice(0, 200)} is not granted (add it to okFetchOrigins; CLI: --allow-net=${url.origin.slice(0, 200)})`);
     if (!this.#policy.origins.has(url.origin) && isIP(bare(url.hostname)) !== 0 && isPrivateAddress(bare(url.hostname))) {
       throw new TypeError(`fetch: ${url.origin.slice(0, 200)} is a private address (grant that origin itself in okFetchOrigins to allow it)`);
     }

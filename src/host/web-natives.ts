@@ -90,7 +90,7 @@ function webNative(engine: Engine, args: readonly GuestRef[], ctx: WebNativesCon
         return ctx.requireBuiltin(engine, "buffer");
       case "fetch":
         // Two host functions, copied in as guest functions (async: the guest awaits a copy of the response).
-        if (!ctx.fetchHost) throw new WebError("TypeError", "fetch is not allowed: grant origins with okFetchOrigins (CLI: --allow-net)");
+        if (!ctx.fetchHost) throw new WebError("TypeError", "fetch is not allowed: grant origins with okFetchOrigins (CLI: --allow-net=<origin>)");
         return realm.copyInto(engine, ctx.fetchHost.api);
       case "random": {
         const n = numberArg(engine, args, 1);

@@ -143,7 +143,8 @@ for (const worker of [false, true]) {
     using rx = new RExec({ worker });
     assert.equal(await rx.r_eval("typeof fetch + typeof Headers + typeof Request + typeof Response"), "functionfunctionfunctionfunction");
     const msg = await rx.r_eval(run(`try { await fetch(${JSON.stringify(main.origin + "/json")}); return "fetched"; } catch (e) { return e.name + ": " + e.message; }`));
-    assert.equal(msg, "TypeError: fetch is not allowed: grant origins with okFetchOrigins (CLI: --allow-net)");
+    // The refusal names the exact grant: the option and the CLI flag with this origin.
+    assert.equal(msg, `TypeError: fetch is not allowed: ${main.origin} is not granted (add it to okFetchOrigins; CLI: --allow-net=${main.origin})`);
   });
 
   test(`${mode}: JSON, text, arrayBuffer, status, headers, POST bodies`, async () => {

@@ -240,10 +240,23 @@ export function makeFetch(host, config, env) {
     return new env.DOMException("This operation was aborted", "AbortError");
   }
 
+  /** What would grant `url`'s origin (the exact flag, as the CLI's refusals name it). */
+  function notGranted(url) {
+    let origin = "";
+    try {
+      origin = new (env.URL())(url).origin;
+    } catch {
+      // named generically below
+    }
+    return origin && origin !== "null"
+      ? `${origin} is not granted (add it to okFetchOrigins; CLI: --allow-net=${origin})`
+      : "grant origins with okFetchOrigins (CLI: --allow-net=<origin>)";
+  }
+
   function fetch(input, init) {
     return new Promise((resolve, reject) => {
-      if (!config.granted) throw new TypeError("fetch is not allowed: grant origins with okFetchOrigins (CLI: --allow-net)");
       const request = new Request(input, init);
+      if (!config.granted) throw new TypeError(`fetch is not allowed: ${notGranted(request.url)}`);
       const signal = request.signal;
       if (signal && signal.aborted) throw abortError(signal);
       const bytes = request._peek();
