@@ -128,3 +128,16 @@ export async function until<T>(what: string, check: () => Promise<T | undefined>
     await sleep(everyMs);
   }
 }
+
+/** Run `node [...nodeArgs] bin/rexec.js ...args` to its end. */
+export function runCli(args: string[], options: { nodeArgs?: string[]; env?: Record<string, string> } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), bin, ...args], { cwd: repoRoot, env: { ...process.env, NODE_OPTIONS: "", ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -1,0 +1,72 @@
+// `rexec serve` and `rexec worker` through the built CLI (bin/rexec.js → dist):
+// a real server process answering real HTTP requests, its token from
+// REXEC_TOKEN, graceful SIGTERM; usage errors; and `rexec eval` never
+// loading fastify/BullMQ/prom-client.
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { describe, it } from "node:test";
+import { post, runCli, startCli } from "./helpers.ts";
+
+const forbid = fileURLToPath(new URL("./fixtures/forbid-service-deps.mjs", import.meta.url));
+
+describe("rexec serve (the CLI process)", () => {
+  it("answers POST /run with the token from REXEC_TOKEN, and on SIGTERM finishes the running job and exits 0", async () => {
+    const server = await startCli(["serve", "--host", "127.0.0.1", "--port", "0", "--threads", "1", "--timeout", "2s", "--max-output", "1k"], /listening on http:/, { env: { REXEC_TOKEN: "t0ken" } });
+    try {
+      const url = /listening on (http:\/\/\S+)/.exec(server.line)![1]!;
+      assert.match(server.line, /bearer token required/);
+      const auth = { authorization: "Bearer t0ken" };
+      assert.equal((await post(`${url}/run`, { code: "1" })).status, 401);
+      const ok = await post(`${url}/run`, { code: "console.log('out'); [input, 2]", input: "in" }, auth);
+      assert.equal(ok.status, 200);
+      assert.deepEqual(ok.json.value, ["in", 2]);
+      assert.equal(ok.json.stdout, "out\n");
+      // The server's limits from its flags: --max-output 1k is the most a job gets, and may not be raised.
+      assert.equal((await post(`${url}/run`, { code: "console.log('x'.repeat(2000))" }, auth)).json.error.name, "OutputLimitError");
+      assert.equal((await post(`${url}/run`, { code: "1", limits: { outputBytes: 4096 } }, auth)).status, 400);
+      const running = post(`${url}/run`, { code: "{ const t = Date.now(); while (Date.now() - t < 600) {} } 'finished'" }, auth);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      server.child.kill("SIGTERM");
+      const answer = await running;
+      assert.equal(answer.status, 200);
+      assert.equal(answer.json.value, "finished");
+      assert.equal((await server.exited).code, 0);
+    } finally {
+      server.child.kill("SIGKILL");
+    }
+  });
+
+  it("help and usage errors (exit 2)", async () => {
+    const help = await runCli(["serve", "--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /POST \/run/);
+    assert.match(help.stdout, /behind your gateway/);
+    const workerHelp = await runCli(["worker", "--help"]);
+    assert.equal(workerHelp.code, 0);
+    assert.match(workerHelp.stdout, /--queue <redis-url>/);
+    const cases: [string[], RegExp][] = [
+      [["worker"], /needs --queue <redis-url>/],
+      [["worker", "--queue", "http://127.0.0.1:6379"], /redis:\/\/ or rediss:\/\//],
+      [["serve", "--port", "http"], /--port: "http" must be a whole number/],
+      [["serve", "--bogus"], /Unknown option '--bogus'/],
+      [["serve", "--timeout", "soon"], /--timeout: "soon" is not a duration/],
+      [["serve", "extra"], /takes no arguments/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runCli(args)));
+    results.forEach(({ code, stderr }, i) => {
+      const [args, pattern] = cases[i]!;
+      assert.equal(code, 2, args.join(" "));
+      assert.match(stderr, pattern, args.join(" "));
+    });
+  });
+
+  it("rexec eval never loads fastify, BullMQ, prom-client or ioredis (serve does: the guard bites)", async () => {
+    const evaluated = await runCli(["eval", "-p", "1 + 1"], { nodeArgs: ["--import", forbid] });
+    assert.equal(evaluated.stderr, "");
+    assert.equal(evaluated.stdout, "2\n");
+    assert.equal(evaluated.code, 0);
+    const served = await runCli(["serve", "--help"], { nodeArgs: ["--import", forbid] });
+    assert.notEqual(served.code, 0);
+    assert.match(served.stderr, /forbidden import of (fastify|prom-client|bullmq)/);
+  });
+});
