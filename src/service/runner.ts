@@ -231,7 +231,9 @@ export class ServiceRunner {
       this.#slots++;
       return;
     }
-    if (this.#waiting.length >= this.queueLimit) throw new QueueFullError(this.queueLimit);
+    if (this.#waiting.length >= this.queueLimit) {
+      throw Object.assign(new QueueFullError(this.queueLimit), { message: `the rexec service's queue is full (queueLimit ${this.queueLimit} waiting jobs, ${this.concurrency} running); retry later` });
+    }
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
         const at = this.#waiting.indexOf(waiter);
