@@ -59,6 +59,10 @@ await build({
   format: "esm",
   target: "node20",
   plugins: [packagesExternal, ownUrl],
+  // Less text to read and compile at every start; names are kept, so an
+  // internal error's stack still names its functions.
+  minifyWhitespace: true,
+  minifySyntax: true,
   logOverride: { "empty-import-meta": "silent" },
   logLevel: "warning",
 });
