@@ -160,7 +160,7 @@ export async function buildBrowser({ write = true, entries } = {}) {
     results.core = await build({ ...common, entryPoints: targets, outdir: out, write: false, plugins: [platformPlugin(graphProblems)] });
     if (!entries) {
       // The light page-side entry needs none of the Node globals of globals.ts (no Buffer package).
-      results.webWorker = await build({ ...common, inject: [], entryPoints: { "web-worker": join(src, "browser", "web-worker.ts") }, outdir: out, write: false, plugins: [platformPlugin(graphProblems)] });
+      results.webWorker = await build({ ...common, inject: [], entryPoints: { "web-worker": join(src, "browser", "page-entry.ts") }, outdir: out, write: false, plugins: [platformPlugin(graphProblems)] });
       results.playground = await build({
         ...common,
         inject: [],

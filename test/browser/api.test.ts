@@ -119,10 +119,14 @@ describe("RExec on the page (initRExec)", () => {
 
   test("limits: memory, CPU time, stack, output — each a typed error, the sandbox still usable", async () => {
     const r = await inPage<Record<string, unknown>>(`
-      const rx = new m.RExec({ limits: { memoryBytes: 16 * 1024 * 1024, timeoutMs: 300, stackBytes: 256 * 1024, outputBytes: 1000 } });
       const out = {};
+      // Memory first, in a sandbox whose CPU limit cannot end it first on a loaded machine.
+      const big = new m.RExec({ limits: { memoryBytes: 16 * 1024 * 1024, timeoutMs: 20000 } });
+      try { await big.r_exec("const a = []; for (;;) a.push('x'.repeat(1 << 20) + a.length);"); out.memory = "no error"; } catch (e) { out.memory = [e.constructor.name, e.limit, e instanceof m.LimitError]; }
+      out.memoryAfter = await big.r_eval("6 * 7");
+      big.dispose();
+      const rx = new m.RExec({ limits: { timeoutMs: 300, stackBytes: 256 * 1024, outputBytes: 1000 } });
       const grab = async (k, code) => { try { await rx.r_exec(code); out[k] = "no error"; } catch (e) { out[k] = [e.constructor.name, e.limit, e instanceof m.LimitError]; } };
-      await grab("memory", "const a = []; for (;;) a.push('x'.repeat(1 << 20) + a.length);");
       await grab("cpu", "while (true) {}");
       await grab("stack", "function r() { return r() + 1; } r();");
       await grab("output", "for (;;) console.log('spam spam spam');");
@@ -130,6 +134,7 @@ describe("RExec on the page (initRExec)", () => {
       rx.dispose();
       return out;`);
     assert.deepEqual(r["memory"], ["MemoryLimitError", "memoryBytes", true]);
+    assert.equal(r["memoryAfter"], 42);
     assert.deepEqual(r["cpu"], ["TimeoutError", "timeoutMs", true]);
     assert.deepEqual((r["stack"] as unknown[])[0], "StackLimitError");
     assert.deepEqual(r["output"], ["OutputLimitError", "outputBytes", true]);

@@ -1,5 +1,7 @@
 /**
- * The light page-side entry (`rexec/web-worker`, dist/browser/web-worker.js):
+ * The light page-side entry (`rexec/web-worker`, bundled as
+ * dist/browser/web-worker.js; this file is not named web-worker.ts because
+ * tsc's own output for it would then overwrite the bundle):
  * {@link WebWorkerRExec} and the error classes, without the engine or the
  * core. A page that runs every sandbox in a Web Worker loads 13 kB (5 kB gzipped) here
  * instead of the full bundle; the worker loads the core itself.
