@@ -251,7 +251,7 @@ describe("WebWorkerRExec", () => {
 
   test("the deadline does not count time spent in the page's host functions", async () => {
     const r = await inPage<unknown>(`
-      const wx = new m.WebWorkerRExec({ wallTimeoutMs: 400, globals: { slow: () => new Promise((ok) => setTimeout(() => ok(5), 900)) } });
+      const wx = new m.WebWorkerRExec({ wallTimeoutMs: 500, globals: { slow: () => new Promise((ok) => setTimeout(() => ok(5), 1200)) } });
       try { return await wx.r_eval("await slow()"); } catch (e) { return e.constructor.name; } finally { wx.dispose(); }`);
     assert.equal(r, 5);
   });

@@ -73,6 +73,7 @@ test("a guest error shows its class, guest stack and a code frame at the guest l
 
 test("limits from the controls: memory and CPU; the page keeps ticking while the guest spins", async () => {
   await page.fill("#limit-memory", "16");
+  await page.fill("#limit-timeout", "10000"); // the memory limit, not the CPU limit, must end this run on a loaded machine
   await run('const keep = [];\nfor (;;) keep.push("x".repeat(1 << 20) + keep.length);');
   assert.match(await text("error"), /^MemoryLimitError: .*\nlimit: memoryBytes = 16777216/);
 
