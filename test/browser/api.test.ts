@@ -68,6 +68,26 @@ describe("RExec on the page (initRExec)", () => {
     assert.deepEqual(r, { n: 5000, first: "x".repeat(20) + "\u{1F600}", last: "x".repeat(20) + "é", lone: 0xd800 });
   });
 
+  test("web-standard globals (URL, TextEncoder, crypto, Intl, structuredClone) and deterministic mode work in the page", async () => {
+    const r = await inPage<Record<string, unknown>>(`
+      const code = "(async () => { const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode('abc')); " +
+        "return { url: new URL('../b?x=1#h', 'https://e.test/a/c').href, enc: Array.from(new TextEncoder().encode('é')), " +
+        "hex: Array.from(new Uint8Array(d)).map((b) => b.toString(16).padStart(2, '0')).join(''), " +
+        "rnd: crypto.getRandomValues(new Uint8Array(16)).length, uuid: crypto.randomUUID().length, " +
+        "num: new Intl.NumberFormat('en-US').format(1234567.5), clone: structuredClone(new Map([[1, { a: [2] }]])).get(1).a[0], " +
+        "btoa: btoa('hi'), math: Math.random() }; })()";
+      const one = new m.RExec({ deterministic: { seed: 7 } });
+      const two = new m.RExec({ deterministic: { seed: 7 } });
+      try {
+        const a = await one.r_eval(code), b = await two.r_eval(code);
+        return { ...a, sameRandom: a.math === b.math };
+      } finally { one.dispose(); two.dispose(); }`);
+    assert.deepEqual({ ...r, math: typeof r["math"] }, {
+      url: "https://e.test/b?x=1#h", enc: [195, 169], hex: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+      rnd: 16, uuid: 36, num: "1,234,567.5", clone: 2, btoa: "aGk=", math: "number", sameRandom: true,
+    });
+  });
+
   test("a guest callback called by an async host function after its await: queued (no async context in a page), the call ends at limits.wallTimeMs, never hangs; a synchronous callback works", async () => {
     const r = await inPage<{ later: string; sync: unknown; after: unknown }>(`
       const rx = new m.RExec({ limits: { wallTimeMs: 800 }, globals: {
@@ -180,6 +200,17 @@ describe("WebWorkerRExec", () => {
         return { v, calls, out: wx.output.stdout, cpu: wx.lastCallCpuMs >= 0, heap: wx.heapBytes > 0 };
       } finally { wx.dispose(); }`);
     assert.deepEqual(r, { v: 25, calls: [[4, 1]], out: "out\n", cpu: true, heap: true });
+  });
+
+  test("across the worker: a page host function's error reaches the guest; r_import's functions are callable from the page", async () => {
+    const r = await inPage<unknown>(`
+      const wx = new m.WebWorkerRExec({ globals: { fail: () => { throw new RangeError("page says no"); } }, files: { "/calc.js": "export const mul = (x, y) => x * y; export const k = 3;" } });
+      try {
+        const caught = await wx.r_eval("(async () => { try { await fail(); return 'none'; } catch (e) { return e.name + ': ' + e.message; } })()");
+        const ns = await wx.r_import("./calc.js");
+        return { caught, k: ns.k, mul: await ns.mul(6, 7) };
+      } finally { wx.dispose(); }`);
+    assert.deepEqual(r, { caught: "RangeError: page says no", k: 3, mul: 42 });
   });
 
   test("hostile guest: none of the worker's or page's globals is reachable; fetch is refused", async () => {
