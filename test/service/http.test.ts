@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createServer, type RExecServer } from "../../src/service/index.ts";
-import { post } from "./helpers.ts";
+import { post, until } from "./helpers.ts";
 
 const MB = 1024 * 1024;
 /** Busy for `ms` of wall time (guest CPU). */
@@ -80,6 +80,32 @@ describe("rexec serve (library): POST /run", () => {
     const { status, json } = await post(`${url}/run`, { code: "1 + 1" });
     assert.equal(status, 200);
     assert.equal(json.value, 2);
+  });
+
+  it("guests get no file system, network, environment or host modules (RestrictedError and friends, 422)", async () => {
+    const cases: [string, string][] = [
+      ["require('fs').readFileSync('/etc/passwd', 'utf8')", "RestrictedError"],
+      ["require('fs').writeFileSync('/tmp/rexec-service-test', 'x')", "RestrictedError"],
+      ["import('child_process')", "RestrictedError"],
+      ["await fetch('http://127.0.0.1:1/')", "GuestError"],
+    ];
+    for (const [code, name] of cases) {
+      const { status, json } = await post(`${url}/run`, { code });
+      assert.equal(status, 422, code);
+      assert.equal(json.error.name, name, code);
+    }
+    assert.deepEqual((await post(`${url}/run`, { code: "({ ...process.env })" })).json.value, {});
+  });
+
+  it("a client that hangs up has its run stopped (counted as AbortError, not run to its time limit)", async () => {
+    const gone = new AbortController();
+    const request = fetch(`${url}/run`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code: "for (;;) {}" }), signal: gone.signal });
+    await until("the run to start", async () => (server.runner.running > 0 ? true : undefined), 5000, 10);
+    gone.abort();
+    await assert.rejects(request);
+    await until("the run to end", async () => (server.runner.running === 0 ? true : undefined), 5000, 10);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    assert.match(text, /^rexec_run_errors_total\{type="AbortError"\} 1$/m);
   });
 
   it("a job's limits can only tighten the server's: lower ones are enforced, higher ones are refused with 400", async () => {
@@ -200,7 +226,7 @@ describe("rexec serve (library): admission and the bearer token", () => {
 });
 
 describe("rexec serve (library): graceful shutdown", () => {
-  it("close() lets a running job finish, answers 503 on /ready meanwhile, then stops listening", async () => {
+  it("close() lets running and waiting jobs finish, then stops listening", async () => {
     const server = createServer({ concurrency: 1, queueLimit: 2 });
     const url = await server.listen({ host: "127.0.0.1", port: 0 });
     try {
