@@ -141,3 +141,16 @@ export function runCli(args: string[], options: { nodeArgs?: string[]; env?: Rec
     child.once("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** Run `node ...args` (a script and its arguments) to its end, from the repository root. */
+export function runNodeScript(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, NODE_OPTIONS: "" }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}

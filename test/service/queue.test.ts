@@ -9,7 +9,8 @@ import { Queue, UnrecoverableError, type Job } from "bullmq";
 import { AbortError, RExecError } from "../../src/host/errors.ts";
 import { resolveLimits } from "../../src/host/limits.ts";
 import { createProcessor, startWorker, type JobRunner, type QueueWorker } from "../../src/service/queue-worker.ts";
-import { startCli, startRedis, stopChild, until, type CliProcess, type RedisServer } from "./helpers.ts";
+import { fileURLToPath } from "node:url";
+import { runNodeScript, startCli, startRedis, stopChild, until, type CliProcess, type RedisServer } from "./helpers.ts";
 
 const MB = 1024 * 1024;
 const busy = (ms: number, value = "1"): string => `{ const t = Date.now(); while (Date.now() - t < ${ms}) {} } ${value}`;
@@ -34,8 +35,9 @@ describe("queue worker (library, in this process)", () => {
   let worker: QueueWorker;
   before(async () => {
     const connection = { url: redis.url, maxRetriesPerRequest: null };
-    queue = new Queue("lib", { connection });
-    worker = await startWorker({ connection: redis.url, queue: "lib", concurrency: 2, limits: { timeoutMs: 500, memoryBytes: 32 * MB, outputBytes: 64 * 1024 } });
+    // The default queue name, so examples/deploy/enqueue.mjs (which uses it) runs against this worker.
+    queue = new Queue("rexec", { connection });
+    worker = await startWorker({ connection: redis.url, concurrency: 2, limits: { timeoutMs: 500, memoryBytes: 32 * MB, outputBytes: 64 * 1024 } });
   });
   after(async () => {
     await worker?.close({ timeoutMs: 0 });
@@ -72,6 +74,15 @@ describe("queue worker (library, in this process)", () => {
     }
     assert.equal((await queue.getJob(added[0]!.id!))!.returnvalue.stdout, "x\n");
     assert.equal((await queue.getJob(added[4]!.id!))!.returnvalue.error.code, 3);
+  });
+
+  it("examples/deploy/enqueue.mjs, the producer example, gets a value, a guest error and a limit hit back", async () => {
+    const { code, stdout, stderr } = await runNodeScript([fileURLToPath(new URL("../../examples/deploy/enqueue.mjs", import.meta.url)), redis.url]);
+    assert.equal(code, 0, stderr);
+    const lines = stdout.trim().split("\n");
+    assert.match(lines[0]!, /^\S+ 13 ""$/);
+    assert.match(lines[1]!, /^\S+ GuestError: .*JSON.* "thinking\\n"$/);
+    assert.match(lines[2]!, /^\S+ TimeoutError: .*100 ms/);
   });
 
   it("malformed job data fails the job at once (UnrecoverableError), never retried", async () => {
