@@ -17,7 +17,9 @@ import { decodeValue, encodeError, encodeValue, type GuestValueChecks, type Wire
 export type LinkMessage =
   | { readonly t: "call"; readonly seq: number; readonly method: string; readonly args: Wire }
   | { readonly t: "fn"; readonly seq: number; readonly id: number; readonly args: Wire }
-  | { readonly t: "reply"; readonly seq: number; readonly ok: boolean; readonly v: Wire; readonly stats?: RunStats };
+  | { readonly t: "reply"; readonly seq: number; readonly ok: boolean; readonly v: Wire; readonly stats?: RunStats }
+  /** Cancel the `call` numbered `seq` (its AbortSignal on the answering side fires). */
+  | { readonly t: "abort"; readonly seq: number };
 
 /** What the worker reports about its sandbox after each call. */
 export interface RunStats {
@@ -54,10 +56,12 @@ export class Link {
   readonly #port: Port;
   readonly #functions = new Map<number, (...args: unknown[]) => unknown>();
   readonly #pending = new Map<number, Pending>();
+  /** The calls this side is answering, by the other side's `seq`, to abort them. */
+  readonly #answering = new Map<number, AbortController>();
   #nextFunction = 1;
   #nextSeq = 1;
   /** Handles `call` messages (the worker side). */
-  onCall: ((method: string, args: unknown[]) => Promise<{ ok: boolean; value: unknown; stats?: RunStats }>) | undefined;
+  onCall: ((method: string, args: unknown[], signal: AbortSignal) => Promise<{ ok: boolean; value: unknown; stats?: RunStats }>) | undefined;
   /** Told when a local function starts and ends answering the other side (the page's deadline pauses meanwhile). */
   onLocalFunction: ((running: boolean) => void) | undefined;
 
@@ -82,13 +86,19 @@ export class Link {
     return call;
   };
 
-  /** Send a request; resolves with the decoded reply value. */
-  request(message: { t: "call"; method: string; args: Wire } | { t: "fn"; id: number; args: Wire }): Promise<Reply> {
+  /** Send a request; resolves with the decoded reply value. `onSent` learns its number (to {@link abort} it). */
+  request(message: { t: "call"; method: string; args: Wire } | { t: "fn"; id: number; args: Wire }, onSent?: (seq: number) => void): Promise<Reply> {
     const seq = this.#nextSeq++;
+    onSent?.(seq);
     return new Promise((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject });
       this.#port.postMessage({ ...message, seq });
     });
+  }
+
+  /** Ask the other side to abort the call numbered `seq`. */
+  abort(seq: number): void {
+    if (this.#pending.has(seq)) this.#port.postMessage({ t: "abort", seq });
   }
 
   /** Reject every pending request (the worker is gone). */
@@ -103,6 +113,10 @@ export class Link {
 
   /** Handle one message from the other side. */
   async handle(message: LinkMessage): Promise<void> {
+    if (message.t === "abort") {
+      this.#answering.get(message.seq)?.abort();
+      return;
+    }
     if (message.t === "reply") {
       const pending = this.#pending.get(message.seq);
       if (!pending) return;
@@ -123,7 +137,15 @@ export class Link {
       if (!Array.isArray(args)) throw new TypeError("bad link message");
       if (message.t === "call") {
         if (!this.onCall) throw new TypeError("this side answers no calls");
-        const { ok, value, stats } = await this.onCall(message.method, args);
+        const controller = new AbortController();
+        this.#answering.set(message.seq, controller);
+        let answer;
+        try {
+          answer = await this.onCall(message.method, args, controller.signal);
+        } finally {
+          this.#answering.delete(message.seq);
+        }
+        const { ok, value, stats } = answer;
         reply = { ok, v: ok ? encodeValue(value, this.exportFunction) : encodeError(value, this.exportFunction), stats };
       } else {
         const fn = this.#functions.get(message.id);

@@ -16,7 +16,7 @@
  *
  * @packageDocumentation
  */
-import { DisposedError, TimeoutError } from "../host/errors.js";
+import { AbortError, DisposedError, TimeoutError } from "../host/errors.js";
 import { DEFAULT_LIMITS } from "../host/limits.js";
 import { encodeValue } from "../worker/codec.js";
 import { Link, type LinkMessage, type Reply, type RunStats } from "./link.js";
@@ -31,6 +31,14 @@ interface BrowserWorker {
 }
 declare const Worker: new (url: string | URL, options?: { type?: "module" | "classic"; name?: string }) => BrowserWorker;
 
+/** Options of one eval/exec call of a {@link WebWorkerRExec}. */
+export interface WebWorkerCallOptions {
+  /** The file name guest stacks show (default `<eval>`). */
+  readonly filename?: string;
+  /** Cancels the call with {@link AbortError} (see {@link WebWorkerRExecOptions.abortGraceMs}). */
+  readonly signal?: AbortSignal;
+}
+
 /** Options of {@link WebWorkerRExec}. */
 export interface WebWorkerRExecOptions extends WebWorkerSandboxOptions {
   /** URL of the worker script (default: `rexec-worker.js` beside this bundle). */
@@ -39,6 +47,13 @@ export interface WebWorkerRExecOptions extends WebWorkerSandboxOptions {
   readonly wasmUrl?: string | URL;
   /** Wall-clock deadline of one call, ms (default `limits.timeoutMs * 2 + 1000`, as Node worker mode). */
   readonly wallTimeoutMs?: number;
+  /**
+   * After a call's AbortSignal fires: how long the worker may take to stop it
+   * before it is terminated (default 250 ms). A guest waiting for a host
+   * function or a timer stops at once and the sandbox stays usable; a guest
+   * running code is stopped by terminating the worker (the sandbox is disposed).
+   */
+  readonly abortGraceMs?: number;
 }
 
 /**
@@ -52,6 +67,8 @@ export interface WebWorkerRExecOptions extends WebWorkerSandboxOptions {
  */
 export class WebWorkerRExec {
   readonly wallTimeoutMs: number;
+  /** How long an aborted call may take to stop inside the worker before the worker is terminated, ms. */
+  readonly abortGraceMs: number;
   /** Settles when the worker's sandbox is ready (rejects with its start-up error). */
   readonly ready: Promise<void>;
   readonly #worker: BrowserWorker;
@@ -70,6 +87,8 @@ export class WebWorkerRExec {
     this.wallTimeoutMs = options.wallTimeoutMs ?? timeoutMs * 2 + 1000;
     if (!Number.isFinite(this.wallTimeoutMs) || this.wallTimeoutMs < 1) throw new RangeError("wallTimeoutMs must be a positive number of milliseconds");
     this.#remainingMs = this.wallTimeoutMs;
+    this.abortGraceMs = options.abortGraceMs ?? 250;
+    if (!Number.isFinite(this.abortGraceMs) || this.abortGraceMs < 0) throw new RangeError("abortGraceMs must be a number of milliseconds");
     const workerUrl = options.workerUrl ?? new URL("./rexec-worker.js", import.meta.url);
     this.#worker = new Worker(workerUrl, { type: "module", name: "rexec" });
     this.#link = new Link(this.#worker, { walkLimit: options.limits?.resultBytes ?? DEFAULT_LIMITS.resultBytes });
@@ -79,7 +98,7 @@ export class WebWorkerRExec {
       event.preventDefault?.();
       this.#kill(new Error(`rexec: the Web Worker failed: ${event.message ?? "could not be started"}`), "its Web Worker failed");
     };
-    const { workerUrl: _w, wasmUrl, wallTimeoutMs: _t, ...sandbox } = options;
+    const { workerUrl: _w, wasmUrl, wallTimeoutMs: _t, abortGraceMs: _g, ...sandbox } = options;
     const wasm = wasmUrl === undefined ? undefined : new URL(String(wasmUrl), String((globalThis as { location?: { href: string } }).location?.href ?? workerUrl)).href;
     this.ready = this.#call("init", [sandbox, wasm], false).then(() => undefined);
     // Reported by every call (and to whoever awaits `ready`); not an unhandled rejection meanwhile.
@@ -103,20 +122,21 @@ export class WebWorkerRExec {
     return this.#disposedReason === undefined;
   }
 
-  r_eval(code: string, options?: { filename?: string }): Promise<unknown> {
-    return this.#call("r_eval", options ? [code, { filename: options.filename }] : [code]);
+  /** As RExec's; `signal` cancels the call with AbortError (see {@link WebWorkerRExecOptions.abortGraceMs}). */
+  r_eval(code: string, options?: WebWorkerCallOptions): Promise<unknown> {
+    return this.#call("r_eval", [code, { filename: options?.filename }], true, options?.signal);
   }
-  r_exec(code: string, options?: { filename?: string }): Promise<void> {
-    return this.#call("r_exec", options ? [code, { filename: options.filename }] : [code]) as Promise<void>;
+  r_exec(code: string, options?: WebWorkerCallOptions): Promise<void> {
+    return this.#call("r_exec", [code, { filename: options?.filename }], true, options?.signal) as Promise<void>;
   }
-  r_execfile(path: string): Promise<void> {
-    return this.#call("r_execfile", [path]) as Promise<void>;
+  r_execfile(path: string, options?: { signal?: AbortSignal }): Promise<void> {
+    return this.#call("r_execfile", [path], true, options?.signal) as Promise<void>;
   }
-  r_import(name: string): Promise<Record<string, unknown>> {
-    return this.#call("r_import", [name]) as Promise<Record<string, unknown>>;
+  r_import(name: string, options?: { signal?: AbortSignal }): Promise<Record<string, unknown>> {
+    return this.#call("r_import", [name], true, options?.signal) as Promise<Record<string, unknown>>;
   }
-  r_reload(name: string): Promise<Record<string, unknown>> {
-    return this.#call("r_reload", [name]) as Promise<Record<string, unknown>>;
+  r_reload(name: string, options?: { signal?: AbortSignal }): Promise<Record<string, unknown>> {
+    return this.#call("r_reload", [name], true, options?.signal) as Promise<Record<string, unknown>>;
   }
   async r_unload(name: string): Promise<void> {
     await this.#call("r_unload", [name]);
@@ -131,18 +151,39 @@ export class WebWorkerRExec {
     this.dispose();
   }
 
-  async #call(method: string, args: unknown[], timed = true): Promise<unknown> {
+  async #call(method: string, args: unknown[], timed = true, signal?: AbortSignal): Promise<unknown> {
     if (this.#disposedReason !== undefined) throw new DisposedError(this.#disposedReason);
+    if (signal?.aborted) throw new AbortError(signal.reason);
     if (timed) await this.ready;
+    if (signal?.aborted) throw new AbortError(signal.reason);
     if (timed) this.#callStarted();
+    let seq = 0;
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    const onAbort = (): void => {
+      // A worker waiting (host function, timer) aborts the call itself and stays usable. A worker
+      // running guest code cannot see the message until the guest yields — a page has no
+      // shared-memory flag to poll without cross-origin isolation — so after a grace period
+      // the worker is terminated: the call still ends with AbortError, the sandbox does not survive.
+      this.#link.abort(seq);
+      grace = setTimeout(() => {
+        this.#kill(new AbortError(signal!.reason, " and the sandbox did not survive it: the guest was busy, so its Web Worker was terminated"), "its Web Worker was terminated to abort a busy call");
+      }, this.abortGraceMs);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
     let reply: Reply;
     try {
-      reply = await this.#link.request({ t: "call", method, args: encodeValue(args, this.#link.exportFunction) });
+      reply = await this.#link.request({ t: "call", method, args: encodeValue(args, this.#link.exportFunction) }, (n) => (seq = n));
     } finally {
+      signal?.removeEventListener("abort", onAbort);
+      if (grace !== undefined) clearTimeout(grace);
       if (timed) this.#callEnded();
     }
     if (reply.stats) this.#stats = reply.stats;
-    if (!reply.ok) throw reply.value;
+    if (!reply.ok) {
+      // The worker's AbortError crosses as a plain Error named so: give the caller the class, as worker mode does.
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      throw reply.value;
+    }
     return reply.value;
   }
 

@@ -46,7 +46,10 @@ async function create(options: WebWorkerSandboxOptions, wasmUrl: string | undefi
   await rx.r_exec("");
 }
 
-link.onCall = async (method, args) => {
+/** Methods whose options (argument 2) take an AbortSignal, and whose argument 1 is the code or name. */
+const ABORTABLE = new Set(["r_eval", "r_exec", "r_execfile", "r_import", "r_reload"]);
+
+link.onCall = async (method, args, signal) => {
   try {
     if (!WORKER_METHODS.has(method)) throw new TypeError(`unknown method ${method.slice(0, 40)}`);
     if (method === "init") {
@@ -59,6 +62,10 @@ link.onCall = async (method, args) => {
       return { ok: true, value: undefined };
     }
     const fn = (rx as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!;
+    if (ABORTABLE.has(method)) {
+      const given = args[1];
+      args = [args[0], { ...(typeof given === "object" && given !== null ? given : {}), signal }];
+    }
     const value = await fn.apply(rx, args);
     return { ok: true, value, stats: stats() };
   } catch (error) {

@@ -258,6 +258,30 @@ describe("WebWorkerRExec", () => {
     assert.equal(r.after, 2);
   });
 
+  test("AbortSignal: a waiting call is aborted inside the worker (sandbox usable); a busy guest is stopped by terminating the worker; an aborted signal rejects at once", async () => {
+    const r = await inPage<unknown>(`
+      const wx = new m.WebWorkerRExec({ limits: { timeoutMs: 20000 }, globals: { slow: () => new Promise((ok) => setTimeout(() => ok(1), 5000)) } });
+      await wx.ready;
+      const abortAfter = (ms) => { const ac = new AbortController(); setTimeout(() => ac.abort("enough"), ms); return ac.signal; };
+      const grab = async (code, signal) => { const t0 = performance.now(); try { await wx.r_eval(code, { signal }); return "none"; } catch (e) { return [e.constructor.name, e instanceof m.AbortError, e.cause, performance.now() - t0 < 3000, /did not survive/.test(e.message)]; } };
+      const waiting = await grab("await slow()", abortAfter(200));
+      const timer = await grab("await new Promise((ok) => setTimeout(ok, 5000))", abortAfter(200));
+      const usable = await wx.r_eval("1 + 1");
+      const pre = await grab("1", AbortSignal.abort("early"));
+      const busy = await grab("for (;;) {}", abortAfter(200));
+      let later; try { await wx.r_eval("1"); later = "none"; } catch (e) { later = e.constructor.name; }
+      return { waiting, timer, usable, pre, busy, alive: wx.alive, later };`);
+    assert.deepEqual(r, {
+      waiting: ["AbortError", true, "enough", true, false],
+      timer: ["AbortError", true, "enough", true, false],
+      usable: 2,
+      pre: ["AbortError", true, "early", true, false],
+      busy: ["AbortError", true, "enough", true, true],
+      alive: false,
+      later: "DisposedError",
+    });
+  });
+
   test("hard-kill: at the wall-clock deadline the page terminates the worker (TimeoutError wallTimeoutMs), timers keep ticking, later calls get DisposedError", async () => {
     const r = await inPage<{ cls: string; limit: string; ms: number; ticks: number; alive: boolean; later: string }>(`
       const wx = new m.WebWorkerRExec({ limits: { timeoutMs: 60000 }, wallTimeoutMs: 700 });
