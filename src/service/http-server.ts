@@ -101,7 +101,9 @@ export function createServer(options: ServerOptions = {}): RExecServer {
   };
 
   app.addHook("onRequest", async (request, reply) => {
-    if (authorized === undefined || request.url.startsWith("/health") || request.url.startsWith("/ready")) return;
+    // The matched route, not the raw URL: "/health/../run" and the like are not probes.
+    const route = request.routeOptions.url;
+    if (authorized === undefined || (request.method === "GET" && (route === "/health" || route === "/ready"))) return;
     if (!authorized(request.headers.authorization)) {
       metrics.reject("unauthorized");
       reply.header("www-authenticate", 'Bearer realm="rexec"');

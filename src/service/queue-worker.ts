@@ -21,6 +21,7 @@
  *
  * @packageDocumentation
  */
+import { hostname } from "node:os";
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job as BullJob } from "bullmq";
 import { AbortError } from "../host/errors.js";
 import type { Limits } from "../host/limits.js";
@@ -164,7 +165,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
   const worker = new Worker(queue, processor, {
     connection: connectionOf(connection),
     ...(prefix === undefined ? {} : { prefix }),
-    name: name ?? `rexec@${(await import("node:os")).hostname()}:${process.pid}`,
+    name: name ?? `rexec@${hostname()}:${process.pid}`,
     concurrency: runner.concurrency,
     ...(lockDurationMs === undefined ? {} : { lockDuration: lockDurationMs }),
     ...(stalledIntervalMs === undefined ? {} : { stalledInterval: stalledIntervalMs }),

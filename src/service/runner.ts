@@ -133,7 +133,7 @@ export class ServiceRunner {
 
   /** Jobs running now. */
   get running(): number {
-    return this.#running.size;
+    return this.#slots;
   }
 
   /** Pools alive (one per distinct set of limits in use). */

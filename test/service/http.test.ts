@@ -218,6 +218,8 @@ describe("rexec serve (library): admission and the bearer token", () => {
       assert.equal(json.error.name, "Unauthorized");
     }
     assert.equal((await fetch(`${url}/metrics`)).status, 401);
+    // Only the probe routes themselves are open, not every path that starts like them.
+    assert.equal((await fetch(`${url}/healthz`)).status, 401);
     assert.equal((await post(`${url}/run`, { code: "1" }, auth)).status, 200);
     assert.equal((await post(`${url}/run`, { code: "1" }, { authorization: `bearer  ${TOKEN} ` })).status, 200);
     assert.equal((await fetch(`${url}/health`)).status, 200);
