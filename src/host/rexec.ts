@@ -106,7 +106,19 @@ export interface RExecOptions {
    * `true` means `{ seed: 0, now: 0 }`. See src/host/deterministic.ts.
    */
   deterministic?: boolean | DeterministicOptions;
+  /**
+   * `"python"`: a Python sandbox instead (a `PythonRExec`, same method names;
+   * needs the optional `pyodide` package). Default `"javascript"`.
+   */
+  language?: "javascript" | "python";
 }
+
+/**
+ * @internal Sandboxes of other guest languages by name. The package entry
+ * registers "python", so code that imports only this module (the CLI's
+ * `eval`) never loads the Python layer.
+ */
+export const GUEST_LANGUAGES = new Map<string, new (options: any) => object>();
 
 /** Options of one eval/exec call. */
 export interface CallOptions {
@@ -148,7 +160,7 @@ export interface CapturedOutput {
 
 const KNOWN_OPTIONS = new Set([
   "hooks", "verbose", "limits", "globals", "stdio", "okBuiltinModules", "okEnv", "okProcessNames",
-  "nokBuiltinNames", "okFetchOrigins", "okWritePaths", "argv", "engine", "worker", "deterministic",
+  "nokBuiltinNames", "okFetchOrigins", "okWritePaths", "argv", "engine", "worker", "deterministic", "language",
 ]);
 const GLOBAL_NAME = /^[A-Za-z_$][\w$]*$/;
 
@@ -227,6 +239,11 @@ export class RExec {
 
   constructor(options: RExecOptions = {}) {
     if (typeof options !== "object" || options === null) throw new TypeError("RExec options must be an object");
+    if (options.language !== undefined && options.language !== "javascript") {
+      const Other = GUEST_LANGUAGES.get(options.language);
+      if (!Other) throw new TypeError(`unknown language "${String(options.language)}"; use "javascript" or "python" (import rexec's package entry for Python)`);
+      return new Other(options) as unknown as RExec;
+    }
     // Worker mode: the same API, the realm in a worker thread (a subclass's static policy carries over).
     if (options.worker) return new WorkerRExec(options as WorkerRExecOptions, new.target as never) as unknown as RExec;
     for (const key of Object.keys(options)) {

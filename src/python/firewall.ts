@@ -1,0 +1,194 @@
+/**
+ * The boundary of a Python sandbox: a deny-by-default firewall on the wasm
+ * import layer of Pyodide's interpreter.
+ *
+ * Invariant: once {@link Firewall.arm} has run, the only JavaScript the
+ * interpreter's wasm can reach is the reviewed {@link ALLOW} list (syscall-like
+ * functions: the in-memory file system, clocks, random, output, the interrupt
+ * check, libffi/table calls) plus the wrapped `openat` (policy-checked) and
+ * `proc_exit`/`exit` (which end the guest, never the host). Everything else —
+ * Pyodide's whole JS FFI (`import js`, `run_js`, `to_js(...).constructor`),
+ * `dlopen`/`dlsym`, `emscripten_run_script`, shell, sockets, pipes, timers —
+ * throws {@link SandboxViolation} and marks the interpreter dead.
+ * {@link ALWAYS_DENY} is refused even during boot.
+ *
+ * Why here and not in Python: every Python-level restriction is walked around
+ * (`__subclasses__` → BuiltinImporter → gc/posix/ctypes; PYTHON-FACTS §5). All
+ * JS the wasm can call lives in one object (emscripten's `wasmImports`, passed
+ * as `imports.env`); replacing its entries in place *before instantiation*
+ * also covers the function table, GOT entries and `dlsym` (PYTHON-FACTS §6).
+ *
+ * @packageDocumentation
+ */
+
+/** The guest reached a host import outside the allow-list (or a denied one). */
+export class SandboxViolation extends Error {
+  constructor(readonly what: string) {
+    super(`sandbox violation: guest code reached the host import '${what}'`);
+    this.name = "SandboxViolation";
+  }
+}
+
+/** The guest ended the interpreter itself (`os._exit`, a fatal signal): a guest exit, never the host's. */
+export class GuestProcessExit extends Error {
+  constructor(readonly code: number) {
+    super(`guest interpreter exited with status ${code}`);
+    this.name = "GuestProcessExit";
+  }
+}
+
+/** Emscripten's errno numbering (negative return values of syscalls). */
+const ERRNO = { EACCES: 2, ENOSYS: 52, ENOSPC: 51 } as const;
+
+/**
+ * Imports the armed interpreter may call, untouched (no wrapper cost). Measured
+ * with an auditing firewall over Pyodide's test-like workloads (PYTHON-FACTS §6).
+ * Reviewed: none of them evaluates code, reaches the network, the host file
+ * system (the FS is emscripten's in-memory one) or a JS object graph.
+ */
+export const ALLOW: ReadonlySet<string> = new Set(`
+environ_sizes_get environ_get fd_close fd_read fd_write clock_res_get clock_time_get fd_sync random_get
+fd_fdstat_get fd_seek fd_pread fd_pwrite
+__syscall_fcntl64 __syscall_faccessat __syscall_chdir __syscall_chmod __syscall_fchownat __syscall_dup
+__syscall_dup3 __syscall_fchdir __syscall_fchmod __syscall_fchmodat2 __syscall_fchown32 __syscall_fdatasync
+__syscall_fstat64 __syscall_stat64 __syscall_newfstatat __syscall_lstat64 __syscall_ftruncate64 __syscall_getcwd
+__syscall_getdents64 __syscall_mkdirat __syscall_mknodat __syscall_poll __syscall_fadvise64 __syscall_fallocate
+__syscall_readlinkat __syscall_unlinkat __syscall_rmdir __syscall_renameat __syscall_statfs64 __syscall_fstatfs64
+__syscall_symlinkat __syscall_truncate64 __syscall_utimensat __syscall_getuid32_js __syscall_umask_js __syscall_ioctl
+_tzset_js _timegm_js _mktime_js _localtime_js _gmtime_js emscripten_date_now emscripten_get_now
+emscripten_resize_heap emscripten_get_heap_max _munmap_js _msync_js _mmap_js _abort_js __assert_fail
+emscripten_runtime_keepalive_push emscripten_runtime_keepalive_pop _emscripten_runtime_keepalive_clear
+_emscripten_get_progname _Py_emscripten_runtime _Py_CheckEmscriptenSignals_Helper _PyEM_TrampolineCall_JS
+__call_sighandler ffi_call_js ffi_closure_alloc_js ffi_closure_free_js ffi_prep_closure_loc_js
+JsvError_Check Jsv_GetError_import can_run_sync_js
+`.trim().split(/\s+/));
+
+/**
+ * Refused in every phase, boot included. A number is what the guest gets back
+ * (a negative errno, 0 or -1); `"throw"` kills the interpreter.
+ */
+export const ALWAYS_DENY: Readonly<Record<string, number | "throw">> = {
+  _emscripten_system: -1, // os.system: emscripten would run a real host shell (child_process)
+  __syscall_socket: -ERRNO.EACCES, __syscall_connect: -ERRNO.EACCES, __syscall_bind: -ERRNO.EACCES,
+  __syscall_listen: -ERRNO.EACCES, __syscall_accept4: -ERRNO.EACCES, __syscall_sendto: -ERRNO.EACCES,
+  __syscall_recvfrom: -ERRNO.EACCES, __syscall_sendmsg: -ERRNO.EACCES, __syscall_recvmsg: -ERRNO.EACCES,
+  __syscall_getsockopt: -ERRNO.EACCES, __syscall_getpeername: -ERRNO.EACCES, __syscall_getsockname: -ERRNO.EACCES,
+  __syscall_setsockopt: -ERRNO.EACCES, __syscall_shutdown: -ERRNO.EACCES, __syscall_socketpair: -ERRNO.EACCES,
+  _maybe_connect_async: "throw", _maybe_recvfrom_async: "throw", _maybe_sendto_async: "throw",
+  _maybe_poll_async: "throw", _try_shutdown: "throw",
+  __syscall_pipe: -ERRNO.EACCES, // pipe buffers live in the JS heap, outside every cap
+  _setitimer_js: -ERRNO.ENOSYS, // a host timer would re-enter Python outside any call
+  _dlopen_js: 0, _emscripten_dlopen_js: "throw", _dlsym_js: 0, _dlsym_catchup_js: 0, // dlsym hands out any import
+  emscripten_run_script: "throw", emscripten_run_script_int: "throw", emscripten_run_script_string: "throw",
+  emscripten_async_run_script: "throw", emscripten_create_worker: "throw", emscripten_debugger: 0,
+  getaddrinfo: -2, getnameinfo: -2, _emscripten_lookup_name: 0,
+};
+
+/** Open flags, as emscripten's libc defines them. */
+const O_ACCMODE = 3;
+const O_APPEND = 0o2000;
+
+/** The mode an `openat` asks for, in r_open's terms. */
+export function openMode(flags: number): "r" | "w" | "a" {
+  if ((flags & O_ACCMODE) === 0) return "r";
+  return flags & O_APPEND ? "a" : "w";
+}
+
+/** What the firewall needs from the emscripten module once it exists. */
+export interface FirewallModule {
+  UTF8ToString(ptr: number): string;
+  FS: { cwd(): string; getStream(fd: number): { path: string } | undefined | null };
+  PATH: { normalize(path: string): string };
+}
+
+/** The decision for one `openat` after arming: `true` allows, `false` answers EACCES. */
+export type OpenCheck = (absolutePath: string, flags: number) => boolean;
+
+/** State of one interpreter's firewall. */
+export interface Firewall {
+  /** Wrap `imports.env` in place; pass as `instantiateWasm`'s import object. */
+  wrapImports(imports: { env: Record<string, unknown> }): typeof imports;
+  /** Give the firewall the module (for paths); before arming. */
+  attach(module: FirewallModule): void;
+  /** One-way: from now on only ALLOW (and the wrapped imports) work. */
+  arm(): void;
+  /** The first violation or guest exit after arming, if any: the interpreter is dead. */
+  readonly death: SandboxViolation | GuestProcessExit | undefined;
+  /** Names of every denied import the guest reached (for reports and tests). */
+  readonly violations: readonly string[];
+}
+
+/**
+ * A firewall for one interpreter. `open` decides every `openat` once armed.
+ * `disabled` exists for one purpose: the hostile tests run the same attacks
+ * against an unprotected interpreter to show each attack works there.
+ */
+export function makeFirewall(open: OpenCheck, options: { disabledForTests?: boolean } = {}): Firewall {
+  let armed = false;
+  let module: FirewallModule | undefined;
+  let death: SandboxViolation | GuestProcessExit | undefined;
+  const violations: string[] = [];
+  const disabled = options.disabledForTests === true;
+
+  const deny = (name: string): never => {
+    violations.push(name);
+    const error = new SandboxViolation(name);
+    death ??= error;
+    throw error;
+  };
+
+  function resolvePath(dirfd: number, pathPtr: number): string {
+    const M = module!;
+    const raw = M.UTF8ToString(pathPtr >>> 0);
+    if (raw.startsWith("/")) return M.PATH.normalize(raw);
+    const base = dirfd === -100 ? M.FS.cwd() : (M.FS.getStream(dirfd)?.path ?? "/");
+    return M.PATH.normalize(`${base}/${raw}`);
+  }
+
+  function wrapImports(imports: { env: Record<string, unknown> }): typeof imports {
+    const table = imports.env; // === imports.wasi_snapshot_preview1 === emscripten's wasmImports
+    for (const name of Object.keys(table)) {
+      const original = table[name];
+      if (typeof original !== "function") continue;
+      let wrapper: (this: unknown, ...args: any[]) => unknown;
+      if (disabled) {
+        continue;
+      } else if (Object.hasOwn(ALWAYS_DENY, name)) {
+        const answer = ALWAYS_DENY[name]!;
+        wrapper = answer === "throw" ? () => deny(name) : () => { violations.push(name); return answer; };
+      } else if (name === "proc_exit" || name === "exit") {
+        // os._exit / abort-like paths: end the guest with its status; emscripten's
+        // own handler would set the (worker) process's exit code and quit.
+        wrapper = function (this: unknown, code: number) {
+          if (!armed) return (original as Function).call(this, code);
+          const error = new GuestProcessExit(Number(code) | 0);
+          death ??= error;
+          throw error;
+        };
+      } else if (name === "__syscall_openat") {
+        wrapper = function (this: unknown, dirfd: number, pathPtr: number, flags: number, varargs: number) {
+          if (armed && !open(resolvePath(dirfd, pathPtr), flags)) return -ERRNO.EACCES;
+          return (original as Function).call(this, dirfd, pathPtr, flags, varargs);
+        };
+      } else if (ALLOW.has(name)) {
+        continue;
+      } else {
+        wrapper = function (this: unknown, ...args: unknown[]) {
+          if (armed) return deny(name);
+          return (original as Function).apply(this, args);
+        };
+      }
+      Object.assign(wrapper, original); // keep `.sig` and friends: addFunction / GOT need them
+      table[name] = wrapper;
+    }
+    return imports;
+  }
+
+  return {
+    wrapImports,
+    attach(m) { module = m; },
+    arm() { armed = true; },
+    get death() { return death; },
+    get violations() { return violations; },
+  };
+}

@@ -1,0 +1,236 @@
+/**
+ * Host side of one Python interpreter: a worker thread (py-worker.ts), its
+ * host-call channel, and the hard stop.
+ *
+ * Invariants:
+ * - One interpreter per worker thread; the worker is terminated at the CPU
+ *   deadline (plus a short grace for the soft KeyboardInterrupt), at the
+ *   wall-clock deadline, on any violation or fatal error, and on dispose. A
+ *   terminated or failed interpreter is never used again.
+ * - Time the guest spends waiting on host functions is not charged to its CPU
+ *   deadline, but always to the wall-clock deadline.
+ * - Host replies are bounded by the reply buffer; a larger reply becomes an
+ *   error for the guest, never a partial write.
+ *
+ * @packageDocumentation
+ */
+import { Worker } from "node:worker_threads";
+import { cappedModule, pyodideDirectory } from "./pyodide-files.js";
+import { pythonSnapshot } from "./snapshot.js";
+import { pythonWorkerScript } from "./worker-script.js";
+import type { BootData, CallReply, FromWorker, ToWorker } from "./py-protocol.js";
+
+/** Boot settings of an interpreter; interpreters with equal settings are interchangeable spares. */
+export interface InterpreterSettings {
+  readonly memoryBytes: number;
+  readonly resultBytes: number;
+  readonly outputBytes: number;
+  readonly fsQuotaBytes: number;
+  readonly maxFiles: number;
+  /** Test-only (see BootData). */
+  readonly unsafeNoFirewall?: boolean;
+}
+
+/** What a running call needs from its sandbox. */
+export interface CallServices {
+  /** A request from the guest (host function, module look-up, r_open). Answers `{ value }`, `{ error }` or `{ restricted }`. */
+  host(request: unknown): Promise<Record<string, unknown>>;
+  output(stream: "stdout" | "stderr", chunk: Uint8Array): void;
+}
+
+/** How a call ended, including the ends only the host thread sees. */
+export type CallOutcome = CallReply | { readonly kind: "hard-timeout"; readonly limit: "timeoutMs" | "wallTimeMs" } | { readonly kind: "died"; readonly detail: string };
+
+/** Native stack of an interpreter's thread: C-level recursion then ends cleanly (PYTHON-FACTS §8). */
+const STACK_MB = 64;
+/** How long the soft stop (KeyboardInterrupt) gets before the thread is terminated. */
+const GRACE_MS = 250;
+const encoder = new TextEncoder();
+
+/** One interpreter in its own worker thread. */
+export class Interpreter {
+  private dead: string | undefined;
+  private services: CallServices | undefined;
+  private current: ((outcome: CallOutcome) => void) | undefined;
+  private readonly control: Int32Array;
+  private readonly reply: Uint8Array;
+  private cpuTimer: NodeJS.Timeout | undefined;
+  private cpuLeft = 0;
+  private cpuStarted = 0;
+  /** Bytes of wasm memory the interpreter holds (high-water mark). */
+  memoryBytes = 0;
+
+  private constructor(private readonly worker: Worker, hostReply: SharedArrayBuffer) {
+    this.control = new Int32Array(hostReply, 0, 2);
+    this.reply = new Uint8Array(hostReply, 8);
+  }
+
+  /** Boot an interpreter from the process's snapshot. */
+  static async start(settings: InterpreterSettings): Promise<Interpreter> {
+    const [wasmModule, snapshot] = await Promise.all([cappedModule(settings.memoryBytes), pythonSnapshot()]);
+    const hostReply = new SharedArrayBuffer(8 + settings.resultBytes + 4096);
+    const boot: BootData = { pyodideDir: pyodideDirectory(), wasmModule, snapshot, hostReply, ...settings };
+    const worker = new Worker(pythonWorkerScript(), {
+      workerData: boot,
+      resourceLimits: {
+        stackSizeMb: STACK_MB,
+        // The worker's JS heap holds the in-memory FS (quota), the stdlib archive and copies of results.
+        maxOldGenerationSizeMb: 192 + Math.ceil((settings.fsQuotaBytes + 16 * settings.resultBytes + snapshot.byteLength) / 2 ** 20),
+      },
+    });
+    const interpreter = new Interpreter(worker, hostReply);
+    const listeners: Array<[string, (...args: any[]) => void]> = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        listeners.push(["message", (message: FromWorker) => {
+          if (message.t === "ready") {
+            interpreter.memoryBytes = message.memoryBytes;
+            resolve();
+          } else reject(new Error(`Python interpreter failed to start: ${message.t === "failed" ? message.detail : message.t}`));
+        }]);
+        listeners.push(["error", (error: Error) => reject(new Error(`Python interpreter failed to start: ${error.message}`))]);
+        listeners.push(["exit", (code: number) => reject(new Error(`Python interpreter exited while starting (${code})`))]);
+        for (const [event, listener] of listeners) worker.once(event, listener);
+      });
+    } catch (error) {
+      void worker.terminate();
+      throw error;
+    } finally {
+      for (const [event, listener] of listeners) worker.off(event, listener);
+    }
+    worker.on("message", (message: FromWorker) => interpreter.onMessage(message));
+    worker.on("error", (error) => interpreter.fail(`worker error: ${error.message.slice(0, 200)}`));
+    worker.on("exit", (code) => interpreter.fail(`worker exited (${code})`));
+    worker.unref();
+    return interpreter;
+  }
+
+  /** Why this interpreter can no longer be used, or `undefined` while it can. */
+  get deadReason(): string | undefined {
+    return this.dead;
+  }
+
+  /** Run one request. Only one call at a time (the sandbox serialises them). */
+  call(body: Record<string, unknown>, timeoutMs: number, wallTimeMs: number, services: CallServices): Promise<CallOutcome> {
+    if (this.dead) return Promise.resolve({ kind: "died", detail: this.dead });
+    return new Promise<CallOutcome>((resolve) => {
+      const wallTimer = setTimeout(() => this.hardStop("wallTimeMs"), wallTimeMs);
+      this.services = services;
+      this.current = (outcome) => {
+        clearTimeout(wallTimer);
+        this.pauseCpu();
+        this.current = undefined;
+        this.services = undefined;
+        resolve(outcome);
+      };
+      this.cpuLeft = timeoutMs + GRACE_MS;
+      this.resumeCpu();
+      this.worker.postMessage({ t: "call", request: { body, timeoutMs } } satisfies ToWorker);
+    });
+  }
+
+  private resumeCpu(): void {
+    this.cpuStarted = performance.now();
+    this.cpuTimer = setTimeout(() => this.hardStop("timeoutMs"), Math.max(0, this.cpuLeft));
+  }
+
+  private pauseCpu(): void {
+    if (this.cpuTimer === undefined) return;
+    clearTimeout(this.cpuTimer);
+    this.cpuTimer = undefined;
+    this.cpuLeft -= performance.now() - this.cpuStarted;
+  }
+
+  private hardStop(limit: "timeoutMs" | "wallTimeMs"): void {
+    const finish = this.current;
+    this.terminate(`hard stop at limits.${limit}`);
+    finish?.({ kind: "hard-timeout", limit });
+  }
+
+  private onMessage(message: FromWorker): void {
+    switch (message.t) {
+      case "out":
+        this.services?.output(message.stream, message.chunk);
+        return;
+      case "done":
+        this.memoryBytes = message.reply.memoryBytes;
+        if (message.reply.kind === "violation" || message.reply.kind === "fatal" || message.reply.kind === "malformed" || (message.reply.kind === "exit" && message.reply.ended)) {
+          // A violation, a guest process exit, a fatal error, a malformed answer: never reuse.
+          this.terminate(`interpreter ended: ${message.reply.kind}`);
+        }
+        this.current?.(message.reply);
+        return;
+      case "host":
+        void this.answerHost(message.request);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async answerHost(request: unknown): Promise<void> {
+    const services = this.services;
+    this.pauseCpu();
+    let answer: Record<string, unknown>;
+    try {
+      answer = services ? await services.host(request) : { error: "no call is running" };
+    } catch (error) {
+      answer = { error: error instanceof Error ? error.message.slice(0, 1000) : "host function failed" };
+    }
+    if (this.dead || this.services !== services) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = encoder.encode(JSON.stringify(answer));
+    } catch {
+      bytes = encoder.encode(JSON.stringify({ error: "the host's answer could not be encoded" }));
+    }
+    if (bytes.length > this.reply.length) bytes = encoder.encode(JSON.stringify({ error: `the host's answer is larger than limits.resultBytes (${this.reply.length - 4096} bytes)` }));
+    this.reply.set(bytes);
+    Atomics.store(this.control, 1, bytes.length);
+    Atomics.store(this.control, 0, 1);
+    Atomics.notify(this.control, 0);
+    if (this.current) this.resumeCpu();
+  }
+
+  private fail(detail: string): void {
+    const finish = this.current;
+    this.terminate(detail);
+    finish?.({ kind: "died", detail });
+  }
+
+  /** Stop the thread (idempotent). Its memory is freed with it. */
+  terminate(reason = "terminated"): void {
+    if (this.dead) return;
+    this.dead = reason;
+    this.pauseCpu();
+    void this.worker.terminate();
+  }
+}
+
+/** One pre-started interpreter per settings, so a new sandbox does not wait for a boot. */
+const spares = new Map<string, Promise<Interpreter>>();
+
+/**
+ * An interpreter for a new sandbox: the spare of these settings when one is
+ * ready (and another spare is started behind it), else a fresh boot.
+ */
+export async function takeInterpreter(settings: InterpreterSettings, keepSpare = true): Promise<Interpreter> {
+  const key = JSON.stringify(settings);
+  const spare = spares.get(key);
+  spares.delete(key);
+  let interpreter: Interpreter | undefined;
+  if (spare) interpreter = await spare.catch(() => undefined);
+  if (!interpreter || interpreter.deadReason) interpreter = await Interpreter.start(settings);
+  if (keepSpare && !settings.unsafeNoFirewall) {
+    const next = Interpreter.start(settings);
+    next.catch(() => spares.delete(key));
+    spares.set(key, next);
+  }
+  return interpreter;
+}
+
+/** Stop every spare interpreter (e.g. before a process wants to exit promptly; spares never keep it alive). */
+export function dropSpares(): void {
+  for (const spare of spares.values()) void spare.then((i) => i.terminate("spare dropped"), () => {});
+  spares.clear();
+}

@@ -1,0 +1,60 @@
+/**
+ * Messages between the host thread and a Python worker (py-worker.ts). Every
+ * field is plain data: values cross threads by structured clone, never as
+ * objects with behaviour.
+ *
+ * @packageDocumentation
+ */
+
+/** What a worker starts with. */
+export interface BootData {
+  readonly pyodideDir: string;
+  /** The interpreter's wasm, compiled with the memory cap (pyodide-files.ts). */
+  readonly wasmModule: WebAssembly.Module;
+  /** The memory snapshot to start from; absent: make one and post it back. */
+  readonly snapshot?: Uint8Array;
+  /** [state, length] as Int32, then the reply bytes of host calls. */
+  readonly hostReply: SharedArrayBuffer;
+  readonly resultBytes: number;
+  readonly outputBytes: number;
+  readonly fsQuotaBytes: number;
+  readonly maxFiles: number;
+  /** Test-only: no firewall, to show each hostile test's attack works without it. */
+  readonly unsafeNoFirewall?: boolean;
+}
+
+/** `control[0]` while the worker waits for a host reply (0) and once it is written (1). */
+export type HostReplyState = 0 | 1;
+
+/** One request to the runner (boot-py.ts) with its CPU budget. */
+export interface CallRequest {
+  readonly body: Record<string, unknown>;
+  readonly timeoutMs: number;
+}
+
+/** How a call ended, as the worker saw it. */
+export type CallReply = {
+  readonly outputExceeded: boolean;
+  readonly timedOut: boolean;
+  readonly denied: { path: string; mode: string } | undefined;
+  readonly memoryBytes: number;
+} & (
+  | { readonly kind: "ok"; readonly value: unknown }
+  /** `ended`: the guest ended the interpreter itself (os._exit): it is gone. Otherwise sys.exit / SystemExit. */
+  | { readonly kind: "exit"; readonly code: number; readonly ended: boolean }
+  | { readonly kind: "exception"; readonly name: string; readonly message: string; readonly frames: readonly { file: string; line: number; name: string }[]; readonly restricted: boolean }
+  | { readonly kind: "violation"; readonly detail: string }
+  | { readonly kind: "fatal"; readonly detail: string; readonly stack: boolean }
+  | { readonly kind: "result-too-large" }
+  | { readonly kind: "malformed"; readonly detail: string }
+);
+
+export type ToWorker = { readonly t: "call"; readonly request: CallRequest };
+
+export type FromWorker =
+  | { readonly t: "ready"; readonly memoryBytes: number }
+  | { readonly t: "snapshot"; readonly image: Uint8Array }
+  | { readonly t: "failed"; readonly detail: string }
+  | { readonly t: "out"; readonly stream: "stdout" | "stderr"; readonly chunk: Uint8Array }
+  | { readonly t: "host"; readonly request: unknown }
+  | { readonly t: "done"; readonly reply: CallReply };

@@ -1,0 +1,477 @@
+/**
+ * `PythonRExec`: rexec's API for Python guests (CPython in WebAssembly, from
+ * the optional `pyodide` package), with the same options, hooks, policy and
+ * typed errors as the JavaScript `RExec`.
+ *
+ * Invariants this class keeps (the boundary itself is firewall.ts + py-worker.ts):
+ * - Host code never holds a Python object: values arrive as copies (codec.ts).
+ * - A sandbox's interpreter is never reused after a violation, a fatal error,
+ *   a hard stop or a limit error; later calls throw DisposedError naming why.
+ * - Nothing a guest does reaches the host process's exit code: guest exits are
+ *   {@link SystemExit} values, and the interpreter lives in a worker thread.
+ * - Calls run one at a time, in order.
+ *
+ * @packageDocumentation
+ */
+import type { Writable } from "node:stream";
+import {
+  CloneError, DisposedError, GuestError, MemoryLimitError, ModuleNotFoundError, OutputLimitError, RestrictedError,
+  StackLimitError, SystemExit, TimeoutError, type GuestFrame,
+} from "../host/errors.js";
+import { DEFAULT_LIMITS, resolveLimits, type Limits } from "../host/limits.js";
+import type { OpenMode } from "../host/open-mode.js";
+import { makeLogger, type Verbose } from "../host/verbose.js";
+import type { RHooks } from "../loader/types.js";
+import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
+import { toGuest } from "./codec.js";
+import { takeInterpreter, type CallOutcome, type Interpreter, type InterpreterSettings } from "./interpreter.js";
+import { findPythonModule, loadPythonFile, MODULE_NAME } from "./python-modules.js";
+
+/** Where the s_* methods send guest output: a stream or a function. */
+export type PythonOutputTarget = Pick<Writable, "write"> | ((text: string) => void);
+
+/** Options of {@link PythonRExec}; the shared ones mean what they mean for `RExec`. */
+export interface PythonRExecOptions {
+  /** `"python"` (accepted so `new RExec({ language: "python" })` options can be passed as they are). */
+  language?: "python";
+  /** Where guest modules (`.py` files and packages) come from (default: an empty MemoryHooks). */
+  hooks?: RHooks;
+  verbose?: Verbose;
+  /** Limits; `memoryBytes` defaults to 256 MiB for Python (the interpreter alone needs ~32 MiB). */
+  limits?: Partial<Limits>;
+  /** Host functions (plain Python functions to the guest) and values (copied in as globals). */
+  globals?: Record<string, unknown>;
+  /** What the s_* methods connect guest stdout/stderr to (default: the host's own streams). */
+  stdio?: { stdout?: PythonOutputTarget; stderr?: PythonOutputTarget };
+  /** Standard-library modules guest code may import (default: the class's `okBuiltinModules`). */
+  okBuiltinModules?: readonly string[];
+  /** Environment variables copied into the guest's `os.environ` (default: none). */
+  okEnv?: readonly string[];
+  /** `sys.argv` of the guest (default `["main.py"]`). */
+  argv?: readonly string[];
+  /** Quotas of the guest's in-memory file system (default 32 MiB, 2,000 files). */
+  fileSystem?: { bytes?: number; files?: number };
+  /** Keep a booted interpreter ready for the next sandbox of these limits (default true). */
+  spare?: boolean;
+}
+
+/** Options of one eval/exec call. */
+export interface PythonCallOptions {
+  /** The file name tracebacks show (default `<eval>` / `<exec>`). */
+  filename?: string;
+}
+
+/** Output of the most recent r_* call. */
+export interface PythonOutput {
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const KNOWN = new Set(["language", "hooks", "verbose", "limits", "globals", "stdio", "okBuiltinModules", "okEnv", "argv", "fileSystem", "spare"]);
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Python's limits default: the interpreter alone takes ~32 MiB of wasm memory. */
+export const PYTHON_DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({ ...DEFAULT_LIMITS, memoryBytes: 256 * 1024 * 1024 });
+const MIN_MEMORY = 64 * 1024 * 1024;
+
+/**
+ * A restricted Python environment: one CPython interpreter in its own worker
+ * thread, behind an import-boundary firewall.
+ *
+ * ```ts
+ * const py = new PythonRExec({ globals: { add: (a: number, b: number) => a + b } });
+ * await py.r_eval("add(1, 2)"); // 3
+ * py.dispose();
+ * ```
+ */
+export class PythonRExec {
+  /** Standard-library modules a guest may import (pure computation; no I/O beyond the in-memory FS). */
+  static okBuiltinModules: readonly string[] = [
+    "json", "re", "math", "cmath", "datetime", "time", "calendar", "collections", "decimal", "fractions", "statistics",
+    "itertools", "functools", "operator", "dataclasses", "typing", "string", "random", "heapq", "bisect", "textwrap",
+    "enum", "abc", "copy", "base64", "binascii", "hashlib", "hmac", "struct", "types", "warnings", "numbers",
+    "contextlib", "keyword", "reprlib", "weakref", "traceback", "io", "codecs", "unicodedata", "difflib", "pprint",
+    "csv", "uuid", "zoneinfo", "array", "graphlib", "secrets", "shlex", "fnmatch", "html", "sys", "os", "pathlib",
+  ];
+  /** Environment variables copied into `os.environ`. */
+  static okEnv: readonly string[] = [];
+
+  readonly limits: Limits;
+  readonly okBuiltinModules: readonly string[];
+  readonly okEnv: readonly string[];
+  readonly hooks: RHooks;
+  protected readonly log: (line: string) => void;
+  private readonly options: PythonRExecOptions;
+  private readonly settings: InterpreterSettings;
+  private readonly hostFunctions = new Map<string, (...args: any[]) => unknown>();
+  private readonly started: Promise<Interpreter>;
+  private interpreter: Interpreter | undefined;
+  private disposedReason: string | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private captured = { stdout: "", stderr: "" };
+  private restrictedDuringCall: RestrictedError | undefined;
+  private readonly decoder = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+
+  constructor(options: PythonRExecOptions = {}) {
+    if (typeof options !== "object" || options === null) throw new TypeError("PythonRExec options must be an object");
+    for (const key of Object.keys(options)) {
+      if (!KNOWN.has(key)) throw new TypeError(`unknown option "${key}" for a Python sandbox; known options: ${[...KNOWN].join(", ")}`);
+    }
+    if (options.language !== undefined && options.language !== "python") throw new TypeError('PythonRExec: options.language must be "python"');
+    const statics = new.target as unknown as typeof PythonRExec;
+    this.options = options;
+    this.limits = resolveLimits(options.limits, PYTHON_DEFAULT_LIMITS);
+    if (this.limits.memoryBytes < MIN_MEMORY) throw new RangeError(`limits.memoryBytes must be at least ${MIN_MEMORY} bytes for a Python sandbox (the interpreter alone needs ~32 MiB), got ${this.limits.memoryBytes}`);
+    this.log = makeLogger(options.verbose);
+    this.okBuiltinModules = strings(options.okBuiltinModules ?? statics.okBuiltinModules, "okBuiltinModules");
+    this.okEnv = strings(options.okEnv ?? statics.okEnv, "okEnv");
+    if (options.hooks !== undefined && (typeof options.hooks !== "object" || options.hooks === null || typeof options.hooks.resolve !== "function" || typeof options.hooks.load !== "function")) {
+      throw new TypeError("options.hooks must be an RHooks (an object with resolve() and load()), e.g. new FileSystemHooks({ root })");
+    }
+    this.hooks = options.hooks ?? new MemoryHooks({ files: {} });
+    const values: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(options.globals ?? {})) {
+      if (!NAME.test(name)) throw new TypeError(`options.globals: "${name}" is not a valid Python name`);
+      if (typeof value === "function") this.hostFunctions.set(name, value as (...args: any[]) => unknown);
+      else values[name] = toGuest(value);
+    }
+    const fsOptions = options.fileSystem ?? {};
+    this.settings = {
+      memoryBytes: this.limits.memoryBytes,
+      resultBytes: this.limits.resultBytes,
+      outputBytes: Math.min(this.limits.outputBytes, 2 ** 31),
+      fsQuotaBytes: wholeNumber(fsOptions.bytes ?? 32 * 2 ** 20, "fileSystem.bytes"),
+      maxFiles: wholeNumber(fsOptions.files ?? 2000, "fileSystem.files"),
+      ...((options as { unsafeNoFirewallForTests?: boolean }).unsafeNoFirewallForTests ? { unsafeNoFirewall: true } : {}),
+    };
+    const env: Record<string, string> = {};
+    for (const name of this.okEnv) if (process.env[name] !== undefined) env[name] = process.env[name]!;
+    const argv = strings(options.argv ?? ["main.py"], "argv");
+    this.started = this.start(values, env, argv);
+    this.started.catch(() => {});
+  }
+
+  private async start(values: Record<string, unknown>, env: Record<string, string>, argv: readonly string[]): Promise<Interpreter> {
+    const interpreter = await takeInterpreter(this.settings, this.options.spare !== false);
+    if (this.disposedReason) {
+      interpreter.terminate("disposed");
+      throw new DisposedError(this.disposedReason);
+    }
+    this.interpreter = interpreter;
+    await this.run({ op: "setup", args: [[...this.okBuiltinModules], [...this.hostFunctions.keys()], argv, env, values] }, "capture", interpreter);
+    return interpreter;
+  }
+
+  /** Output the guest wrote during the most recent r_* call. */
+  get output(): PythonOutput {
+    return { ...this.captured };
+  }
+
+  /** True until disposed (by the host, or after a failure that ended the interpreter). */
+  get alive(): boolean {
+    return this.disposedReason === undefined;
+  }
+
+  /** Bytes of wasm memory the interpreter holds (its high-water mark; wasm memory never shrinks). */
+  get heapBytes(): number {
+    return this.interpreter?.memoryBytes ?? 0;
+  }
+
+  /** Evaluate Python: statements, then the value of a final expression (like a notebook cell). */
+  r_eval<T = unknown>(code: string, options?: PythonCallOptions): Promise<T> {
+    return this.enqueue(() => this.code("eval", code, options, "capture")) as Promise<T>;
+  }
+
+  /** Run Python statements; state persists across calls. */
+  r_exec(code: string, options?: PythonCallOptions): Promise<void> {
+    return this.enqueue(() => this.code("exec", code, options, "capture")).then(() => undefined);
+  }
+
+  /** Run a `.py` file found through the hooks (`./main.py`, `pkg/tool.py`) in the sandbox's globals. */
+  r_execfile(path: string, _options?: unknown): Promise<void> {
+    return this.enqueue(() => this.execfile(path, "capture")).then(() => undefined);
+  }
+
+  /**
+   * Import a module (`calc`, `pkg.sub`) through the hooks or the allowed
+   * standard library. Returns its public names: values copied, functions as
+   * async host functions that call into the guest.
+   */
+  r_import<T = Record<string, unknown>>(name: string, _options?: unknown): Promise<T> {
+    return this.enqueue(() => this.importModule("import", name, "capture")) as Promise<T>;
+  }
+
+  /** Forget a module and its submodules, then import it again. */
+  r_reload<T = Record<string, unknown>>(name: string, _options?: unknown): Promise<T> {
+    return this.enqueue(() => this.importModule("reload", name, "capture")) as Promise<T>;
+  }
+
+  /** Forget a module: the next import reads and runs it again. */
+  r_unload(name: string, _options?: unknown): Promise<void> {
+    const checked = moduleName(name, "r_unload");
+    return this.enqueue(() => this.call({ op: "unload", name: checked }, "capture")).then(() => undefined);
+  }
+
+  /** {@link r_eval} with guest output written to `stdio`. */
+  s_eval<T = unknown>(code: string, options?: PythonCallOptions): Promise<T> {
+    return this.enqueue(() => this.code("eval", code, options, "stdio")) as Promise<T>;
+  }
+  /** {@link r_exec} with guest output written to `stdio`. */
+  s_exec(code: string, options?: PythonCallOptions): Promise<void> {
+    return this.enqueue(() => this.code("exec", code, options, "stdio")).then(() => undefined);
+  }
+  /** {@link r_execfile} with guest output written to `stdio`. */
+  s_execfile(path: string, _options?: unknown): Promise<void> {
+    return this.enqueue(() => this.execfile(path, "stdio")).then(() => undefined);
+  }
+  /** {@link r_import} with guest output written to `stdio`. */
+  s_import<T = Record<string, unknown>>(name: string, _options?: unknown): Promise<T> {
+    return this.enqueue(() => this.importModule("import", name, "stdio")) as Promise<T>;
+  }
+  /** {@link r_reload} with guest output written to `stdio`. */
+  s_reload<T = Record<string, unknown>>(name: string, _options?: unknown): Promise<T> {
+    return this.enqueue(() => this.importModule("reload", name, "stdio")) as Promise<T>;
+  }
+  /** Same as {@link r_unload}. */
+  s_unload(name: string, options?: unknown): Promise<void> {
+    return this.r_unload(name, options);
+  }
+
+  /** camelCase aliases. */
+  eval<T = unknown>(code: string, options?: PythonCallOptions): Promise<T> { return this.r_eval<T>(code, options); }
+  exec(code: string, options?: PythonCallOptions): Promise<void> { return this.r_exec(code, options); }
+  execFile(path: string): Promise<void> { return this.r_execfile(path); }
+  import<T = Record<string, unknown>>(name: string): Promise<T> { return this.r_import<T>(name); }
+  reload<T = Record<string, unknown>>(name: string): Promise<T> { return this.r_reload<T>(name); }
+  unload(name: string): Promise<void> { return this.r_unload(name); }
+
+  /**
+   * The gate every guest file open passes (at the `openat` syscall, in the
+   * guest's in-memory file system), except the interpreter's own read-only
+   * standard library. Return to allow; throw {@link RestrictedError} to deny.
+   * Default: read and write under `/tmp` and `/home/guest` (in memory, within
+   * the file-system quotas); nothing else. Override in a subclass.
+   */
+  r_open(path: string, mode: OpenMode): void {
+    for (const dir of ["/tmp", "/home/guest"]) {
+      if (path === dir || path.startsWith(`${dir}/`)) return;
+    }
+    this.log(`denied: open ${path} (${mode})`);
+    throw new RestrictedError(`${mode === "r" ? "read of" : "write to"} ${path}`, "override r_open in a subclass of PythonRExec (the default allows /tmp and /home/guest)");
+  }
+
+  /** Stop the interpreter and free its memory. Idempotent; later calls throw DisposedError. */
+  dispose(): void {
+    this.retire("dispose() was called");
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  private retire(reason: string): void {
+    if (this.disposedReason) return;
+    this.disposedReason = reason;
+    this.interpreter?.terminate(reason);
+  }
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(task, task);
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private code(op: "eval" | "exec", code: string, options: PythonCallOptions | undefined, out: "capture" | "stdio"): Promise<unknown> {
+    if (typeof code !== "string") throw new TypeError(`${op}: code must be a string`);
+    const filename = options?.filename ?? (op === "eval" ? "<eval>" : "<exec>");
+    if (typeof filename !== "string" || filename.length === 0 || filename.length > 1024 || filename.includes("\0")) throw new TypeError("options.filename must be a non-empty string without NUL characters");
+    return this.call({ op, code, filename }, out);
+  }
+
+  private async execfile(path: string, out: "capture" | "stdio"): Promise<void> {
+    if (typeof path !== "string" || path.length === 0 || path.length > 4096 || path.includes("\0")) throw new TypeError("r_execfile: path must be a non-empty string without NUL characters");
+    const file = await loadPythonFile(this.hooks, path);
+    if (!file) throw new ModuleNotFoundError(path, undefined);
+    await this.call({ op: "exec", code: file.source, filename: file.id }, out);
+  }
+
+  private async importModule(op: "import" | "reload", name: string, out: "capture" | "stdio"): Promise<Record<string, unknown>> {
+    const checked = moduleName(name, op === "import" ? "r_import" : "r_reload");
+    const namespace = (await this.call({ op, name: checked }, out)) as Record<string, unknown>;
+    const result: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(namespace)) {
+      const tagged = value as { $callable?: string; $opaque?: string } | null;
+      if (tagged && typeof tagged === "object" && typeof tagged.$callable === "string") {
+        // Calls into the guest, queued like any other call.
+        result[key] = (...args: unknown[]) => this.enqueue(() => this.call({ op: "call", module: checked, name: key, args: args.map((a) => toGuest(a)) }, "capture"));
+      } else if (tagged && typeof tagged === "object" && typeof tagged.$opaque === "string") {
+        continue;
+      } else result[key] = value;
+    }
+    return result;
+  }
+
+  private async call(body: Record<string, unknown>, out: "capture" | "stdio"): Promise<unknown> {
+    if (this.disposedReason) throw new DisposedError(this.disposedReason);
+    let interpreter: Interpreter;
+    try {
+      interpreter = await this.started;
+    } catch (error) {
+      if (error instanceof DisposedError) throw error;
+      this.retire("the interpreter failed to start");
+      throw error;
+    }
+    if (this.disposedReason) throw new DisposedError(this.disposedReason);
+    return this.run(body, out, interpreter);
+  }
+
+  private async run(body: Record<string, unknown>, out: "capture" | "stdio", interpreter: Interpreter): Promise<unknown> {
+    const captured = { stdout: "", stderr: "" };
+    if (out === "capture") this.captured = captured;
+    const sink = out === "capture" ? undefined : this.stdioWriters();
+    this.restrictedDuringCall = undefined;
+    const outcome = await interpreter.call(body, this.limits.timeoutMs, this.limits.wallTimeMs, {
+      host: (request) => this.serveHost(request),
+      output: (stream, chunk) => {
+        const text = this.decoder[stream].decode(chunk, { stream: true });
+        if (sink) sink[stream](text);
+        else captured[stream] += text;
+      },
+    });
+    return this.settle(outcome);
+  }
+
+  private stdioWriters(): Record<"stdout" | "stderr", (text: string) => void> {
+    const writer = (target: PythonOutputTarget | undefined, fallback: NodeJS.WriteStream) => {
+      const t = target ?? fallback;
+      return typeof t === "function" ? (text: string) => t(text) : (text: string) => void t.write(text);
+    };
+    return { stdout: writer(this.options.stdio?.stdout, process.stdout), stderr: writer(this.options.stdio?.stderr, process.stderr) };
+  }
+
+  /** A guest request: host function, module look-up, r_open. Never throws. */
+  private async serveHost(request: unknown): Promise<Record<string, unknown>> {
+    const { op, args, path, mode } = (request ?? {}) as { op?: unknown; args?: unknown; path?: unknown; mode?: unknown };
+    try {
+      if (op === "open" && typeof path === "string" && (mode === "r" || mode === "w" || mode === "a")) {
+        try {
+          this.r_open(path, mode);
+          return { value: true };
+        } catch (error) {
+          if (error instanceof RestrictedError) this.restrictedDuringCall = error;
+          return { value: false };
+        }
+      }
+      if (!Array.isArray(args)) return { error: "malformed request" };
+      if (op === "call") {
+        const [name, ...rest] = args as [unknown, ...unknown[]];
+        const fn = typeof name === "string" ? this.hostFunctions.get(name) : undefined;
+        if (!fn) return { error: `no host function ${String(name).slice(0, 100)}` };
+        this.log(`host call ${String(name)}`);
+        return { value: toGuest(await fn(...rest)) };
+      }
+      if (op === "find" && typeof args[0] === "string" && MODULE_NAME.test(args[0]) && args[0].length <= 512) {
+        const found = await findPythonModule(this.hooks, args[0]);
+        return { value: found ?? null };
+      }
+      return { error: "unknown request" };
+    } catch (error) {
+      if (error instanceof RestrictedError) {
+        this.restrictedDuringCall = error;
+        return { restricted: error.message };
+      }
+      if (error instanceof CloneError) return { error: `the host's answer cannot be copied into Python: ${error.message}` };
+      return { error: error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 1000) : "the host function failed" };
+    }
+  }
+
+  /** Turn how the call ended into its value or its typed error (retiring the interpreter where it says so). */
+  private settle(outcome: CallOutcome): unknown {
+    const limits = this.limits;
+    switch (outcome.kind) {
+      case "hard-timeout":
+        this.retire(`the guest was stopped at limits.${outcome.limit}`);
+        throw new TimeoutError(outcome.limit === "timeoutMs" ? limits.timeoutMs : limits.wallTimeMs, "; the interpreter was stopped", outcome.limit);
+      case "died":
+        this.retire(outcome.detail);
+        throw new DisposedError(outcome.detail);
+      case "violation":
+        this.retire(`the guest reached a denied host import (${outcome.detail})`);
+        this.log(`violation: ${outcome.detail}`);
+        throw new RestrictedError(`the host import '${outcome.detail}' (the Python sandbox never gives guests JavaScript, the shell, sockets or native libraries)`, "nothing: this is the sandbox's boundary; the interpreter was stopped");
+      case "exit":
+        if (outcome.ended) this.retire(`the guest ended its interpreter (exit status ${outcome.code})`);
+        throw new SystemExit(outcome.code);
+      case "fatal":
+        if (outcome.stack) {
+          this.retire("the guest overflowed the native stack");
+          throw new StackLimitError(limits.stackBytes, " (native stack of the interpreter's thread)");
+        }
+        if (outcome.memoryBytes >= limits.memoryBytes - 2 ** 20) {
+          this.retire("the guest exhausted its memory");
+          throw new MemoryLimitError("memoryBytes", limits.memoryBytes);
+        }
+        this.retire(`the interpreter failed: ${outcome.detail}`);
+        throw new GuestError("InterpreterError", `the Python interpreter failed and was stopped: ${outcome.detail}`, "", []);
+      case "malformed":
+        this.retire("the guest's answer was malformed");
+        throw new GuestError("InterpreterError", `the guest's answer could not be read (${outcome.detail})`, "", []);
+      case "result-too-large":
+        throw new MemoryLimitError("resultBytes", limits.resultBytes);
+      case "ok":
+        if (outcome.outputExceeded) {
+          this.retire("the guest exceeded limits.outputBytes");
+          throw new OutputLimitError(limits.outputBytes);
+        }
+        if (outcome.timedOut) {
+          // It swallowed the KeyboardInterrupt and finished inside the grace period: still over its time.
+          this.retire("the guest ran past limits.timeoutMs");
+          throw new TimeoutError(limits.timeoutMs);
+        }
+        return outcome.value;
+      case "exception":
+        break;
+    }
+    if (outcome.outputExceeded) {
+      this.retire("the guest exceeded limits.outputBytes");
+      throw new OutputLimitError(limits.outputBytes);
+    }
+    if (outcome.timedOut) {
+      this.retire("the guest ran past limits.timeoutMs");
+      throw new TimeoutError(limits.timeoutMs);
+    }
+    if (outcome.name === "MemoryError") {
+      this.retire("the guest exhausted its memory");
+      throw new MemoryLimitError("memoryBytes", limits.memoryBytes);
+    }
+    if (outcome.restricted) {
+      const denied = this.restrictedDuringCall ?? new RestrictedError(outcome.message.replace(/; add it to okBuiltinModules to allow it$/, ""), "add it to okBuiltinModules");
+      throw withFrames(denied, outcome.frames);
+    }
+    if (outcome.name === "PermissionError" && outcome.denied && this.restrictedDuringCall) {
+      throw withFrames(this.restrictedDuringCall, outcome.frames);
+    }
+    const frames: GuestFrame[] = outcome.frames.map((f) => ({ functionName: f.name === "<module>" ? undefined : f.name, fileName: f.file, line: f.line, column: 0 })).reverse();
+    const stack = ["Traceback (most recent call last):", ...outcome.frames.map((f) => `  File "${f.file}", line ${f.line}, in ${f.name}`), `${outcome.name}: ${outcome.message}`].join("\n");
+    throw new GuestError(outcome.name, outcome.message, stack, frames);
+  }
+}
+
+function withFrames<T extends RestrictedError>(error: T, frames: readonly { file: string; line: number; name: string }[]): T {
+  error.frames = frames.map((f) => ({ functionName: f.name === "<module>" ? undefined : f.name, fileName: f.file, line: f.line, column: 0 })).reverse();
+  return error;
+}
+
+function strings(value: unknown, name: string): readonly string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) throw new TypeError(`${name} must be an array of strings`);
+  return Object.freeze([...value]);
+}
+
+function wholeNumber(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) throw new TypeError(`${name} must be a whole number ≥ 0`);
+  return value;
+}
+
+function moduleName(name: unknown, what: string): string {
+  if (typeof name !== "string" || name.length > 512 || !MODULE_NAME.test(name)) throw new TypeError(`${what}: expected a Python module name like "calc" or "pkg.sub"`);
+  return name;
+}
