@@ -7,6 +7,8 @@
  *   configuration restores its realm instead of evaluating the set-up. With
  *   the cache off, no image at all: in memory it would pay off only at a
  *   second sandbox, which a one-shot command never makes.
+ * - No instance recycling (instance-pool.ts): its scrub at dispose prepares
+ *   an instance for a next sandbox that never comes.
  * - `eval` only: no warm-up (warm-up.ts), which buys a fast first heavy call
  *   with ~250 ms spent before it — the wrong trade for one expression. `run`
  *   keeps it: a script's first heavy call ran ~1.5–2× slower without it
@@ -33,6 +35,7 @@ import { skipRealmImagesInThisThread, useRealmImageStore } from "../boundary/rea
 import { diskImageStore } from "./image-cache.js";
 import type { RExec } from "../host/rexec.js";
 import { precompileModule } from "../engine/wasm-variant.js";
+import { skipInstanceRecyclingInThisThread } from "../engine/instance-pool.js";
 
 /** A wasm function index past any the engine builds define (they have ~1,200). */
 const NO_FUNCTION = 2_000_000_000;
@@ -46,6 +49,7 @@ const NO_FUNCTION = 2_000_000_000;
 export function oneShotProcess(quickStart: boolean): (() => void) | undefined {
   // The engine compiles on V8's background threads while the sandbox's code loads.
   precompileModule();
+  skipInstanceRecyclingInThisThread();
   const store = diskImageStore();
   if (store) useRealmImageStore(store);
   else skipRealmImagesInThisThread();

@@ -38,9 +38,21 @@ export function takeInstance(image: EngineImage, maximumPages: number): EngineIn
   return instance;
 }
 
+let recycling = true;
+
+/**
+ * Recycle no instances in this thread: an ended tenant's instance is dropped
+ * unscrubbed (never used again; its memory goes with it). For a process that
+ * makes one sandbox and exits — the CLI — where the scrub (~10–20 ms cold)
+ * would prepare an instance nobody takes.
+ */
+export function skipInstanceRecyclingInThisThread(): void {
+  recycling = false;
+}
+
 /** Hand back the instance of a tenant that ended (see the invariants). */
 export function returnInstance(image: EngineImage, instance: EngineInstance): void {
-  if (instance.broken || instance.bytes > instance.initialPages * 65536 || instance.variant !== image.variant) {
+  if (!recycling || instance.broken || instance.bytes > instance.initialPages * 65536 || instance.variant !== image.variant) {
     instancePoolStats.dropped++;
     return;
   }

@@ -100,10 +100,16 @@ export class InterruptPacer {
    * iterations (one backward jump each). Leaves the pacer enabled only if both
    * checks hold; the caller installs its real handler afterwards.
    */
-  verify(install: (handler: () => boolean) => void, runLoop: (iterations: number) => void): boolean {
-    // The layout is the build's: once verified in this process, a new instance
-    // only has to show the reset value at its first handler call (see afterPoll).
-    if (verifiedBuilds.has(this.variant) && this.index >= 0) {
+  verify(install: (handler: () => boolean) => void, runLoop: (iterations: number) => void, trust: "pinned" | "process" | "none" = "process"): boolean {
+    // The layout is the build's: once verified in this process — or when the
+    // binary is one whose layout the test suite verifies by observation
+    // (engine-image.ts pins builds by SHA-256; test/engine/pinned-builds.test.ts)
+    // — a new instance only has to show the reset value at its first handler
+    // call (see afterPoll). Observing costs a 20,000-iteration loop in a cold
+    // engine, ~10–30 ms of a CLI command's start-up.
+    // `trust: "none"` always observes (the test of the pinned builds).
+    const known = trust === "pinned" || (trust === "process" && verifiedBuilds.has(this.variant));
+    if (known && this.index >= 0 && (this.index + 1) * 4 <= this.memory.buffer.byteLength) {
       this.armed = true;
       return true;
     }

@@ -44,7 +44,7 @@ import type { RejectionTracker } from "./rejection-tracker.js";
 import type { EngineInstance, InstanceTenant } from "./raw/engine-instance.js";
 import { EVAL_GLOBAL, EVAL_MODULE, heapString, PROMISE_FULFILLED, PROMISE_PENDING, rawFFI, takeCString, type RawFFI } from "./raw/raw-ffi.js";
 import { instancePoolStats } from "./instance-pool.js";
-import { captureEngineImage, knownImageFacts, type EngineImage, type EngineState } from "./engine-image.js";
+import { captureEngineImage, knownImageFacts, pinnedFacts, type EngineImage, type EngineState } from "./engine-image.js";
 
 /** Options of {@link createQuickJSEngine} beyond the generic {@link EngineOptions}. */
 export interface QuickJSEngineOptions extends EngineOptions {
@@ -105,15 +105,30 @@ export class QuickJSEngine implements Engine, InstanceTenant {
     if (freshRuntime) this.ffi.QTS_RuntimeEnableInterruptHandler(this.rt);
     const pacer = new InterruptPacer(instance.memory, this.ctx, instance.variant);
     this.pacer = pacer;
+    const verified = this.verifyPacer(pacer, pinnedFacts(instance.variant) !== undefined ? "pinned" : "process");
+    if (!verified) this.log(`interrupt pacing unavailable for ${instance.variant}: native-heavy loops are polled at the engine's own rate`);
+  }
+
+  private verifyPacer(pacer: InterruptPacer, trust: "pinned" | "process" | "none"): boolean {
     try {
-      const verified = pacer.verify(
+      return pacer.verify(
         (handler) => (this.interruptProbe = handler),
         (iterations) => this.free(this.evalScript(`for (let i = 0; i < ${iterations}; i++) {}`, "<rexec:pacer-probe>")),
+        trust,
       );
-      if (!verified) this.log(`interrupt pacing unavailable for ${instance.variant}: native-heavy loops are polled at the engine's own rate`);
     } finally {
       this.interruptProbe = undefined;
     }
+  }
+
+  /**
+   * @internal For the test of the pinned builds: observe this build's
+   * interrupt-counter layout now, trusting nothing (a throwaway pacer; this
+   * engine's own pacing is untouched).
+   */
+  observePacingLayout(): boolean {
+    const instance = this.instance!;
+    return this.verifyPacer(new InterruptPacer(instance.memory, this.ctx, instance.variant), "none");
   }
 
   /** The pacer's probe handler while it verifies (see {@link startPolling}). */
