@@ -34,7 +34,7 @@ import { skipWarmUpInThisThread } from "../engine/warm-up.js";
 import { skipRealmImagesInThisThread, useRealmImageStore } from "../boundary/realm-image.js";
 import { diskImageStore } from "./image-cache.js";
 import type { RExec } from "../host/rexec.js";
-import { precompileModule } from "../engine/wasm-variant.js";
+import { prepareEngine } from "../engine/raw/engine-instance.js";
 import { skipInstanceRecyclingInThisThread } from "../engine/instance-pool.js";
 
 /** A wasm function index past any the engine builds define (they have ~1,200). */
@@ -47,8 +47,8 @@ const NO_FUNCTION = 2_000_000_000;
  * @param quickStart - skip the warm-up and hold tier-up during the set-up (`eval`, the REPL).
  */
 export function oneShotProcess(quickStart: boolean): (() => void) | undefined {
-  // The engine compiles on V8's background threads while the sandbox's code loads.
-  precompileModule();
+  // The engine compiles on V8's background threads (and its glue loads) while the sandbox's code loads.
+  prepareEngine();
   skipInstanceRecyclingInThisThread();
   const store = diskImageStore();
   if (store) useRealmImageStore(store);

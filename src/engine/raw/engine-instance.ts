@@ -16,7 +16,7 @@
  * @packageDocumentation
  */
 import type { QuickJSFFI } from "@jitl/quickjs-ng-wasmfile-release-sync/ffi";
-import { baseVariant, compiledModule, engineBinaryFacts, moduleCompiled, type EngineVariantName } from "../wasm-variant.js";
+import { baseVariant, compiledModule, engineBinaryFacts, ENGINE_VARIANT, moduleCompiled, precompileModule, type EngineVariantName } from "../wasm-variant.js";
 import { utcInstantiateWasm } from "../utc-time.js";
 import { HeapGrowthWatch } from "../heap-growth.js";
 import { STACK_POINTER_EXPORT, TABLE_EXPORT } from "../wasm-table-export.js";
@@ -67,6 +67,17 @@ function glue(variant: EngineVariantName): Promise<{ factory: ModuleFactory; FFI
     loaded.set(variant, p);
   }
   return p;
+}
+
+/**
+ * Start what the first instance of `variant` will wait for — the module's
+ * compilation (off the main thread) and the glue's import — so that a process
+ * that knows it will need an engine (the CLI) overlaps them with loading the
+ * rest of its code. Failures are left for {@link EngineInstance.create} to report.
+ */
+export function prepareEngine(variant: EngineVariantName = ENGINE_VARIANT): void {
+  precompileModule(variant);
+  glue(variant).catch(() => loaded.delete(variant));
 }
 
 /** One wasm instance (see the file's invariants). */
