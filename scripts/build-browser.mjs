@@ -7,8 +7,8 @@
 // The core is bundled unchanged. Its Node built-ins are swapped at bundle time
 // for the small browser modules in src/platform/browser/ (see its README), and
 // the build FAILS if any other `node:` built-in, or esbuild's Node package,
-// enters the graph — so a new Node dependency in the core is caught here, not
-// in a user's page. Run after scripts/build.mjs (it reads the minified guest
+// enters the graph, or a Node-only package (NODE_ONLY_PACKAGES) — so a new
+// Node dependency in the core is caught here, not in a user's page. Run after scripts/build.mjs (it reads the minified guest
 // sources, web bundles and builtins from dist/, and embeds them).
 //
 // Usage: node scripts/build-browser.mjs. Exports buildBrowser() for the tests.
@@ -40,6 +40,9 @@ export const PLATFORM_MODULES = {
   "node:url": "url.ts",
   esbuild: "esbuild.ts",
 };
+
+/** Packages that only run on Node (native code, sockets, threads): importing one from the browser graph fails the build. */
+export const NODE_ONLY_PACKAGES = ["fastify", "bullmq", "ioredis", "prom-client", "piscina", "pyodide", "isolated-vm", "playwright-core", "esbuild-wasm", "vm2", "tsx", "typescript"];
 
 /**
  * Core modules replaced as a whole by their browser version: modules whose one
@@ -100,6 +103,11 @@ export function platformPlugin(graphProblems) {
         const rel = relative(src, join(dirname(args.importer), args.path)).split("\\").join("/").replace(/\.js$/, ".ts");
         const target = PLATFORM_FILES[rel];
         return target ? { path: join(platform, target) } : undefined;
+      });
+      const nodeOnly = new RegExp(`^(${NODE_ONLY_PACKAGES.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})(/|$)`);
+      b.onResolve({ filter: nodeOnly }, (args) => {
+        graphProblems.push(`${args.path} (imported by ${relative(root, args.importer)})`);
+        return { errors: [{ text: `Node-only package ${args.path} reached the browser graph (from ${relative(root, args.importer)}); keep it out of the graph (a lazy import from a module the browser build does not reach)` }] };
       });
       b.onResolve({ filter: /^rexec:embedded-files$/ }, () => ({ path: "embedded-files", namespace: "rexec-embedded" }));
       b.onLoad({ filter: /.*/, namespace: "rexec-embedded" }, () => ({ contents: `export default ${JSON.stringify(embeddedFiles())};`, loader: "js" }));

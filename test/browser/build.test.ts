@@ -46,12 +46,15 @@ describe("browser bundle graph", () => {
     assert.deepEqual(light.filter((p) => /src\/(engine|loader)\/|src\/boundary\/realm|quickjs|acorn/.test(p)), []);
   });
 
-  test("the build fails, naming it, when a Node built-in without a browser module reaches the graph", async () => {
+  test("the build fails, naming it, when a Node built-in without a browser module, or a Node-only package, reaches the graph", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rexec-browser-build-"));
     try {
       const entry = join(dir, "entry.ts");
       writeFileSync(entry, 'import { cpus } from "node:os";\nexport const n = cpus().length;\n');
       await assert.rejects(buildBrowser({ write: false, entries: { x: entry } }), /node:os/);
+      const pkg = join(dir, "pkg.ts");
+      writeFileSync(pkg, 'import Fastify from "fastify";\nexport const app = Fastify();\n');
+      await assert.rejects(buildBrowser({ write: false, entries: { x: pkg } }), /Node-only package fastify/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
