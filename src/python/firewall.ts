@@ -123,18 +123,25 @@ export interface Firewall {
  * `disabled` exists for one purpose: the hostile tests run the same attacks
  * against an unprotected interpreter to show each attack works there.
  */
-export function makeFirewall(open: OpenCheck, options: { disabledForTests?: boolean } = {}): Firewall {
+export function makeFirewall(open: OpenCheck, options: { disabledForTests?: boolean; onDeath?: (death: SandboxViolation | GuestProcessExit) => void } = {}): Firewall {
   let armed = false;
   let module: FirewallModule | undefined;
   let death: SandboxViolation | GuestProcessExit | undefined;
   const violations: string[] = [];
   const disabled = options.disabledForTests === true;
 
+  // The first death is reported at once: the guest may catch the exception
+  // and go on, but its interpreter is already condemned (the host stops it).
+  const die = (error: SandboxViolation | GuestProcessExit): never => {
+    if (!death) {
+      death = error;
+      options.onDeath?.(error);
+    }
+    throw error;
+  };
   const deny = (name: string): never => {
     violations.push(name);
-    const error = new SandboxViolation(name);
-    death ??= error;
-    throw error;
+    return die(new SandboxViolation(name));
   };
 
   function resolvePath(dirfd: number, pathPtr: number): string {
@@ -161,9 +168,7 @@ export function makeFirewall(open: OpenCheck, options: { disabledForTests?: bool
         // own handler would set the (worker) process's exit code and quit.
         wrapper = function (this: unknown, code: number) {
           if (!armed) return (original as Function).call(this, code);
-          const error = new GuestProcessExit(Number(code) | 0);
-          death ??= error;
-          throw error;
+          return die(new GuestProcessExit(Number(code) | 0));
         };
       } else if (name === "__syscall_openat") {
         wrapper = function (this: unknown, dirfd: number, pathPtr: number, flags: number, varargs: number) {

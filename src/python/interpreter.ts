@@ -152,8 +152,9 @@ export class Interpreter {
       case "out":
         this.services?.output(message.stream, message.chunk);
         return;
+      case "death":
       case "done":
-        this.memoryBytes = message.reply.memoryBytes;
+        if (message.reply.memoryBytes) this.memoryBytes = message.reply.memoryBytes;
         if (message.reply.kind === "violation" || message.reply.kind === "fatal" || message.reply.kind === "malformed" || (message.reply.kind === "exit" && message.reply.ended)) {
           // A violation, a guest process exit, a fatal error, a malformed answer: never reuse.
           this.terminate(`interpreter ended: ${message.reply.kind}`);

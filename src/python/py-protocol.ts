@@ -57,4 +57,6 @@ export type FromWorker =
   | { readonly t: "failed"; readonly detail: string }
   | { readonly t: "out"; readonly stream: "stdout" | "stderr"; readonly chunk: Uint8Array }
   | { readonly t: "host"; readonly request: unknown }
-  | { readonly t: "done"; readonly reply: CallReply };
+  | { readonly t: "done"; readonly reply: CallReply }
+  /** Sent the moment the firewall condemns the interpreter (a violation or a guest process exit). */
+  | { readonly t: "death"; readonly reply: CallReply };

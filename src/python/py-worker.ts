@@ -93,7 +93,10 @@ const mark = (what: string) => { if (process.env.REXEC_PYTHON_DEBUG) console.err
 
 async function boot(): Promise<void> {
   mark("entry");
-  firewall = makeFirewall(checkOpen, { disabledForTests: data.unsafeNoFirewall === true });
+  firewall = makeFirewall(checkOpen, {
+    disabledForTests: data.unsafeNoFirewall === true,
+    onDeath: (death) => port.postMessage({ t: "death", reply: deathReply(death) } satisfies FromWorker),
+  });
   // By file URL: this module may run as a bundle without package resolution (worker-script.ts).
   const { loadPyodide } = (await import(pathToFileURL(`${data.pyodideDir}/pyodide.mjs`).href)) as typeof import("pyodide");
   mark("pyodide imported");
@@ -179,6 +182,11 @@ async function boot(): Promise<void> {
   port.postMessage({ t: "ready", memoryBytes: memory!.buffer.byteLength } satisfies FromWorker);
 }
 
+function deathReply(death: SandboxViolation | GuestProcessExit): CallReply {
+  const base = { outputExceeded: call.outputExceeded, timedOut: false, denied: undefined, memoryBytes: 0 };
+  return death instanceof GuestProcessExit ? { ...base, kind: "exit", code: death.code, ended: true } : { ...base, kind: "violation", detail: death.what };
+}
+
 function serve(request: CallRequest, run: () => number, memory: WebAssembly.Memory): CallReply {
   call.request = encoder.encode(JSON.stringify(request.body));
   call.response = [];
@@ -199,8 +207,7 @@ function serve(request: CallRequest, run: () => number, memory: WebAssembly.Memo
   call.deadline = Number.POSITIVE_INFINITY;
   const base = { outputExceeded: call.outputExceeded, timedOut, denied: call.denied, memoryBytes: memory.buffer.byteLength };
   const death = firewall.death;
-  if (death instanceof SandboxViolation) return { ...base, kind: "violation", detail: death.what };
-  if (death instanceof GuestProcessExit) return { ...base, kind: "exit", code: death.code, ended: true };
+  if (death) return { ...base, ...deathReply(death) };
   if (thrown !== undefined) {
     const text = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : typeof thrown;
     const stack = thrown instanceof RangeError && /call stack/i.test(thrown.message);

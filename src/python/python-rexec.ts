@@ -69,6 +69,14 @@ export interface PythonOutput {
 
 const KNOWN = new Set(["language", "hooks", "verbose", "limits", "globals", "stdio", "okBuiltinModules", "okEnv", "argv", "fileSystem", "spare"]);
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * @internal Test-only: a sandbox WITHOUT the import firewall (and without the
+ * openat check), so the hostile tests can show each attack works when the
+ * boundary is missing. A symbol, not exported from the package entry, so no
+ * options object from configuration or JSON can carry it.
+ */
+export const UNSAFE_NO_FIREWALL: unique symbol = Symbol("rexec.python.unsafeNoFirewallForTests");
+
 /** Python's limits default: the interpreter alone takes ~32 MiB of wasm memory. */
 export const PYTHON_DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({ ...DEFAULT_LIMITS, memoryBytes: 256 * 1024 * 1024 });
 const MIN_MEMORY = 64 * 1024 * 1024;
@@ -141,7 +149,7 @@ export class PythonRExec {
       outputBytes: Math.min(this.limits.outputBytes, 2 ** 31),
       fsQuotaBytes: wholeNumber(fsOptions.bytes ?? 32 * 2 ** 20, "fileSystem.bytes"),
       maxFiles: wholeNumber(fsOptions.files ?? 2000, "fileSystem.files"),
-      ...((options as { unsafeNoFirewallForTests?: boolean }).unsafeNoFirewallForTests ? { unsafeNoFirewall: true } : {}),
+      ...((options as { [UNSAFE_NO_FIREWALL]?: boolean })[UNSAFE_NO_FIREWALL] === true ? { unsafeNoFirewall: true } : {}),
     };
     const env: Record<string, string> = {};
     for (const name of this.okEnv) if (process.env[name] !== undefined) env[name] = process.env[name]!;
