@@ -7,7 +7,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { Limits } from "../host/limits.js";
-import { parseDuration, parseSize, UsageError } from "./options.js";
+import { KNOWN_MODULES, parseDuration, parseSize, UsageError } from "./options.js";
 
 /** Flags both commands take. */
 export const COMMON_OPTIONS = {
@@ -21,6 +21,7 @@ export const COMMON_OPTIONS = {
   "max-output": { type: "string" },
   "max-result": { type: "string" },
   "shutdown-timeout": { type: "string" },
+  "allow-module": { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -37,6 +38,10 @@ Limits (the default of every job and the most a job may ask for; a job's "limits
   --stack <size>           guest stack (default 1m in threads)
   --max-output <size>      stdout+stderr per job (default 1m)
   --max-result <size>      the result value (default 8m)
+
+Policy:
+  --allow-module <name,...>  the builtin modules guests may import (default: ${KNOWN_MODULES.join(", ")});
+                             a job's "modules" can only narrow them. No file system, network or environment.
 
   --shutdown-timeout <duration>  on SIGTERM/SIGINT, how long running jobs may finish (default 10s)
   -h, --help`;
@@ -57,7 +62,7 @@ export function parseCount(text: string | undefined, flag: string, min = 1): num
   return Number(text);
 }
 
-type Values = Partial<Record<keyof typeof COMMON_OPTIONS, string | boolean | undefined>>;
+type Values = Partial<Record<keyof typeof COMMON_OPTIONS, string | string[] | boolean | undefined>>;
 
 /** The server's limits from the flags (only those given; the library fills in the rest). */
 export function limitsFromFlags(values: Values): Partial<Limits> {
@@ -78,8 +83,15 @@ export function limitsFromFlags(values: Values): Partial<Limits> {
 }
 
 /** Runner options from the common flags. */
-export function runnerFromFlags(values: Values): { limits: Partial<Limits>; concurrency?: number; queueLimit?: number; maxPools?: number } {
-  const out: { limits: Partial<Limits>; concurrency?: number; queueLimit?: number; maxPools?: number } = { limits: limitsFromFlags(values) };
+export function runnerFromFlags(values: Values): { limits: Partial<Limits>; concurrency?: number; queueLimit?: number; maxPools?: number; policy?: { okBuiltinModules: string[] } } {
+  const out: { limits: Partial<Limits>; concurrency?: number; queueLimit?: number; maxPools?: number; policy?: { okBuiltinModules: string[] } } = { limits: limitsFromFlags(values) };
+  const modules = values["allow-module"];
+  if (Array.isArray(modules)) {
+    const names = [...new Set(modules.flatMap((s) => s.split(",")).map((s) => s.trim().replace(/^node:/, "")).filter(Boolean))];
+    const unknown = names.filter((m) => !KNOWN_MODULES.includes(m));
+    if (unknown.length) throw new UsageError(`--allow-module: unknown module ${unknown.map((m) => `"${m}"`).join(", ")}; known modules: ${KNOWN_MODULES.join(", ")}`);
+    out.policy = { okBuiltinModules: names };
+  }
   const threads = parseCount(values.threads as string | undefined, "--threads");
   const queueLimit = parseCount(values["queue-limit"] as string | undefined, "--queue-limit", 0);
   const maxPools = parseCount(values["max-pools"] as string | undefined, "--max-pools");

@@ -1,10 +1,11 @@
 /**
- * A job of the service and the queue worker: `{ code, input?, limits?, filename?, language? }`,
+ * A job of the service and the queue worker: `{ code, input?, limits?, modules?, filename?, language? }`,
  * checked before anything runs.
  *
  * Invariant: a job can only tighten the limits the server (or worker) was
  * started with — every limit it names must be at most the server's; none can
- * be raised or switched off by a client. Job data comes from the network or
+ * be raised or switched off by a client — and only narrow its builtin modules
+ * to a subset of the server's. Job data comes from the network or
  * from Redis, so it is treated as hostile: strings are measured before they
  * are quoted in a message, and quoted text is cut.
  *
@@ -14,6 +15,11 @@ import { resolveLimits, type Limits } from "../host/limits.js";
 
 /** A job as a client sends it (the body of `POST /run`, or the data of a queue job). */
 export interface JobData {
+  /**
+   * Builtin modules the guest may import (`"path"`, `"util"`…): a subset of the
+   * server's (default: all of the server's). Like limits, it can only narrow.
+   */
+  readonly modules?: readonly string[];
   /** The code to evaluate (its completion value is the result, as with `RExec.r_eval`). */
   readonly code: string;
   /** Data copied into the guest as the global `input` (JSON). */
@@ -32,6 +38,8 @@ export interface Job {
   readonly hasInput: boolean;
   readonly input: unknown;
   readonly limits: Limits;
+  /** The builtin modules the guest may import (the server's, or the job's narrower list), sorted. */
+  readonly modules: readonly string[];
   readonly filename: string | undefined;
   readonly language: "js" | "ts" | undefined;
 }
@@ -41,7 +49,7 @@ export class InvalidJobError extends Error {
   override name = "InvalidJobError";
 }
 
-const JOB_KEYS = new Set(["code", "input", "limits", "filename", "language"]);
+const JOB_KEYS = new Set(["code", "input", "limits", "modules", "filename", "language"]);
 const LIMIT_KEYS: readonly (keyof Limits)[] = ["memoryBytes", "timeoutMs", "wallTimeMs", "stackBytes", "outputBytes", "resultBytes"];
 /** Longest file name a job may give (it appears in every stack line). */
 const MAX_FILENAME = 256;
@@ -64,9 +72,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * @param data - the parsed JSON of a request body or a queue job
  * @param max - the server's limits: the job's own can only be lower or equal
  * @param maxCodeBytes - longest `code` accepted, in UTF-16 units (the HTTP body limit bounds it too)
+ * @param modules - the server's builtin modules: a job's `modules` must be among them
  * @throws {@link InvalidJobError} with a message that says what to change
  */
-export function checkJob(data: unknown, max: Limits, maxCodeBytes = Infinity): Job {
+export function checkJob(data: unknown, max: Limits, maxCodeBytes = Infinity, modules: readonly string[] = []): Job {
   if (!isPlainObject(data)) throw new InvalidJobError(`a job must be a JSON object like { "code": "1 + 1" }, got ${data === null ? "null" : Array.isArray(data) ? "an array" : typeof data}`);
   for (const key of Object.keys(data)) {
     if (!JOB_KEYS.has(key)) throw new InvalidJobError(`unknown job field ${quote(key)}; the fields are ${[...JOB_KEYS].join(", ")}`);
@@ -83,6 +92,7 @@ export function checkJob(data: unknown, max: Limits, maxCodeBytes = Infinity): J
     hasInput: Object.hasOwn(data, "input"),
     input: data.input,
     limits: tightenLimits(data.limits, max),
+    modules: narrowModules(data.modules, modules),
     filename: filename as string | undefined,
     language: language as "js" | "ts" | undefined,
   };
@@ -108,7 +118,20 @@ export function tightenLimits(given: unknown, max: Limits): Limits {
   }
 }
 
-/** A stable key of a set of limits (equal limits share a pool). */
-export function limitsKey(limits: Limits): string {
-  return LIMIT_KEYS.map((k) => limits[k]).join(",");
+/** The job's builtin modules: the server's, or a subset of them. */
+export function narrowModules(given: unknown, allowed: readonly string[]): readonly string[] {
+  if (given === undefined || given === null) return [...allowed].sort();
+  if (!Array.isArray(given) || given.length > allowed.length + 8) throw new InvalidJobError(`"modules" must be an array of builtin module names, at most the server's: ${allowed.join(", ") || "(none)"}`);
+  const out = new Set<string>();
+  for (const name of given) {
+    if (typeof name !== "string") throw new InvalidJobError(`"modules" must hold module names (strings)`);
+    if (!allowed.includes(name)) throw new InvalidJobError(`module ${quote(name)} is not allowed on this server; a job can only narrow its modules (${allowed.join(", ") || "none"})`);
+    out.add(name);
+  }
+  return [...out].sort();
+}
+
+/** A stable key of a job's pool: equal limits and modules share a pool. */
+export function poolKey(limits: Limits, modules: readonly string[]): string {
+  return `${LIMIT_KEYS.map((k) => limits[k]).join(",")}|${modules.join(",")}`;
 }

@@ -93,7 +93,7 @@ function connectionOf(connection: string | ConnectionOptions): ConnectionOptions
 }
 
 /** What {@link createProcessor} needs of a runner. */
-export type JobRunner = Pick<ServiceRunner, "limits" | "maxCodeBytes" | "runChecked">;
+export type JobRunner = Pick<ServiceRunner, "limits" | "maxCodeBytes" | "modules" | "runChecked">;
 
 /**
  * The BullMQ processor of rexec jobs: checks the job, runs it under its
@@ -107,7 +107,7 @@ export function createProcessor(runner: JobRunner, options: { jobTimeoutMs?: num
   return async (job, _token, signal) => {
     let checked: Job;
     try {
-      checked = checkJob(job.data, runner.limits, runner.maxCodeBytes);
+      checked = checkJob(job.data, runner.limits, runner.maxCodeBytes, runner.modules);
     } catch (error) {
       if (error instanceof InvalidJobError) throw new UnrecoverableError(`invalid rexec job: ${error.message}`);
       throw error;

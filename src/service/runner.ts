@@ -6,9 +6,10 @@
  * Invariants: at most `concurrency` guest runs at a time whatever the number
  * of pools; at most `queueLimit` jobs wait (then {@link QueueFullError} at
  * once, never unbounded memory); a job's limits were checked by
- * {@link checkJob} so they are never above the server's; a pool's limits are
- * exactly its jobs' limits (limits are enforced by the realm, so a job with
- * tighter limits runs in a pool built with them).
+ * {@link checkJob} so they are never above the server's (and its modules are
+ * among the server's); a pool's limits and modules are exactly its jobs' (they
+ * are enforced by the realm, so a job with tighter ones runs in a pool built
+ * with them).
  *
  * @packageDocumentation
  */
@@ -17,7 +18,8 @@ import { AbortError, RExecError } from "../host/errors.js";
 import { resolveLimits, type Limits } from "../host/limits.js";
 import { QueueFullError, RExecPool, type RExecPoolOptions } from "../pool/pool.js";
 import { WORKER_DEFAULT_STACK_BYTES } from "../worker/spawn.js";
-import { checkJob, limitsKey, type Job } from "./job.js";
+import { RExec } from "../host/rexec.js";
+import { checkJob, poolKey, type Job } from "./job.js";
 import { errorBody, errorType, isGuestOutcome, toJsonValue, type RunResult, type RunStats } from "./result.js";
 
 export { QueueFullError };
@@ -39,7 +41,7 @@ export interface RunnerOptions {
   readonly concurrency?: number;
   /** Jobs that may wait for a free thread (default `concurrency * 16`); beyond it: {@link QueueFullError}. */
   readonly queueLimit?: number;
-  /** Pools of distinct limits kept at once (default 4, the server's own pool included). */
+  /** Pools of distinct limits/modules kept at once (default 4, the server's own pool included). */
   readonly maxPools?: number;
   /** A pool of job-chosen limits unused this long is closed (default 60 000 ms). */
   readonly poolIdleMs?: number;
@@ -88,6 +90,8 @@ export class ServiceRunner {
   readonly queueLimit: number;
   readonly maxPools: number;
   readonly maxCodeBytes: number;
+  /** The builtin modules guests may import (`policy.okBuiltinModules`, or RExec's default); a job may narrow them. */
+  readonly modules: readonly string[];
 
   readonly #policy: RunnerPolicy;
   readonly #poolIdleMs: number;
@@ -119,9 +123,10 @@ export class ServiceRunner {
     this.#policy = options.policy ?? {};
     this.#poolIdleMs = options.poolIdleMs ?? 60_000;
     this.#onRun = options.onRun;
-    this.#defaultKey = limitsKey(this.limits);
+    this.modules = [...(this.#policy.okBuiltinModules ?? RExec.okBuiltinModules)].sort();
+    this.#defaultKey = poolKey(this.limits, this.modules);
     // The server's own pool starts now, so its threads are up before the first job.
-    this.#pools.set(this.#defaultKey, { pool: this.#newPool(this.limits), active: 0, lastUsed: Date.now() });
+    this.#pools.set(this.#defaultKey, { pool: this.#newPool(this.limits, this.modules), active: 0, lastUsed: Date.now() });
     this.#sweep = setInterval(() => this.#closeIdlePools(), Math.max(1000, Math.min(this.#poolIdleMs, 30_000)));
     this.#sweep.unref();
   }
@@ -161,7 +166,7 @@ export class ServiceRunner {
    * thread died).
    */
   async run(data: unknown, options: { signal?: AbortSignal } = {}): Promise<RunResult> {
-    const job = checkJob(data, this.limits, this.maxCodeBytes);
+    const job = checkJob(data, this.limits, this.maxCodeBytes, this.modules);
     return this.runChecked(job, options);
   }
 
@@ -179,7 +184,7 @@ export class ServiceRunner {
     let outcome = "value";
     let cpuMs = 0;
     try {
-      entry = this.#poolFor(job.limits);
+      entry = this.#poolFor(job.limits, job.modules);
       entry.active++;
       const runSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
       try {
@@ -263,14 +268,14 @@ export class ServiceRunner {
     if (this.#slots === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
   }
 
-  #newPool(limits: Limits): RExecPool {
+  #newPool(limits: Limits, modules: readonly string[]): RExecPool {
     // queueLimit = size: admission above never lets more than `concurrency` runs reach a pool.
-    return new RExecPool({ ...this.#policy, limits, size: this.concurrency, queueLimit: this.concurrency });
+    return new RExecPool({ ...this.#policy, okBuiltinModules: modules, limits, size: this.concurrency, queueLimit: this.concurrency });
   }
 
   /** The pool of exactly these limits, made (evicting an idle one) when there is none. */
-  #poolFor(limits: Limits): PoolEntry {
-    const key = limitsKey(limits);
+  #poolFor(limits: Limits, modules: readonly string[]): PoolEntry {
+    const key = poolKey(limits, modules);
     const found = this.#pools.get(key);
     if (found) return found;
     if (this.#pools.size >= this.maxPools) {
@@ -283,7 +288,7 @@ export class ServiceRunner {
       this.#pools.delete(oldest[0]);
       void oldest[1].pool.close();
     }
-    const entry: PoolEntry = { pool: this.#newPool(limits), active: 0, lastUsed: Date.now() };
+    const entry: PoolEntry = { pool: this.#newPool(limits, modules), active: 0, lastUsed: Date.now() };
     this.#pools.set(key, entry);
     return entry;
   }

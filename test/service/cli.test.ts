@@ -11,7 +11,7 @@ const forbid = fileURLToPath(new URL("./fixtures/forbid-service-deps.mjs", impor
 
 describe("rexec serve (the CLI process)", () => {
   it("answers POST /run with the token from REXEC_TOKEN, and on SIGTERM finishes the running job and exits 0", async () => {
-    const server = await startCli(["serve", "--host", "127.0.0.1", "--port", "0", "--threads", "1", "--timeout", "2s", "--max-output", "1k"], /listening on http:/, { env: { REXEC_TOKEN: "t0ken" } });
+    const server = await startCli(["serve", "--host", "127.0.0.1", "--port", "0", "--threads", "1", "--timeout", "2s", "--max-output", "1k", "--allow-module", "path"], /listening on http:/, { env: { REXEC_TOKEN: "t0ken" } });
     try {
       const url = /listening on (http:\/\/\S+)/.exec(server.line)![1]!;
       assert.match(server.line, /bearer token required/);
@@ -24,6 +24,10 @@ describe("rexec serve (the CLI process)", () => {
       // The server's limits from its flags: --max-output 1k is the most a job gets, and may not be raised.
       assert.equal((await post(`${url}/run`, { code: "console.log('x'.repeat(2000))" }, auth)).json.error.name, "OutputLimitError");
       assert.equal((await post(`${url}/run`, { code: "1", limits: { outputBytes: 4096 } }, auth)).status, 400);
+      // --allow-module path: the only builtin module, and a job cannot add another.
+      assert.equal((await post(`${url}/run`, { code: "require('path').basename('/a/b.js')" }, auth)).json.value, "b.js");
+      assert.equal((await post(`${url}/run`, { code: "require('util')" }, auth)).json.error.name, "RestrictedError");
+      assert.equal((await post(`${url}/run`, { code: "1", modules: ["util"] }, auth)).status, 400);
       const running = post(`${url}/run`, { code: "{ const t = Date.now(); while (Date.now() - t < 600) {} } 'finished'" }, auth);
       await new Promise((resolve) => setTimeout(resolve, 150));
       server.child.kill("SIGTERM");
@@ -49,8 +53,7 @@ describe("rexec serve (the CLI process)", () => {
       [["worker", "--queue", "http://127.0.0.1:6379"], /redis:\/\/ or rediss:\/\//],
       [["serve", "--port", "http"], /--port: "http" must be a whole number/],
       [["serve", "--bogus"], /Unknown option '--bogus'/],
-      [["serve", "--timeout", "soon"], /--timeout: "soon" is not a duration/],
-      [["serve", "extra"], /takes no arguments/],
+      [["serve", "--allow-module", "child_process"], /--allow-module: unknown module "child_process"/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args)));
     results.forEach(({ code, stderr }, i) => {

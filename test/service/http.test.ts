@@ -108,15 +108,33 @@ describe("rexec serve (library): POST /run", () => {
     assert.match(text, /^rexec_run_errors_total\{type="AbortError"\} 1$/m);
   });
 
+  it("a job's modules can only narrow the server's builtin modules", async () => {
+    const narrowed = await post(`${url}/run`, { code: "require('path').join('a', 'b')", modules: ["util"] });
+    assert.equal(narrowed.status, 422);
+    assert.equal(narrowed.json.error.name, "RestrictedError");
+    assert.match(narrowed.json.error.message, /builtin module "path"/);
+    assert.equal((await post(`${url}/run`, { code: "require('util').format('%d', 7)", modules: ["util"] })).json.value, "7");
+    assert.equal((await post(`${url}/run`, { code: "require('path').join('a', 'b')" })).json.value, "a/b");
+    for (const [modules, pattern] of [[["child_process"], /module "child_process" is not allowed/], ["path", /must be an array/], [[1], /module names/]] as [unknown, RegExp][]) {
+      const { status, json } = await post(`${url}/run`, { code: "1", modules });
+      assert.equal(status, 400);
+      assert.match(json.error.message, pattern);
+    }
+  });
+
   it("a job's limits can only tighten the server's: lower ones are enforced, higher ones are refused with 400", async () => {
-    const tight = await post(`${url}/run`, { code: "for (;;) {}", limits: { timeoutMs: 50 } });
-    assert.equal(tight.status, 422);
-    assert.equal(tight.json.error.name, "TimeoutError");
-    assert.equal(tight.json.error.limitValue, 50);
-    const output = await post(`${url}/run`, { code: "console.log('x'.repeat(100))", limits: { outputBytes: 10 } });
+    // One set of lower limits (one pool), each hit by the job that exceeds it.
+    const lower = { timeoutMs: 50, outputBytes: 10, memoryBytes: 4 * MB };
+    const [time, output, memory] = await Promise.all([
+      post(`${url}/run`, { code: "for (;;) {}", limits: lower }),
+      post(`${url}/run`, { code: "console.log('x'.repeat(100))", limits: lower }),
+      post(`${url}/run`, { code: "const a = []; for (;;) a.push(new Float64Array(1e5))", limits: lower }),
+    ]);
+    assert.equal(time.status, 422);
+    assert.equal(time.json.error.name, "TimeoutError");
+    assert.equal(time.json.error.limitValue, 50);
     assert.equal(output.json.error.name, "OutputLimitError");
     assert.equal(output.json.error.limitValue, 10);
-    const memory = await post(`${url}/run`, { code: "const a = []; for (;;) a.push(new Float64Array(1e5))", limits: { memoryBytes: 4 * MB } });
     assert.equal(memory.json.error.name, "MemoryLimitError");
     assert.equal(memory.json.error.limitValue, 4 * MB);
     // The same code within the server's limits runs (the lower limit was what stopped it).

@@ -103,7 +103,7 @@ describe("queue worker (library, in this process)", () => {
 describe("queue worker: which failures are retried", () => {
   const limits = resolveLimits({});
   const job = { data: { code: "1" } } as Job;
-  const runnerAnswering = (outcome: () => Promise<unknown>): JobRunner => ({ limits, maxCodeBytes: 1000, runChecked: outcome as JobRunner["runChecked"] });
+  const runnerAnswering = (outcome: () => Promise<unknown>): JobRunner => ({ limits, maxCodeBytes: 1000, modules: [], runChecked: outcome as JobRunner["runChecked"] });
   const guestFailure = { error: { name: "TimeoutError", message: "t" }, stdout: "", stderr: "", stats: undefined };
 
   it("a failure of the service itself (a pool thread died) is thrown as a retryable error", async () => {
