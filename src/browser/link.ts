@@ -19,7 +19,9 @@ export type LinkMessage =
   | { readonly t: "fn"; readonly seq: number; readonly id: number; readonly args: Wire }
   | { readonly t: "reply"; readonly seq: number; readonly ok: boolean; readonly v: Wire; readonly stats?: RunStats }
   /** Cancel the `call` numbered `seq` (its AbortSignal on the answering side fires). */
-  | { readonly t: "abort"; readonly seq: number };
+  | { readonly t: "abort"; readonly seq: number }
+  /** The worker is alive (not held by guest code): see web-worker-rexec.ts. */
+  | { readonly t: "beat" };
 
 /** What the worker reports about its sandbox after each call. */
 export interface RunStats {
@@ -62,8 +64,6 @@ export class Link {
   #nextSeq = 1;
   /** Handles `call` messages (the worker side). */
   onCall: ((method: string, args: unknown[], signal: AbortSignal) => Promise<{ ok: boolean; value: unknown; stats?: RunStats }>) | undefined;
-  /** Told when a local function starts and ends answering the other side (the page's deadline pauses meanwhile). */
-  onLocalFunction: ((running: boolean) => void) | undefined;
 
   constructor(port: Port, private readonly checks: GuestValueChecks | undefined) {
     this.#port = port;
@@ -113,6 +113,7 @@ export class Link {
 
   /** Handle one message from the other side. */
   async handle(message: LinkMessage): Promise<void> {
+    if (message.t === "beat") return;
     if (message.t === "abort") {
       this.#answering.get(message.seq)?.abort();
       return;
@@ -150,12 +151,7 @@ export class Link {
       } else {
         const fn = this.#functions.get(message.id);
         if (!fn) throw new TypeError("a function that crossed the link is gone");
-        this.onLocalFunction?.(true);
-        try {
-          reply = { ok: true, v: encodeValue(await fn(...args), this.exportFunction) };
-        } finally {
-          this.onLocalFunction?.(false);
-        }
+        reply = { ok: true, v: encodeValue(await fn(...args), this.exportFunction) };
       }
     } catch (error) {
       reply = { ok: false, v: encodeError(error, this.exportFunction) };

@@ -26,5 +26,8 @@ export interface WebWorkerSandboxOptions {
   readonly deterministic?: boolean | { readonly seed?: number; readonly now?: number };
 }
 
+/** How often a worker with a call in progress says it is alive (the page's deadline, web-worker-rexec.ts). */
+export const BEAT_MS = 50;
+
 /** The RExec methods the page may call in the worker. */
 export const WORKER_METHODS = new Set(["init", "r_eval", "r_exec", "r_execfile", "r_import", "r_reload", "r_unload", "dispose"]);

@@ -3,7 +3,7 @@
  * browser's counterpart of Node worker mode (`{ worker: true }`).
  *
  * Invariant: a guest can never freeze the page. Guest code runs only in the
- * worker; the page keeps a wall-clock deadline per call
+ * worker; while a call is pending the page keeps a wall-clock deadline
  * ({@link WebWorkerRExecOptions.wallTimeoutMs}), and when it passes, the page
  * terminates the worker — which stops it whatever it is doing, even a native
  * call the engine's own CPU limit cannot interrupt — rejects the call with
@@ -11,8 +11,14 @@
  * The engine's CPU limit (`limits.timeoutMs`) normally ends a runaway guest
  * first, with the sandbox still usable; the deadline is the backstop.
  *
- * The deadline charges the time the worker is busy on page calls, not the time
- * it waits for the page's own host functions (they run on the page).
+ * What the deadline charges: the time the worker is *busy*, as Node worker
+ * mode's watchdog — not the time it only waits (for a host function of the
+ * page, a guest timer): the realm's own `limits.wallTimeMs` bounds waiting.
+ * A busy worker cannot post anything (guest code holds its thread), so the
+ * worker sends a heartbeat every {@link BEAT_MS} ms while it has a call, and
+ * the deadline passes when the worker has been silent that long. A page too
+ * busy to read its messages is not mistaken for a silent worker: an apparent
+ * expiry is confirmed once more after the page has had time to read them.
  *
  * @packageDocumentation
  */
@@ -20,7 +26,10 @@ import { AbortError, DisposedError, TimeoutError } from "../host/errors.js";
 import { DEFAULT_LIMITS } from "../host/limits.js";
 import { encodeValue } from "../worker/codec.js";
 import { Link, type LinkMessage, type Reply, type RunStats } from "./link.js";
-import type { WebWorkerSandboxOptions } from "./protocol.js";
+import { BEAT_MS, type WebWorkerSandboxOptions } from "./protocol.js";
+
+/** How long an apparent expiry waits for the page to read queued messages before it is believed. */
+const CONFIRM_MS = 4 * BEAT_MS;
 
 /** The few DOM Worker members used here (the project's TypeScript lib has no DOM). */
 interface BrowserWorker {
@@ -75,25 +84,24 @@ export class WebWorkerRExec {
   readonly #link: Link;
   #disposedReason: string | undefined;
   #stats: RunStats | undefined;
-  // The deadline: armed while a call is pending and no page function is answering the worker.
+  // The deadline: armed while a call is pending; measured from the worker's last sign of life.
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #remainingMs: number;
-  #armedAt = 0;
+  #lastSign = 0;
   #callsPending = 0;
-  #pageFunctionsRunning = 0;
 
   constructor(options: WebWorkerRExecOptions = {}) {
     const timeoutMs = options.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs;
     this.wallTimeoutMs = options.wallTimeoutMs ?? timeoutMs * 2 + 1000;
     if (!Number.isFinite(this.wallTimeoutMs) || this.wallTimeoutMs < 1) throw new RangeError("wallTimeoutMs must be a positive number of milliseconds");
-    this.#remainingMs = this.wallTimeoutMs;
     this.abortGraceMs = options.abortGraceMs ?? 250;
     if (!Number.isFinite(this.abortGraceMs) || this.abortGraceMs < 0) throw new RangeError("abortGraceMs must be a number of milliseconds");
     const workerUrl = options.workerUrl ?? new URL("./rexec-worker.js", import.meta.url);
     this.#worker = new Worker(workerUrl, { type: "module", name: "rexec" });
     this.#link = new Link(this.#worker, { walkLimit: options.limits?.resultBytes ?? DEFAULT_LIMITS.resultBytes });
-    this.#link.onLocalFunction = (running) => this.#onPageFunction(running);
-    this.#worker.onmessage = (event) => void this.#link.handle(event.data);
+    this.#worker.onmessage = (event) => {
+      this.#lastSign = performance.now();
+      if (event.data?.t !== "beat") void this.#link.handle(event.data);
+    };
     this.#worker.onerror = (event) => {
       event.preventDefault?.();
       this.#kill(new Error(`rexec: the Web Worker failed: ${event.message ?? "could not be started"}`), "its Web Worker failed");
@@ -189,41 +197,34 @@ export class WebWorkerRExec {
 
   #callStarted(): void {
     if (this.#callsPending++ === 0) {
-      this.#remainingMs = this.wallTimeoutMs;
-      this.#arm();
+      this.#lastSign = performance.now();
+      this.#arm(this.wallTimeoutMs);
     }
   }
 
   #callEnded(): void {
-    this.#disarm();
-    if (--this.#callsPending > 0) {
-      // The worker runs queued calls one after another: the next one gets a full deadline.
-      this.#remainingMs = this.wallTimeoutMs;
-      this.#arm();
+    if (--this.#callsPending === 0 && this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
     }
   }
 
-  #onPageFunction(running: boolean): void {
-    if (running) {
-      if (this.#pageFunctionsRunning++ === 0) this.#disarm();
-    } else if (--this.#pageFunctionsRunning === 0) this.#arm();
+  #arm(ms: number): void {
+    if (this.#disposedReason !== undefined) return;
+    this.#timer = setTimeout(() => this.#check(false), Math.max(0, ms));
   }
 
-  #arm(): void {
-    if (this.#timer !== undefined || this.#callsPending === 0 || this.#pageFunctionsRunning > 0 || this.#disposedReason !== undefined) return;
-    this.#armedAt = performance.now();
-    this.#timer = setTimeout(() => this.#deadline(), Math.max(0, this.#remainingMs));
-  }
-
-  #disarm(): void {
-    if (this.#timer === undefined) return;
-    clearTimeout(this.#timer);
+  /** The timer fired: the worker was silent for the whole deadline (confirmed once), or it was not: wait for the rest. */
+  #check(confirming: boolean): void {
     this.#timer = undefined;
-    this.#remainingMs -= performance.now() - this.#armedAt;
+    if (this.#callsPending === 0 || this.#disposedReason !== undefined) return;
+    const silentMs = performance.now() - this.#lastSign;
+    if (silentMs < this.wallTimeoutMs) this.#arm(this.wallTimeoutMs - silentMs);
+    else if (!confirming) this.#timer = setTimeout(() => this.#check(true), CONFIRM_MS);
+    else this.#deadline();
   }
 
   #deadline(): void {
-    this.#timer = undefined;
     const wall = this.wallTimeoutMs;
     const error = new TimeoutError(wall);
     Object.assign(error, { limit: "wallTimeoutMs", value: wall });

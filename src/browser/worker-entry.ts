@@ -12,7 +12,7 @@ import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
 import { UrlHooks } from "../loader/hooks/url-hooks.js";
 import { initRExec } from "./engine-loader.js";
 import { Link, type LinkMessage, type RunStats } from "./link.js";
-import { WORKER_METHODS, type WebWorkerSandboxOptions } from "./protocol.js";
+import { BEAT_MS, WORKER_METHODS, type WebWorkerSandboxOptions } from "./protocol.js";
 
 interface WorkerScope {
   postMessage(message: unknown): void;
@@ -49,7 +49,23 @@ async function create(options: WebWorkerSandboxOptions, wasmUrl: string | undefi
 /** Methods whose options (argument 2) take an AbortSignal, and whose argument 1 is the code or name. */
 const ABORTABLE = new Set(["r_eval", "r_exec", "r_execfile", "r_import", "r_reload"]);
 
+/** Calls in progress, and the heartbeat that runs while there are any (the page's deadline, see web-worker-rexec.ts). */
+let active = 0;
+let beat: ReturnType<typeof setInterval> | undefined;
+
+function callStarted(): void {
+  if (active++ === 0) beat = setInterval(() => scope.postMessage({ t: "beat" }), BEAT_MS);
+}
+
+function callEnded(): void {
+  if (--active === 0 && beat !== undefined) {
+    clearInterval(beat);
+    beat = undefined;
+  }
+}
+
 link.onCall = async (method, args, signal) => {
+  callStarted();
   try {
     if (!WORKER_METHODS.has(method)) throw new TypeError(`unknown method ${method.slice(0, 40)}`);
     if (method === "init") {
@@ -70,6 +86,8 @@ link.onCall = async (method, args, signal) => {
     return { ok: true, value, stats: stats() };
   } catch (error) {
     return { ok: false, value: error, stats: stats() };
+  } finally {
+    callEnded();
   }
 };
 

@@ -304,6 +304,24 @@ describe("WebWorkerRExec", () => {
     assert.equal(r.later, "DisposedError");
   });
 
+  test("the deadline does not count time the worker only waits (a guest timer), as Node worker mode", async () => {
+    const r = await inPage<unknown>(`
+      const wx = new m.WebWorkerRExec({ wallTimeoutMs: 500, limits: { timeoutMs: 200 } });
+      try { return await wx.r_eval("await new Promise((ok) => setTimeout(() => ok('waited'), 1500))"); } catch (e) { return e.constructor.name + ":" + e.limit; } finally { wx.dispose(); }`);
+    assert.equal(r, "waited");
+  });
+
+  test("a page too busy to read the worker's heartbeats does not mistake that for a silent worker", async () => {
+    const r = await inPage<unknown>(`
+      const wx = new m.WebWorkerRExec({ wallTimeoutMs: 300, limits: { timeoutMs: 200 } });
+      await wx.ready;
+      const call = wx.r_eval("await new Promise((ok) => setTimeout(() => ok('done'), 900))");
+      const t0 = performance.now();
+      while (performance.now() - t0 < 700) {} // the page's own long task: its timers and messages wait
+      try { return await call; } catch (e) { return e.constructor.name + ":" + e.limit; } finally { wx.dispose(); }`);
+    assert.equal(r, "done");
+  });
+
   test("the deadline does not count time spent in the page's host functions", async () => {
     const r = await inPage<unknown>(`
       const wx = new m.WebWorkerRExec({ wallTimeoutMs: 500, globals: { slow: () => new Promise((ok) => setTimeout(() => ok(5), 1200)) } });
