@@ -5,7 +5,9 @@
  *
  * @packageDocumentation
  */
-import { DEFAULT_QUEUE, startWorker } from "../service/queue-worker.js";
+import { ServiceMetrics } from "../service/metrics.js";
+import { startMetricsServer, type MetricsServer } from "../service/metrics-server.js";
+import { DEFAULT_QUEUE, startWorker, type QueueWorker } from "../service/queue-worker.js";
 import { parseDuration, UsageError } from "./options.js";
 import { COMMON_HELP, COMMON_OPTIONS, failure, parseCount, parseFlags, runnerFromFlags, shutdownTimeout, untilSignal } from "./service-flags.js";
 
@@ -30,6 +32,10 @@ Queue:
   --job-timeout <duration>     deadline of one job (default: 2 x timeout + wall-time + 2s)
   --fail-on-guest-error        fail the job (no retry) when the guest fails, instead of storing {"error"}
 
+Probes:
+  --metrics-port <n>           serve GET /health, /ready and /metrics (Prometheus) on this port (0: a free one)
+  --metrics-host <addr>        ... on this address (default 127.0.0.1)
+
 ${COMMON_HELP}
 `;
 
@@ -43,6 +49,8 @@ const OPTIONS = {
   "max-stalled": { type: "string" },
   "job-timeout": { type: "string" },
   "fail-on-guest-error": { type: "boolean" },
+  "metrics-port": { type: "string" },
+  "metrics-host": { type: "string" },
 } as const;
 
 /** The URL with its password hidden, for messages. */
@@ -52,7 +60,8 @@ function redact(url: string): string {
 
 /** `rexec worker --queue <redis-url> [flags]`; resolves to the exit code once the worker has shut down. */
 export async function main(args: string[]): Promise<number> {
-  let worker;
+  let worker: QueueWorker | undefined;
+  let probes: MetricsServer | undefined;
   let timeoutMs: number;
   try {
     const { values, positionals } = parseFlags(args, OPTIONS);
@@ -69,7 +78,11 @@ export async function main(args: string[]): Promise<number> {
     const stalledIntervalMs = duration("stalled-interval");
     const jobTimeoutMs = duration("job-timeout");
     const maxStalledCount = parseCount(values["max-stalled"], "--max-stalled", 0);
+    const metricsPort = parseCount(values["metrics-port"], "--metrics-port", 0);
+    if (metricsPort !== undefined && metricsPort > 65535) throw new UsageError(`--metrics-port: ${metricsPort} is not a port (0-65535)`);
+    const metrics = metricsPort === undefined ? undefined : new ServiceMetrics(() => worker?.runner);
     worker = await startWorker({
+      ...(metrics === undefined ? {} : { onRun: (event) => metrics.observe(event) }),
       ...runnerFromFlags(values),
       connection: values.queue,
       ...(values["queue-name"] === undefined ? {} : { queue: values["queue-name"] }),
@@ -81,11 +94,21 @@ export async function main(args: string[]): Promise<number> {
       failOnGuestError: values["fail-on-guest-error"] ?? false,
       onError: (error) => process.stderr.write(`rexec worker: ${error.message}\n`),
     });
+    if (metrics !== undefined) {
+      const running = worker;
+      probes = await startMetricsServer({ metrics, host: values["metrics-host"] ?? "127.0.0.1", port: metricsPort, ready: () => !running.runner.closing });
+      process.stdout.write(`rexec worker: probes and metrics on ${probes.url} (/health /ready /metrics)\n`);
+    }
     process.stdout.write(`rexec worker: consuming queue "${worker.queue}" at ${redact(values.queue)} with ${worker.runner.concurrency} threads\n`);
   } catch (error) {
     await worker?.close({ timeoutMs: 0 });
+    await probes?.close();
     return failure("worker", error);
   }
   const running = worker;
-  return untilSignal("worker", () => running.close({ timeoutMs }));
+  const endpoint = probes;
+  return untilSignal("worker", async () => {
+    await running.close({ timeoutMs });
+    await endpoint?.close();
+  });
 }

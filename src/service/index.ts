@@ -11,3 +11,4 @@ export { ServiceRunner, PoolsBusyError, ShuttingDownError, QueueFullError, type 
 export { checkJob, InvalidJobError, type JobData, type Job } from "./job.js";
 export { toJsonValue, errorBody, isGuestOutcome, type RunResult, type RunStats, type ErrorBody } from "./result.js";
 export { ServiceMetrics } from "./metrics.js";
+export { startMetricsServer, type MetricsServer } from "./metrics-server.js";

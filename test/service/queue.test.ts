@@ -132,7 +132,7 @@ describe("rexec worker processes sharing one queue", () => {
   const pidOf = (job: Job): number => Number(/:(\d+)$/.exec(job.processedBy ?? "")?.[1]);
   before(async () => {
     queue = new Queue(QUEUE, { connection: { url: redis.url, maxRetriesPerRequest: null } });
-    const args = ["worker", "--queue", redis.url, "--queue-name", QUEUE, "--threads", "1", "--timeout", "3s", "--memory", "32m", "--max-output", "64k", "--lock-duration", "1s", "--stalled-interval", "500ms"];
+    const args = ["worker", "--queue", redis.url, "--queue-name", QUEUE, "--threads", "1", "--timeout", "3s", "--memory", "32m", "--max-output", "64k", "--lock-duration", "1s", "--stalled-interval", "500ms", "--metrics-port", "0"];
     workers = await Promise.all([0, 1, 2].map(() => startCli(args, /^rexec worker: consuming queue "shared"/)));
   });
   after(async () => {
@@ -174,6 +174,16 @@ describe("rexec worker processes sharing one queue", () => {
       pids.add(pidOf(job));
     }
     assert.equal(pids.size, workers.length, "both remaining workers took jobs");
+    // Each worker's own probes and metrics: together they counted the recovered job and the flood.
+    let values = 0;
+    for (const w of workers) {
+      const base = /probes and metrics on (http:\/\/\S+)/.exec(w.stdout())![1]!;
+      assert.equal((await fetch(`${base}/health`)).status, 200);
+      assert.equal((await fetch(`${base}/ready`)).status, 200);
+      const text = await (await fetch(`${base}/metrics`)).text();
+      values += Number(/^rexec_runs_total\{outcome="value"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    }
+    assert.equal(values, N + 1);
   });
 
   it("hostile jobs crash no worker and are not retried", async () => {
