@@ -5,7 +5,23 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
+import { main as serveMain } from "../../src/cli/serve.ts";
+import { main as workerMain } from "../../src/cli/worker.ts";
 import { post, runCli, startCli } from "./helpers.ts";
+
+/** Run a command's main with process.stdout/stderr captured. */
+async function capture(run: () => Promise<number>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = { stdout: "", stderr: "" };
+  const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
+  process.stdout.write = ((chunk: string) => { out.stdout += chunk; return true; }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string) => { out.stderr += chunk; return true; }) as typeof process.stderr.write;
+  try {
+    return { code: await run(), ...out };
+  } finally {
+    process.stdout.write = writes.stdout;
+    process.stderr.write = writes.stderr;
+  }
+}
 
 const forbid = fileURLToPath(new URL("./fixtures/forbid-service-deps.mjs", import.meta.url));
 
@@ -40,27 +56,29 @@ describe("rexec serve (the CLI process)", () => {
     }
   });
 
-  it("help and usage errors (exit 2)", async () => {
-    const help = await runCli(["serve", "--help"]);
+  it("help and usage errors (exit 2), in this process through the commands' main", async () => {
+    const help = await capture(() => serveMain(["--help"]));
     assert.equal(help.code, 0);
     assert.match(help.stdout, /POST \/run/);
     assert.match(help.stdout, /behind your gateway/);
-    const workerHelp = await runCli(["worker", "--help"]);
+    const workerHelp = await capture(() => workerMain(["--help"]));
     assert.equal(workerHelp.code, 0);
     assert.match(workerHelp.stdout, /--queue <redis-url>/);
-    const cases: [string[], RegExp][] = [
-      [["worker"], /needs --queue <redis-url>/],
-      [["worker", "--queue", "http://127.0.0.1:6379"], /redis:\/\/ or rediss:\/\//],
-      [["serve", "--port", "http"], /--port: "http" must be a whole number/],
-      [["serve", "--bogus"], /Unknown option '--bogus'/],
-      [["serve", "--allow-module", "child_process"], /--allow-module: unknown module "child_process"/],
+    const cases: [(args: string[]) => Promise<number>, string[], RegExp][] = [
+      [workerMain, [], /needs --queue <redis-url>/],
+      [workerMain, ["--queue", "http://127.0.0.1:6379"], /redis:\/\/ or rediss:\/\//],
+      [workerMain, ["--queue", "redis://127.0.0.1:1", "--metrics-port", "99999"], /--metrics-port: 99999 is not a port/],
+      [serveMain, ["--port", "http"], /--port: "http" must be a whole number/],
+      [serveMain, ["--bogus"], /Unknown option '--bogus'/],
+      [serveMain, ["--timeout", "soon"], /--timeout: "soon" is not a duration/],
+      [serveMain, ["extra"], /takes no arguments/],
+      [serveMain, ["--allow-module", "child_process"], /--allow-module: unknown module "child_process"/],
     ];
-    const results = await Promise.all(cases.map(([args]) => runCli(args)));
-    results.forEach(({ code, stderr }, i) => {
-      const [args, pattern] = cases[i]!;
+    for (const [main, args, pattern] of cases) {
+      const { code, stderr } = await capture(() => main(args));
       assert.equal(code, 2, args.join(" "));
       assert.match(stderr, pattern, args.join(" "));
-    });
+    }
   });
 
   it("rexec eval never loads fastify, BullMQ, prom-client or ioredis (serve does: the guard bites)", async () => {
