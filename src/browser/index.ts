@@ -18,7 +18,8 @@
  *
  * @packageDocumentation
  */
-export { RExec, type RExecOptions, type CallOptions, type ModuleCallOptions, type CapturedOutput, type HostFunction } from "../host/rexec.js";
+export type { RExecOptions, CallOptions, ModuleCallOptions, CapturedOutput, HostFunction } from "../host/rexec.js";
+export { RExec } from "./rexec-browser.js";
 export { DEFAULT_LIMITS, type Limits } from "../host/limits.js";
 export {
   RExecError,

@@ -7,7 +7,8 @@
  *
  * @packageDocumentation
  */
-import { RExec, type RExecOptions } from "../host/rexec.js";
+import type { RExecOptions } from "../host/rexec.js";
+import { RExec } from "./rexec-browser.js";
 import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
 import { UrlHooks } from "../loader/hooks/url-hooks.js";
 import { initRExec } from "./engine-loader.js";

@@ -137,6 +137,21 @@ describe("RExec on the page (initRExec)", () => {
     assert.match(r.msg, /TypeScript is not available in rexec's browser build/);
   });
 
+  test("what the browser build leaves out says so: Node worker mode, the classic engine", async () => {
+    const r = await inPage<Record<string, string>>(`
+      const out = {};
+      try { const rx = new m.RExec({ worker: true }); await rx.r_eval("1"); out.worker = "none"; } catch (e) { out.worker = e.message; }
+      try { const rx = new m.RExec({ engine: "quickjs" }); await rx.r_eval("1"); out.classic = "none"; } catch (e) { out.classic = e.message; }
+      class Sub extends m.RExec {}
+      const sub = new Sub();
+      out.subclass = String([sub instanceof m.RExec, await sub.r_eval("2 + 3")]);
+      sub.dispose();
+      return out;`);
+    assert.match(r["worker"]!, /Node worker mode .* not available in a browser; use WebWorkerRExec/);
+    assert.match(r["classic"]!, /ships the quickjs-ng engine only/);
+    assert.equal(r["subclass"], "true,5");
+  });
+
   test("limits: memory, CPU time, stack, output — each a typed error, the sandbox still usable", async () => {
     const r = await inPage<Record<string, unknown>>(`
       const out = {};
