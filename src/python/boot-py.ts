@@ -170,11 +170,15 @@ def _setup(ok_modules, host_fns, argv, env, values):
 _MODULES = {}
 
 def _frames(tb):
+    # A plain walk (no source look-ups): a 1000-deep RecursionError must not cost seconds.
     out = []
-    for f in _tb.extract_tb(tb):
-        if f.filename == "<rexec>":
-            continue
-        out.append([f.filename, f.lineno or 0, f.name])
+    while tb is not None:
+        co = tb.tb_frame.f_code
+        if co.co_filename != "<rexec>":
+            out.append([co.co_filename, tb.tb_lineno or 0, co.co_name])
+            if len(out) > 200:
+                del out[50:150]
+        tb = tb.tb_next
     return out[-100:]
 
 def _exec_code(code, filename, want_value):
@@ -258,9 +262,15 @@ def __rexec_main():
         out = {"ok": False, "name": type(e).__name__ if type(type(e).__name__) is str else "BaseException",
                "message": msg, "frames": _frames(e.__traceback__),
                "restricted": isinstance(e, RestrictedError)}
-    data = _json.dumps(out).encode()
+    try:
+        data = _json.dumps(out).encode()
+    except BaseException:
+        # Out of memory (the guest's data still fills the heap) or an unencodable name: say so in bytes made at boot.
+        data = _NO_ANSWER
     with open("/dev/rexec_out", "wb") as f:
         f.write(data)
+
+_NO_ANSWER = b'{"ok": false, "name": "MemoryError", "message": "the answer could not be encoded", "frames": [], "restricted": false}'
 `;
 
 /** Modules imported before the snapshot is taken, so guests do not pay for compiling them. */

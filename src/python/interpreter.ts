@@ -111,7 +111,7 @@ export class Interpreter {
   }
 
   /** Run one request. Only one call at a time (the sandbox serialises them). */
-  call(body: Record<string, unknown>, timeoutMs: number, wallTimeMs: number, services: CallServices): Promise<CallOutcome> {
+  call(body: Record<string, unknown>, timeoutMs: number, wallTimeMs: number, services: CallServices, openDirs?: readonly string[]): Promise<CallOutcome> {
     if (this.dead) return Promise.resolve({ kind: "died", detail: this.dead });
     return new Promise<CallOutcome>((resolve) => {
       const wallTimer = setTimeout(() => this.hardStop("wallTimeMs"), wallTimeMs);
@@ -125,7 +125,7 @@ export class Interpreter {
       };
       this.cpuLeft = timeoutMs + GRACE_MS;
       this.resumeCpu();
-      this.worker.postMessage({ t: "call", request: { body, timeoutMs } } satisfies ToWorker);
+      this.worker.postMessage({ t: "call", request: { body, timeoutMs, ...(openDirs ? { openDirs } : {}) } } satisfies ToWorker);
     });
   }
 

@@ -30,6 +30,11 @@ export type HostReplyState = 0 | 1;
 export interface CallRequest {
   readonly body: Record<string, unknown>;
   readonly timeoutMs: number;
+  /**
+   * When the sandbox uses the default r_open, the directories it allows, so
+   * the worker decides without a round trip; absent: every open asks the host.
+   */
+  readonly openDirs?: readonly string[];
 }
 
 /** How a call ended, as the worker saw it. */

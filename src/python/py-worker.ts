@@ -68,6 +68,7 @@ const call = {
   outputExceeded: false,
   resultExceeded: false,
   denied: undefined as { path: string; mode: string } | undefined,
+  openDirs: undefined as readonly string[] | undefined,
   request: new Uint8Array(0),
   response: [] as Uint8Array[],
   responseBytes: 0,
@@ -80,6 +81,7 @@ function checkOpen(path: string, flags: number): boolean {
   const fixed = fixedOpen(path, mode);
   let allowed: boolean;
   if (fixed !== undefined) allowed = fixed;
+  else if (call.openDirs) allowed = call.openDirs.some((dir) => path === dir || path.startsWith(`${dir}/`));
   else {
     const reply = askHost({ op: "open", path, mode });
     allowed = reply.value === true;
@@ -195,6 +197,7 @@ function serve(request: CallRequest, run: () => number, memory: WebAssembly.Memo
   call.outputBytes = 0;
   call.outputExceeded = false;
   call.denied = undefined;
+  call.openDirs = request.openDirs;
   call.lastInterrupt = 0;
   call.deadline = performance.now() + request.timeoutMs;
   let thrown: unknown;
@@ -276,7 +279,7 @@ function installDevices(FS: any): void {
     write(stream, buffer, offset, length) {
       const state = stream.rexec!;
       state.length += length;
-      if (state.length > data.resultBytes) throw new FS.ErrnoError(27 /* EFBIG */);
+      if (state.length > data.resultBytes) throw new FS.ErrnoError(22 /* EFBIG (27 would be EINTR: retried forever) */);
       state.chunks.push(bytesOf(buffer, offset, length));
       return length;
     },

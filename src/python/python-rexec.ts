@@ -260,11 +260,10 @@ export class PythonRExec {
    * the file-system quotas); nothing else. Override in a subclass.
    */
   r_open(path: string, mode: OpenMode): void {
-    for (const dir of ["/tmp", "/home/guest"]) {
+    for (const dir of DEFAULT_OPEN_DIRS) {
       if (path === dir || path.startsWith(`${dir}/`)) return;
     }
-    this.log(`denied: open ${path} (${mode})`);
-    throw new RestrictedError(`${mode === "r" ? "read of" : "write to"} ${path}`, "override r_open in a subclass of PythonRExec (the default allows /tmp and /home/guest)");
+    throw openDenied(path, mode);
   }
 
   /** Stop the interpreter and free its memory. Idempotent; later calls throw DisposedError. */
@@ -344,7 +343,7 @@ export class PythonRExec {
         if (sink) sink[stream](text);
         else captured[stream] += text;
       },
-    });
+    }, this.r_open === PythonRExec.prototype.r_open ? DEFAULT_OPEN_DIRS : undefined);
     return this.settle(outcome);
   }
 
@@ -414,7 +413,8 @@ export class PythonRExec {
           this.retire("the guest overflowed the native stack");
           throw new StackLimitError(limits.stackBytes, " (native stack of the interpreter's thread)");
         }
-        if (outcome.memoryBytes >= limits.memoryBytes - 2 ** 20) {
+        // Wasm memory grows in steps: near the cap, a failure is the guest's memory use.
+        if (outcome.memoryBytes >= limits.memoryBytes * 0.9) {
           this.retire("the guest exhausted its memory");
           throw new MemoryLimitError("memoryBytes", limits.memoryBytes);
         }
@@ -455,13 +455,21 @@ export class PythonRExec {
       const denied = this.restrictedDuringCall ?? new RestrictedError(outcome.message.replace(/; add it to okBuiltinModules to allow it$/, ""), "add it to okBuiltinModules");
       throw withFrames(denied, outcome.frames);
     }
-    if (outcome.name === "PermissionError" && outcome.denied && this.restrictedDuringCall) {
-      throw withFrames(this.restrictedDuringCall, outcome.frames);
+    if (outcome.name === "PermissionError" && outcome.denied) {
+      this.log(`denied: open ${outcome.denied.path} (${outcome.denied.mode})`);
+      throw withFrames(this.restrictedDuringCall ?? openDenied(outcome.denied.path, outcome.denied.mode), outcome.frames);
     }
     const frames: GuestFrame[] = outcome.frames.map((f) => ({ functionName: f.name === "<module>" ? undefined : f.name, fileName: f.file, line: f.line, column: 0 })).reverse();
     const stack = ["Traceback (most recent call last):", ...outcome.frames.map((f) => `  File "${f.file}", line ${f.line}, in ${f.name}`), `${outcome.name}: ${outcome.message}`].join("\n");
     throw new GuestError(outcome.name, outcome.message, stack, frames);
   }
+}
+
+/** The directories the default {@link PythonRExec.r_open} allows (decided in the worker when r_open is not overridden). */
+const DEFAULT_OPEN_DIRS = Object.freeze(["/tmp", "/home/guest"]);
+
+function openDenied(path: string, mode: string): RestrictedError {
+  return new RestrictedError(`${mode === "r" ? "read of" : "write to"} ${path}`, "override r_open in a subclass of PythonRExec (the default allows /tmp and /home/guest)");
 }
 
 function withFrames<T extends RestrictedError>(error: T, frames: readonly { file: string; line: number; name: string }[]): T {
