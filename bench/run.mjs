@@ -77,6 +77,8 @@ process.stderr.write("done\nbench: CLI start-up (rexec eval 1+1 vs node -e 1) �
 results.cliStartup = await runChild(["cli-startup.mjs", "15"]);
 process.stderr.write("done\nbench: service — queue jobs/s with 1 and 2 worker processes, rexec serve requests/s, beside the pool … ");
 results.service = await runChild(["service.mjs"]);
+process.stderr.write("done\nbench: Python guests (new sandbox + r_eval, host call, RSS per interpreter) … ");
+results.python = await runChild(["python.mjs"]);
 process.stderr.write("done\n");
 results.elapsedSeconds = (Date.now() - started) / 1000;
 results.versions.node = process.versions.node;

@@ -235,3 +235,8 @@ export function dropSpares(): void {
   for (const spare of spares.values()) void spare.then((i) => i.terminate("spare dropped"), () => {});
   spares.clear();
 }
+
+/** Resolves once every spare being started is ready (benchmarks wait on it to measure a warm host). */
+export async function sparesReady(): Promise<void> {
+  await Promise.all([...spares.values()].map((spare) => spare.catch(() => undefined)));
+}
