@@ -9,7 +9,11 @@ import { Queue, QueueEvents } from "bullmq";
 const url = process.argv[2] ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const connection = { url, maxRetriesPerRequest: null };
 const queue = new Queue("rexec", { connection });
-const events = new QueueEvents("rexec", { connection });
+// Read completion events from a minute ago on, not only from when the events
+// connection happens to start reading: a job that finishes in between would
+// otherwise never be reported to waitUntilFinished (the minute covers clock skew
+// with the Redis server; older events of other jobs are ignored).
+const events = new QueueEvents("rexec", { connection, lastEventId: `${Date.now() - 60_000}-0` });
 await events.waitUntilReady();
 
 const jobs = [

@@ -29,7 +29,8 @@ Queue:
   --lock-duration <duration>   job lock without renewal (default 30s)
   --stalled-interval <duration> how often to recover jobs of dead workers (default 30s)
   --max-stalled <n>            recoveries of one job before it fails (default 1)
-  --job-timeout <duration>     deadline of one job (default: 2 x timeout + wall-time + 2s)
+  --job-timeout <duration>     deadline of one job from when it gets a thread (default: 2 x timeout + wall-time + 2s)
+  --prefetch <n>               jobs taken beyond the threads, so Redis round trips overlap runs (default: threads)
   --fail-on-guest-error        fail the job (no retry) when the guest fails, instead of storing {"error"}
 
 Probes:
@@ -48,6 +49,7 @@ const OPTIONS = {
   "stalled-interval": { type: "string" },
   "max-stalled": { type: "string" },
   "job-timeout": { type: "string" },
+  prefetch: { type: "string" },
   "fail-on-guest-error": { type: "boolean" },
   "metrics-port": { type: "string" },
   "metrics-host": { type: "string" },
@@ -78,6 +80,7 @@ export async function main(args: string[]): Promise<number> {
     const stalledIntervalMs = duration("stalled-interval");
     const jobTimeoutMs = duration("job-timeout");
     const maxStalledCount = parseCount(values["max-stalled"], "--max-stalled", 0);
+    const prefetch = parseCount(values.prefetch, "--prefetch", 0);
     const metricsPort = parseCount(values["metrics-port"], "--metrics-port", 0);
     if (metricsPort !== undefined && metricsPort > 65535) throw new UsageError(`--metrics-port: ${metricsPort} is not a port (0-65535)`);
     const metrics = metricsPort === undefined ? undefined : new ServiceMetrics(() => worker?.runner);
@@ -91,6 +94,7 @@ export async function main(args: string[]): Promise<number> {
       ...(stalledIntervalMs === undefined ? {} : { stalledIntervalMs }),
       ...(jobTimeoutMs === undefined ? {} : { jobTimeoutMs }),
       ...(maxStalledCount === undefined ? {} : { maxStalledCount }),
+      ...(prefetch === undefined ? {} : { prefetch }),
       failOnGuestError: values["fail-on-guest-error"] ?? false,
       onError: (error) => process.stderr.write(`rexec worker: ${error.message}\n`),
     });

@@ -21,9 +21,8 @@
  *
  * @packageDocumentation
  */
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job as BullJob } from "bullmq";
-import { AbortError } from "../host/errors.js";
 import type { Limits } from "../host/limits.js";
 import { checkJob, InvalidJobError, type Job } from "./job.js";
 import type { RunResult } from "./result.js";
@@ -52,8 +51,15 @@ export interface QueueWorkerOptions extends RunnerOptions {
   readonly stalledIntervalMs?: number;
   /** Times a job may be recovered from a dead worker before it fails (default 1, BullMQ's). */
   readonly maxStalledCount?: number;
-  /** A job's deadline in ms (default: {@link jobTimeoutMs} of its limits). */
+  /** A job's deadline in ms from when it gets a thread (default: {@link jobTimeoutMs} of its limits). */
   readonly jobTimeoutMs?: number;
+  /**
+   * Jobs taken from the queue beyond the threads (default: as many as
+   * threads), so the next job's Redis round trips overlap the running one.
+   * A prefetched job waits in this process (its lock renewed); 0 takes a job
+   * only when a thread is free.
+   */
+  readonly prefetch?: number;
   /** Fail the job (`UnrecoverableError`, no retry) when the guest fails, instead of storing `{ error }` as its result. */
   readonly failOnGuestError?: boolean;
   /** Called when BullMQ or Redis reports an error (default: ignored; the worker reconnects by itself). */
@@ -112,27 +118,13 @@ export function createProcessor(runner: JobRunner, options: { jobTimeoutMs?: num
       if (error instanceof InvalidJobError) throw new UnrecoverableError(`invalid rexec job: ${error.message}`);
       throw error;
     }
+    // The deadline runs from when the job gets a thread (not while it waits behind a prefetched one).
     const timeoutMs = fixedTimeout ?? jobTimeoutMs(checked.limits);
-    const deadline = AbortSignal.timeout(timeoutMs);
-    try {
-      const result = await runner.runChecked(checked, { signal: signal ? AbortSignal.any([deadline, signal]) : deadline });
-      if ("error" in result && failOnGuestError) throw new UnrecoverableError(`${result.error.name}: ${result.error.message}`);
-      return result;
-    } catch (error) {
-      if (error instanceof AbortError && deadline.aborted) {
-        // A final outcome: the same job would take as long again.
-        const outcome: RunResult = {
-          error: { name: "TimeoutError", message: `the job ran longer than its deadline (jobTimeoutMs ${timeoutMs} ms)`, limit: "jobTimeoutMs", limitValue: timeoutMs },
-          stdout: "",
-          stderr: "",
-          stats: undefined,
-        };
-        if (failOnGuestError) throw new UnrecoverableError(outcome.error.message);
-        return outcome;
-      }
-      // The service's own failure (thread died, shutting down): BullMQ retries it if the job has attempts left.
-      throw error;
-    }
+    const result = await runner.runChecked(checked, { ...(signal ? { signal } : {}), timeoutMs });
+    // A guest's failure (a deadline hit included) is final: the same job would fail again.
+    if ("error" in result && failOnGuestError) throw new UnrecoverableError(`${result.error.name}: ${result.error.message}`);
+    // Anything thrown above is the service's own failure (thread died, shutting down): BullMQ retries it.
+    return result;
   };
 }
 
@@ -147,8 +139,12 @@ export function createProcessor(runner: JobRunner, options: { jobTimeoutMs?: num
  * ```
  */
 export async function startWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
-  const { connection, queue = DEFAULT_QUEUE, prefix, name, lockDurationMs, stalledIntervalMs, maxStalledCount, jobTimeoutMs: fixedTimeout, failOnGuestError = false, onError, ...runnerOptions } = options;
-  const runner = new ServiceRunner(runnerOptions);
+  const { connection, queue = DEFAULT_QUEUE, prefix, name, lockDurationMs, stalledIntervalMs, maxStalledCount, jobTimeoutMs: fixedTimeout, failOnGuestError = false, onError, prefetch, ...runnerOptions } = options;
+  if (prefetch !== undefined && (!Number.isInteger(prefetch) || prefetch < 0)) throw new RangeError(`prefetch must be a whole number ≥ 0, got ${prefetch}`);
+  // BullMQ hands this process threads + prefetch jobs at once; the runner holds the prefetched ones.
+  const threads = runnerOptions.concurrency ?? availableParallelism();
+  const held = prefetch ?? threads;
+  const runner = new ServiceRunner({ ...runnerOptions, concurrency: threads, queueLimit: held });
   let active = 0;
   let idle: (() => void) | undefined;
   const handle = createProcessor(runner, { jobTimeoutMs: fixedTimeout, failOnGuestError });
@@ -166,7 +162,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
     connection: connectionOf(connection),
     ...(prefix === undefined ? {} : { prefix }),
     name: name ?? `rexec@${hostname()}:${process.pid}`,
-    concurrency: runner.concurrency,
+    concurrency: threads + held,
     ...(lockDurationMs === undefined ? {} : { lockDuration: lockDurationMs }),
     ...(stalledIntervalMs === undefined ? {} : { stalledInterval: stalledIntervalMs }),
     ...(maxStalledCount === undefined ? {} : { maxStalledCount }),

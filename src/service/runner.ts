@@ -170,9 +170,14 @@ export class ServiceRunner {
     return this.runChecked(job, options);
   }
 
-  /** {@link run} for a job already checked with {@link checkJob} against this runner's limits. */
-  async runChecked(job: Job, options: { signal?: AbortSignal } = {}): Promise<RunResult> {
-    const { signal } = options;
+  /**
+   * {@link run} for a job already checked with {@link checkJob} against this
+   * runner's limits. `timeoutMs`: a deadline from when the job gets a thread;
+   * past it the run is stopped and answers a `TimeoutError` with
+   * `limit: "jobTimeoutMs"` (a final outcome, like any limit).
+   */
+  async runChecked(job: Job, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<RunResult> {
+    const { signal, timeoutMs } = options;
     if (this.#closing) throw new ShuttingDownError("the rexec service is shutting down; retry on another instance");
     if (signal?.aborted) throw new AbortError(signal.reason);
     const admitted = performance.now();
@@ -186,7 +191,8 @@ export class ServiceRunner {
     try {
       entry = this.#poolFor(job.limits, job.modules);
       entry.active++;
-      const runSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+      const deadline = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+      const runSignal = AbortSignal.any([controller.signal, ...(signal ? [signal] : []), ...(deadline ? [deadline] : [])]);
       try {
         const result = await entry.pool.run(job.code, {
           signal: runSignal,
@@ -206,6 +212,11 @@ export class ServiceRunner {
         }
       } catch (error) {
         outcome = errorType(error);
+        if (deadline?.aborted && !controller.signal.aborted && !signal?.aborted) {
+          outcome = "TimeoutError";
+          const error = { name: "TimeoutError", message: `the job ran longer than its deadline (jobTimeoutMs ${timeoutMs} ms); its thread was stopped`, limit: "jobTimeoutMs", limitValue: timeoutMs };
+          return { error, stdout: "", stderr: "", stats: undefined };
+        }
         if (controller.signal.aborted && !signal?.aborted) {
           outcome = "ShuttingDownError";
           throw new ShuttingDownError("the rexec service shut down while the job ran; it was cancelled");

@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Queue, UnrecoverableError, type Job } from "bullmq";
-import { AbortError, RExecError } from "../../src/host/errors.ts";
+import { RExecError } from "../../src/host/errors.ts";
 import { resolveLimits } from "../../src/host/limits.ts";
-import { createProcessor, startWorker, type JobRunner, type QueueWorker } from "../../src/service/queue-worker.ts";
+import { createProcessor, jobTimeoutMs, startWorker, type JobRunner, type QueueWorker } from "../../src/service/queue-worker.ts";
 import { fileURLToPath } from "node:url";
 import { runNodeScript, startCli, startRedis, stopChild, until, type CliProcess, type RedisServer } from "./helpers.ts";
 
@@ -116,12 +116,12 @@ describe("queue worker: which failures are retried", () => {
     await assert.rejects(createProcessor(runnerAnswering(async () => guestFailure), { failOnGuestError: true })(job), (error: Error) => error instanceof UnrecoverableError && error.message === "TimeoutError: t");
   });
 
-  it("a job past its deadline is a final TimeoutError result naming jobTimeoutMs", async () => {
-    const slow = runnerAnswering((async (_job: unknown, options: { signal: AbortSignal }) => new Promise((_resolve, reject) => options.signal.addEventListener("abort", () => reject(new AbortError(options.signal.reason))))) as never);
-    const result = (await createProcessor(slow, { jobTimeoutMs: 30 })(job)) as { error: { name: string; limit: string; limitValue: number } };
-    assert.equal(result.error.name, "TimeoutError");
-    assert.equal(result.error.limit, "jobTimeoutMs");
-    assert.equal(result.error.limitValue, 30);
+  it("each job runs under its deadline: jobTimeoutMs of its limits, or the worker's fixed one", async () => {
+    const seen: (number | undefined)[] = [];
+    const recording = runnerAnswering((async (_job: unknown, options: { timeoutMs?: number }) => { seen.push(options.timeoutMs); return guestFailure; }) as never);
+    await createProcessor(recording)({ data: { code: "1", limits: { timeoutMs: 100 } } } as Job);
+    await createProcessor(recording, { jobTimeoutMs: 30 })(job);
+    assert.deepEqual(seen, [jobTimeoutMs({ ...limits, timeoutMs: 100 }), 30]);
   });
 });
 

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { AbortError } from "../../src/host/errors.ts";
-import { InvalidJobError, PoolsBusyError, QueueFullError, ServiceRunner, ShuttingDownError } from "../../src/service/index.ts";
+import { checkJob, InvalidJobError, PoolsBusyError, QueueFullError, ServiceRunner, ShuttingDownError } from "../../src/service/index.ts";
 
 const busy = (ms: number, value: string): string => `{ const t = Date.now(); while (Date.now() - t < ${ms}) {} } ${value}`;
 
@@ -30,6 +30,15 @@ describe("ServiceRunner", () => {
     assert.equal(((await third) as { value: string }).value, "c");
     assert.deepEqual(finished, ["a", "c"]);
     assert.equal(runner.running + runner.queued, 0);
+  });
+
+  it("a deadline (timeoutMs) runs from when the job gets a thread: waiting does not count, running past it answers TimeoutError jobTimeoutMs", async () => {
+    const ahead = runner.run({ code: busy(400, "'ahead'") });
+    const waited = runner.runChecked(checkJob({ code: "'in time'" }, runner.limits, Infinity, runner.modules), { timeoutMs: 250 });
+    assert.equal(((await ahead) as { value: string }).value, "ahead");
+    assert.equal(((await waited) as { value: string }).value, "in time");
+    const late = await runner.runChecked(checkJob({ code: "for (;;) {}" }, runner.limits, Infinity, runner.modules), { timeoutMs: 100 });
+    assert.deepEqual((late as { error: unknown }).error, { name: "TimeoutError", message: "the job ran longer than its deadline (jobTimeoutMs 100 ms); its thread was stopped", limit: "jobTimeoutMs", limitValue: 100 });
   });
 
   it("a malformed job is refused before it takes a slot", async () => {
