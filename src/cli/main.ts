@@ -157,6 +157,8 @@ export type { Sandbox } from "./sandbox.js";
 
 /** `rexec run <file|url> [args...]` (and `rexec check <file>`) */
 async function run(cli: CliArgs, release: (() => void) | undefined): Promise<number> {
+  // A Python script: its own runner, loaded only here (it brings the Python layer; see python-run.ts).
+  if (cli.command === "run" && /\.py$/i.test(cli.target!) && !/^https?:\/\//i.test(cli.target!)) return (await import("./python-run.js")).runPython(cli);
   const target = cli.target!;
   const isUrl = /^https?:\/\//i.test(target);
   let box: Sandbox | undefined;

@@ -452,7 +452,10 @@ export class PythonRExec {
       throw new MemoryLimitError("memoryBytes", limits.memoryBytes);
     }
     if (outcome.restricted) {
-      const denied = this.restrictedDuringCall ?? new RestrictedError(outcome.message.replace(/; add it to okBuiltinModules to allow it$/, ""), "add it to okBuiltinModules");
+      const module = /^import of '([A-Za-z0-9_.]{1,200})'/.exec(outcome.message)?.[1];
+      const denied = this.restrictedDuringCall ?? (module
+        ? new RestrictedError(`import of module "${module}"`, `add "${module.split(".")[0]}" to okBuiltinModules`, `--allow-module ${module.split(".")[0]}`)
+        : new RestrictedError(outcome.message, "add it to okBuiltinModules"));
       throw withFrames(denied, outcome.frames);
     }
     if (outcome.name === "PermissionError" && outcome.denied) {
