@@ -16,6 +16,7 @@ import { createInnerRExec, hostStubFactory, type LinkRef } from "../worker/inner
 import { GuestLink, type HostSettleMessage } from "../worker/link.js";
 import type { WorkerConfig } from "../worker/protocol.js";
 import { adoptSharedEngine, type SharedEngine } from "../worker/spawn.js";
+import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
 
 /** One job, as sent by {@link RExecPool.run}. */
 export interface PoolTask {
@@ -25,6 +26,8 @@ export interface PoolTask {
   readonly language?: "js" | "ts";
   /** This run's globals (its `input` among them), by name; functions call the host. */
   readonly globals?: Wire;
+  /** This run's own module files (see `PoolRunOptions.files`): a realm of its own over them. */
+  readonly files?: Readonly<Record<string, string>>;
   /** Async messages both ways (started, host calls, settlements, logs). */
   readonly port: MessagePort;
   /** Sync replies to host calls (read with receiveMessageOnPort). */
@@ -57,13 +60,15 @@ adoptSharedEngine(start.sharedEngine);
 const ref: LinkRef = { current: undefined };
 const importHost = hostStubFactory(ref);
 
-function makeRealm(): Promise<RExec> {
+function makeRealm(files?: Readonly<Record<string, string>>): Promise<RExec> {
   let rx: RExec;
   try {
-    rx = createInnerRExec(config, importHost, {
+    // A run's own files replace the pool's hooks for that run (its r_open policy stays: config.rOpen).
+    rx = createInnerRExec(files ? { ...config, hooks: undefined } : config, importHost, {
       verbose: false,
       // Output is only captured (`output` in the result): a pool serves many callers.
       stdio: { stdout: () => {}, stderr: () => {} },
+      ...(files ? { hooks: new MemoryHooks({ files }) } : {}),
     });
   } catch (error) {
     const failed = Promise.reject(error);
@@ -112,8 +117,9 @@ export default async function runTask(task: PoolTask): Promise<PoolTaskResult> {
   task.port.on("message", (m: HostSettleMessage) => {
     if (m?.t === "settle" && ref.current === link) link.settle(m, importHost);
   });
-  const realm = spare ?? makeRealm();
-  spare = undefined;
+  // A run with files of its own gets a realm over them; the prepared one waits for the next run.
+  const realm = task.files ? makeRealm(task.files) : (spare ?? makeRealm());
+  if (!task.files) spare = undefined;
   let rx: RExec | undefined;
   let ok = true;
   let result: unknown;
@@ -159,7 +165,7 @@ export default async function runTask(task: PoolTask): Promise<PoolTaskResult> {
   task.port.close();
   task.replyPort.close();
   // Build the next realm while this thread would otherwise be idle.
-  spare = makeRealm();
+  spare ??= makeRealm();
   return { ok, value, stats, output };
 }
 

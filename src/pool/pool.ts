@@ -69,9 +69,40 @@ export interface PoolRunOptions {
    * functions the guest can call, as with the pool's `globals`.
    */
   readonly globals?: Record<string, unknown>;
+  /**
+   * This run's own module files, by path (`{ "lib.js": "export const a = 1" }`;
+   * `lib.js` and `/lib.js` both mean `/lib.js`): the run imports and requires
+   * from them (a `MemoryHooks` of this run only, in place of the pool's hooks;
+   * the pool's `r_open` policy still applies). Such a run gets a realm of its
+   * own rather than the thread's prepared one. At most
+   * {@link MAX_RUN_FILES} files of {@link MAX_RUN_FILE_BYTES} characters in all.
+   */
+  readonly files?: Readonly<Record<string, string>>;
 }
 
-const RUN_OPTIONS = new Set(["signal", "filename", "language", "input", "globals"]);
+/** Most files a run's {@link PoolRunOptions.files} may hold. */
+export const MAX_RUN_FILES = 1000;
+/** Most characters (UTF-16 units) of all of a run's files together, paths included. */
+export const MAX_RUN_FILE_BYTES = 16 * 1024 * 1024;
+
+const RUN_OPTIONS = new Set(["signal", "filename", "language", "input", "globals", "files"]);
+
+/** Check a run's `files` (host data, but often a service client's): plain strings, bounded. */
+function checkRunFiles(files: unknown): Record<string, string> | undefined {
+  if (files === undefined) return undefined;
+  if (typeof files !== "object" || files === null || Array.isArray(files)) throw new TypeError('run option "files" must be an object of { path: source text }');
+  const entries = Object.entries(files as Record<string, unknown>);
+  if (entries.length > MAX_RUN_FILES) throw new RangeError(`run option "files" holds ${entries.length} files; at most ${MAX_RUN_FILES}`);
+  let size = 0;
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [path, text] of entries) {
+    if (typeof text !== "string") throw new TypeError(`run option "files": the content of ${JSON.stringify(path.slice(0, 64))} must be a string`);
+    size += path.length + text.length;
+    if (size > MAX_RUN_FILE_BYTES) throw new RangeError(`run option "files" is larger than ${MAX_RUN_FILE_BYTES} characters in all`);
+    out[path] = text;
+  }
+  return out;
+}
 /** The rule of `RExec`'s `globals` names. */
 const GLOBAL_NAME = /^[A-Za-z_$][\w$]*$/;
 
@@ -195,6 +226,7 @@ export class RExecPool {
       if (!RUN_OPTIONS.has(key)) throw new TypeError(`unknown run option "${key}"; known options: ${[...RUN_OPTIONS].join(", ")}`);
     }
     const { filename, language } = options;
+    const files = checkRunFiles(options.files);
     const signal = checkSignal(options.signal);
     if (signal?.aborted) throw new AbortError(signal.reason);
     // This run's host functions beside the pool's; dropped when the run ends.
@@ -235,7 +267,7 @@ export class RExecPool {
       } else if (message.t === "hcall") link.handle(message);
     });
 
-    const task: PoolTask = { code, filename, language, globals, port: channel.port2, replyPort: reply.port2, signal: shared };
+    const task: PoolTask = { code, filename, language, globals, ...(files ? { files } : {}), port: channel.port2, replyPort: reply.port2, signal: shared };
     try {
       const result = await this.#piscina.run(task, {
         signal: signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal,

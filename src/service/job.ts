@@ -1,5 +1,5 @@
 /**
- * A job of the service and the queue worker: `{ code, input?, limits?, modules?, filename?, language? }`,
+ * A job of the service and the queue worker: `{ code, input?, files?, limits?, modules?, filename?, language? }`,
  * checked before anything runs.
  *
  * Invariant: a job can only tighten the limits the server (or worker) was
@@ -30,6 +30,13 @@ export interface JobData {
   readonly filename?: string;
   /** `"ts"`: the code is TypeScript. */
   readonly language?: "js" | "ts";
+  /**
+   * The job's own module files, by path (`{ "lib.js": "export const a = 1" }`):
+   * its code imports or requires them (`require("./lib.js")`,
+   * `await import("./main.js")`). They count toward the server's code size
+   * limit together with `code`.
+   */
+  readonly files?: Readonly<Record<string, string>>;
 }
 
 /** A checked job: its limits are the effective ones (the server's, tightened by the job's). */
@@ -42,6 +49,8 @@ export interface Job {
   readonly modules: readonly string[];
   readonly filename: string | undefined;
   readonly language: "js" | "ts" | undefined;
+  /** The job's module files, if it has any. */
+  readonly files: Readonly<Record<string, string>> | undefined;
 }
 
 /** The job is malformed or asks for more than the server allows (HTTP 400; a queue job fails without retry). */
@@ -49,7 +58,9 @@ export class InvalidJobError extends Error {
   override name = "InvalidJobError";
 }
 
-const JOB_KEYS = new Set(["code", "input", "limits", "modules", "filename", "language"]);
+const JOB_KEYS = new Set(["code", "input", "files", "limits", "modules", "filename", "language"]);
+/** Most module files a job may carry. */
+const MAX_FILES = 1000;
 const LIMIT_KEYS: readonly (keyof Limits)[] = ["memoryBytes", "timeoutMs", "wallTimeMs", "stackBytes", "outputBytes", "resultBytes"];
 /** Longest file name a job may give (it appears in every stack line). */
 const MAX_FILENAME = 256;
@@ -87,6 +98,7 @@ export function checkJob(data: unknown, max: Limits, maxCodeBytes = Infinity, mo
     throw new InvalidJobError(`"filename" must be a non-empty string of at most ${MAX_FILENAME} characters`);
   }
   if (language !== undefined && language !== "js" && language !== "ts") throw new InvalidJobError(`"language" must be "js" or "ts"`);
+  const files = checkFiles(data.files, maxCodeBytes - code.length);
   return {
     code,
     hasInput: Object.hasOwn(data, "input"),
@@ -95,7 +107,26 @@ export function checkJob(data: unknown, max: Limits, maxCodeBytes = Infinity, mo
     modules: narrowModules(data.modules, modules),
     filename: filename as string | undefined,
     language: language as "js" | "ts" | undefined,
+    files,
   };
+}
+
+/** The job's module files: an object of path → source text, within what is left of the code size limit. */
+function checkFiles(given: unknown, budget: number): Readonly<Record<string, string>> | undefined {
+  if (given === undefined || given === null) return undefined;
+  if (!isPlainObject(given)) throw new InvalidJobError(`"files" must be an object of { "path.js": "source text" }`);
+  const entries = Object.entries(given);
+  if (entries.length > MAX_FILES) throw new InvalidJobError(`"files" holds ${entries.length} files; at most ${MAX_FILES}`);
+  let left = budget;
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [path, text] of entries) {
+    if (typeof text !== "string") throw new InvalidJobError(`"files": the content of ${quote(path)} must be a string of source text`);
+    if (path.length === 0 || path.length > MAX_FILENAME) throw new InvalidJobError(`"files": a path must be a non-empty string of at most ${MAX_FILENAME} characters`);
+    left -= path.length + text.length;
+    if (left < 0) throw new InvalidJobError(`"code" and "files" together are more characters than this server accepts`);
+    out[path] = text;
+  }
+  return out;
 }
 
 /** The server's limits with the job's lower ones in their place; a higher one is an error. */

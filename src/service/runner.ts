@@ -199,6 +199,7 @@ export class ServiceRunner {
           ...(job.filename === undefined ? {} : { filename: job.filename }),
           ...(job.language === undefined ? {} : { language: job.language }),
           ...(job.hasInput ? { input: job.input } : {}),
+          ...(job.files === undefined ? {} : { files: job.files }),
         });
         cpuMs = result.stats.cpuMs;
         const stats: RunStats = { ...result.stats, queuedMs };

@@ -108,6 +108,20 @@ describe("rexec serve (library): POST /run", () => {
     assert.match(text, /^rexec_run_errors_total\{type="AbortError"\} 1$/m);
   });
 
+  it("a job may bring module files: its code imports and requires them; they are that job's alone; bad ones are 400", async () => {
+    const files = { "lib/tax.js": "export const rate = 0.2; export const gross = (n) => n * (1 + rate);", "fmt.cjs": "module.exports = (n) => n.toFixed(2);" };
+    const { status, json } = await post(`${url}/run`, { code: "const fmt = require('./fmt.cjs'); const { gross } = await import('./lib/tax.js'); fmt(gross(input))", input: 100, files });
+    assert.equal(status, 200, JSON.stringify(json));
+    assert.equal(json.value, "120.00");
+    const after = await post(`${url}/run`, { code: "require('./fmt.cjs')" });
+    assert.equal(after.status, 422);
+    for (const [bad, pattern] of [[5, /"files" must be an object/], [{ "a.js": 1 }, /content of "a\.js" must be a string/], [{ "a.js": "x".repeat(70 * 1024) }, /./]] as [unknown, RegExp][]) {
+      const r = await post(`${url}/run`, { code: "1", files: bad });
+      assert.ok(r.status === 400 || r.status === 413, `${r.status} ${JSON.stringify(r.json)}`);
+      assert.match(r.json.error.message, pattern);
+    }
+  });
+
   it("a job's modules can only narrow the server's builtin modules", async () => {
     const narrowed = await post(`${url}/run`, { code: "require('path').join('a', 'b')", modules: ["util"] });
     assert.equal(narrowed.status, 422);
