@@ -97,7 +97,11 @@ export function openMode(flags: number): "r" | "w" | "a" {
 /** What the firewall needs from the emscripten module once it exists. */
 export interface FirewallModule {
   UTF8ToString(ptr: number): string;
-  FS: { cwd(): string; getStream(fd: number): { path: string } | undefined | null };
+  FS: {
+    cwd(): string;
+    getStream(fd: number): { path: string } | undefined | null;
+    lookupPath(path: string, options: { follow: boolean }): { path: string };
+  };
   PATH: { normalize(path: string): string };
 }
 
@@ -144,12 +148,28 @@ export function makeFirewall(open: OpenCheck, options: { disabledForTests?: bool
     return die(new SandboxViolation(name));
   };
 
+  /**
+   * The canonical path r_open decides on: absolute, normalised, symlinks
+   * resolved (a guest symlink /tmp/x → /dev/tty must be judged as /dev/tty).
+   * For a file that does not exist yet, its parent is resolved.
+   */
   function resolvePath(dirfd: number, pathPtr: number): string {
     const M = module!;
     const raw = M.UTF8ToString(pathPtr >>> 0);
-    if (raw.startsWith("/")) return M.PATH.normalize(raw);
     const base = dirfd === -100 ? M.FS.cwd() : (M.FS.getStream(dirfd)?.path ?? "/");
-    return M.PATH.normalize(`${base}/${raw}`);
+    const path = M.PATH.normalize(raw.startsWith("/") ? raw : `${base}/${raw}`);
+    try {
+      return M.FS.lookupPath(path, { follow: true }).path;
+    } catch {
+      const slash = path.lastIndexOf("/");
+      const parent = path.slice(0, slash) || "/";
+      try {
+        const real = M.FS.lookupPath(parent, { follow: true }).path;
+        return M.PATH.normalize(`${real}/${path.slice(slash + 1)}`);
+      } catch {
+        return path;
+      }
+    }
   }
 
   function wrapImports(imports: { env: Record<string, unknown> }): typeof imports {

@@ -78,3 +78,12 @@ test("units: codec bounds, memory-section patch, open modes", () => {
   assert.throws(() => patchMemoryMaximum(Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 4, 1, 1, 2, 100]), 1), RangeError);
   assert.deepEqual([0, 1, 2, 0o2001].map(openMode), ["r", "w", "w", "a"]);
 });
+
+test("r_open judges the canonical path: a guest symlink does not launder a denied target", async () => {
+  const rx = new PythonRExec({ okBuiltinModules: ["os"] });
+  opened.push(rx);
+  await rx.r_exec("import os\nos.symlink('/lib/python314.zip', '/tmp/zip_link')\nos.symlink('/dev/tty', '/tmp/tty_link')");
+  await assert.rejects(rx.r_exec("open('/tmp/zip_link', 'w').write('tampered')"), RestrictedError);
+  await assert.rejects(rx.r_exec("open('/tmp/tty_link', 'w').write('x')"), RestrictedError);
+  assert.equal(await rx.r_eval("len(open('/tmp/zip_link', 'rb').read(4)) == 4"), true, "reading the stdlib through the link is allowed");
+});
