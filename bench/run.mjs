@@ -246,6 +246,26 @@ function engineTargets(results) {
   return out;
 }
 
+/** The service rows of RESULTS.md (bench/service.mjs): the queue and rexec serve beside the in-process pool. */
+function serviceSection(results) {
+  const s = results.service;
+  if (!s || s.failed) return [`Service throughput: ${s?.failed ?? "not measured"}`, ""];
+  const row = (name, r, note) => `| ${name} | ${r ? r.perSecond.toFixed(0) : "—"} | ${note} |`;
+  return [
+    "## Service and queue throughput",
+    "",
+    `${s.jobs} small jobs (\`${String(s.job).replace(/\|/g, "\\|")}\`), ${s.cores} cores, load average ${s.loadAvg1?.toFixed(1)} at the start (bench/service.mjs; a real redis-server on loopback):`,
+    "",
+    "| path | jobs or requests / s | note |",
+    "|---|---:|---|",
+    row(`in-process RExecPool (${s.pool?.threads ?? s.serve?.threads ?? "?"} threads)`, s.pool, "the ceiling: no network, no Redis"),
+    row("BullMQ queue, 1 `rexec worker` process", s.queue1, "1 thread"),
+    row("BullMQ queue, 2 `rexec worker` processes", s.queue2, "1 thread each, one queue"),
+    row("`rexec serve`, HTTP", s.serve, `${s.serve?.threads ?? "?"} threads, ${s.serve?.inFlight ?? "?"} requests in flight`),
+    "",
+  ];
+}
+
 /** The CLI start-up rows of RESULTS.md (bench/cli-startup.mjs). */
 function cliStartupSection(results) {
   const c = results.cliStartup;
@@ -343,6 +363,7 @@ function renderMarkdown(results) {
     ...(notes.length ? ["## Failures and unavailable measurements", "", ...notes, ""] : []),
     ...threadsSection(results),
     ...cliStartupSection(results),
+    ...serviceSection(results),
     "## Where rexec's time goes",
     "",
     `Cold start, QuickJS-ng (medians, ms): a new runtime+context in a shared wasm module costs ${med("sharedModuleContext")}; rexec instead instantiates the compiled module with its own capped memory (${med("wasmInstantiate")}; with runtime, context and limits ${med("engineCreate")}), then evaluates the guest kernel (realm total ${med("realmCreate")}; the kernel source alone ${med("kernelEval")} to parse and run), installs the prelude (console/process: ${med("prelude")}; the source alone ${med("preludeEval")}), evaluates \`1+1\` and copies it out (${med("firstEval")}) and disposes (${med("dispose")}). So roughly half of a cold start is parsing guest-side JavaScript (kernel + prelude) that is identical in every sandbox, and a quarter is instantiation.`,
