@@ -208,6 +208,9 @@ export class Interpreter {
   }
 }
 
+/** Settings (limits) with a spare at once. */
+const MAX_SPARE_KINDS = 2;
+
 /** One pre-started interpreter per settings, so a new sandbox does not wait for a boot. */
 const spares = new Map<string, Promise<Interpreter>>();
 
@@ -226,6 +229,12 @@ export async function takeInterpreter(settings: InterpreterSettings, keepSpare =
     const next = Interpreter.start(settings);
     next.catch(() => spares.delete(key));
     spares.set(key, next);
+    // Spares of settings no longer in use would hold ~85 MB each forever: keep the newest few.
+    for (const [oldKey, old] of spares) {
+      if (spares.size <= MAX_SPARE_KINDS) break;
+      spares.delete(oldKey);
+      void old.then((i) => i.terminate("spare evicted"), () => {});
+    }
   }
   return interpreter;
 }

@@ -20,7 +20,7 @@
  * @packageDocumentation
  */
 import { createHash } from "node:crypto";
-import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
@@ -63,7 +63,8 @@ function trusted(path: string): boolean {
   }
 }
 
-function readCached(dir: string): Uint8Array | undefined {
+/** @internal (exported for tests) A trusted cached snapshot in `dir`, or `undefined`. */
+export function readCached(dir: string): Uint8Array | undefined {
   const file = join(dir, cacheKey());
   if (!trusted(dir) || !trusted(file) || !trusted(`${file}.sha256`)) return undefined;
   try {
@@ -76,7 +77,8 @@ function readCached(dir: string): Uint8Array | undefined {
   }
 }
 
-function writeCached(dir: string, image: Uint8Array): void {
+/** @internal (exported for tests) */
+export function writeCached(dir: string, image: Uint8Array): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
@@ -86,6 +88,10 @@ function writeCached(dir: string, image: Uint8Array): void {
     writeFileSync(`${temp}.sha256`, createHash("sha256").update(image).digest("hex"), { mode: 0o600 });
     renameSync(`${temp}.sha256`, `${file}.sha256`);
     renameSync(temp, file);
+    // Snapshots of other runner/Pyodide/Node versions are dead weight (~30 MB each).
+    for (const name of readdirSync(dir)) {
+      if (name.startsWith("pyodide-") && !name.startsWith(cacheKey())) rmSync(join(dir, name), { force: true });
+    }
   } catch {
     // A cache that cannot be written only costs the next process a boot.
   }

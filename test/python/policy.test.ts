@@ -87,3 +87,26 @@ test("r_open judges the canonical path: a guest symlink does not launder a denie
   await assert.rejects(rx.r_exec("open('/tmp/tty_link', 'w').write('x')"), RestrictedError);
   assert.equal(await rx.r_eval("len(open('/tmp/zip_link', 'rb').read(4)) == 4"), true, "reading the stdlib through the link is allowed");
 });
+
+test("the snapshot disk cache is read only when owned by this user, not writable by others, and intact", async () => {
+  const { readCached, writeCached } = await import("../../src/python/snapshot.js");
+  const { mkdtempSync, chmodSync, readdirSync, writeFileSync, symlinkSync, renameSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { tmpdir } = await import("node:os");
+  const dir = join(mkdtempSync(join(tmpdir(), "rexec-py-cache-")), "cache");
+  const image = new Uint8Array([1, 2, 3, 4]);
+  writeCached(dir, image);
+  assert.deepEqual(readCached(dir), image);
+  const file = join(dir, readdirSync(dir).find((n) => n.endsWith(".snapshot"))!);
+  chmodSync(file, 0o666);
+  assert.equal(readCached(dir), undefined, "group/world-writable file");
+  chmodSync(file, 0o600);
+  chmodSync(dir, 0o777);
+  assert.equal(readCached(dir), undefined, "world-writable directory");
+  chmodSync(dir, 0o700);
+  writeFileSync(file, new Uint8Array([1, 2, 3, 5]), { mode: 0o600 });
+  assert.equal(readCached(dir), undefined, "content does not match its hash");
+  renameSync(file, `${file}.real`);
+  symlinkSync(`${file}.real`, file);
+  assert.equal(readCached(dir), undefined, "a symlink");
+});
