@@ -2,9 +2,10 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import {
-  RExec, PythonRExec, GuestError, SystemExit, RestrictedError, DisposedError, ModuleNotFoundError, MemoryHooks, FileSystemHooks,
+  RExec, PythonRExec, GuestError, SystemExit, RestrictedError, DisposedError, ModuleNotFoundError, MemoryHooks, FileSystemHooks, UrlHooks,
 } from "../../src/index.js";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -139,6 +140,26 @@ test("FileSystemHooks serve .py files; r_reload reads the file again; nothing ou
   assert.equal((await rx.r_import<{ LEVEL: number }>("tools.conf")).LEVEL, 1, "cached until reloaded");
   assert.equal((await rx.r_reload<{ LEVEL: number }>("tools.conf")).LEVEL, 2);
   await assert.rejects(rx.r_execfile("../etc/passwd"), RestrictedError);
+});
+
+test("UrlHooks serve Python modules from an allowed origin (asynchronous hooks behind a synchronous import)", async () => {
+  const files: Record<string, string> = { "/lib/remote.py": "VALUE = 'from the web'\n", "/lib/pkgx/__init__.py": "from . import leaf\n", "/lib/pkgx/leaf.py": "LEAF = 7\n" };
+  const server = createServer((req, res) => {
+    const body = files[req.url ?? ""];
+    res.writeHead(body === undefined ? 404 : 200, { "content-type": "text/x-python" });
+    res.end(body ?? "not found");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const rx = py({ hooks: new UrlHooks({ base: `${origin}/lib/`, allow: [origin] }) });
+  try {
+    assert.equal(await rx.r_eval("import remote\nremote.VALUE"), "from the web");
+    assert.equal(await rx.r_eval("import pkgx\npkgx.leaf.LEAF"), 7);
+    const error = await rx.r_exec("import missing_remote").catch((e: unknown) => e);
+    assert.ok(error instanceof RestrictedError, String(error));
+  } finally {
+    server.close();
+  }
 });
 
 test("dispose: later calls throw DisposedError", async () => {
