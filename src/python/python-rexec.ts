@@ -14,10 +14,7 @@
  * @packageDocumentation
  */
 import type { Writable } from "node:stream";
-import {
-  CloneError, DisposedError, GuestError, MemoryLimitError, ModuleNotFoundError, OutputLimitError, RestrictedError,
-  StackLimitError, SystemExit, TimeoutError, type GuestFrame,
-} from "../host/errors.js";
+import { CloneError, DisposedError, ModuleNotFoundError, RestrictedError } from "../host/errors.js";
 import { DEFAULT_LIMITS, resolveLimits, type Limits } from "../host/limits.js";
 import type { OpenMode } from "../host/open-mode.js";
 import { makeLogger, type Verbose } from "../host/verbose.js";
@@ -26,6 +23,7 @@ import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
 import { toGuest } from "./codec.js";
 import { takeInterpreter, type CallOutcome, type Interpreter, type InterpreterSettings } from "./interpreter.js";
 import { findPythonModule, loadPythonFile, MODULE_NAME } from "./python-modules.js";
+import { openDenied, settleOutcome } from "./settle.js";
 
 /** Where the s_* methods send guest output: a stream or a function. */
 export type PythonOutputTarget = Pick<Writable, "write"> | ((text: string) => void);
@@ -391,94 +389,19 @@ export class PythonRExec {
     }
   }
 
-  /** Turn how the call ended into its value or its typed error (retiring the interpreter where it says so). */
+  /** How the call ended → its value, or its typed error (retiring the interpreter where settle.ts says so). */
   private settle(outcome: CallOutcome): unknown {
-    const limits = this.limits;
-    switch (outcome.kind) {
-      case "hard-timeout":
-        this.retire(`the guest was stopped at limits.${outcome.limit}`);
-        throw new TimeoutError(outcome.limit === "timeoutMs" ? limits.timeoutMs : limits.wallTimeMs, "; the interpreter was stopped", outcome.limit);
-      case "died":
-        this.retire(outcome.detail);
-        throw new DisposedError(outcome.detail);
-      case "violation":
-        this.retire(`the guest reached a denied host import (${outcome.detail})`);
-        this.log(`violation: ${outcome.detail}`);
-        throw new RestrictedError(`the host import '${outcome.detail}' (the Python sandbox never gives guests JavaScript, the shell, sockets or native libraries)`, "nothing: this is the sandbox's boundary; the interpreter was stopped");
-      case "exit":
-        if (outcome.ended) this.retire(`the guest ended its interpreter (exit status ${outcome.code})`);
-        throw new SystemExit(outcome.code);
-      case "fatal":
-        if (outcome.stack) {
-          this.retire("the guest overflowed the native stack");
-          throw new StackLimitError(limits.stackBytes, " (native stack of the interpreter's thread)");
-        }
-        // Wasm memory grows in steps: near the cap, a failure is the guest's memory use.
-        if (outcome.memoryBytes >= limits.memoryBytes * 0.9) {
-          this.retire("the guest exhausted its memory");
-          throw new MemoryLimitError("memoryBytes", limits.memoryBytes);
-        }
-        this.retire(`the interpreter failed: ${outcome.detail}`);
-        throw new GuestError("InterpreterError", `the Python interpreter failed and was stopped: ${outcome.detail}`, "", []);
-      case "malformed":
-        this.retire("the guest's answer was malformed");
-        throw new GuestError("InterpreterError", `the guest's answer could not be read (${outcome.detail})`, "", []);
-      case "result-too-large":
-        throw new MemoryLimitError("resultBytes", limits.resultBytes);
-      case "ok":
-        if (outcome.outputExceeded) {
-          this.retire("the guest exceeded limits.outputBytes");
-          throw new OutputLimitError(limits.outputBytes);
-        }
-        if (outcome.timedOut) {
-          // It swallowed the KeyboardInterrupt and finished inside the grace period: still over its time.
-          this.retire("the guest ran past limits.timeoutMs");
-          throw new TimeoutError(limits.timeoutMs);
-        }
-        return outcome.value;
-      case "exception":
-        break;
-    }
-    if (outcome.outputExceeded) {
-      this.retire("the guest exceeded limits.outputBytes");
-      throw new OutputLimitError(limits.outputBytes);
-    }
-    if (outcome.timedOut) {
-      this.retire("the guest ran past limits.timeoutMs");
-      throw new TimeoutError(limits.timeoutMs);
-    }
-    if (outcome.name === "MemoryError") {
-      this.retire("the guest exhausted its memory");
-      throw new MemoryLimitError("memoryBytes", limits.memoryBytes);
-    }
-    if (outcome.restricted) {
-      const module = /^import of '([A-Za-z0-9_.]{1,200})'/.exec(outcome.message)?.[1];
-      const denied = this.restrictedDuringCall ?? (module
-        ? new RestrictedError(`import of module "${module}"`, `add "${module.split(".")[0]}" to okBuiltinModules`, `--allow-module ${module.split(".")[0]}`)
-        : new RestrictedError(outcome.message, "add it to okBuiltinModules"));
-      throw withFrames(denied, outcome.frames);
-    }
-    if (outcome.name === "PermissionError" && outcome.denied) {
-      this.log(`denied: open ${outcome.denied.path} (${outcome.denied.mode})`);
-      throw withFrames(this.restrictedDuringCall ?? openDenied(outcome.denied.path, outcome.denied.mode), outcome.frames);
-    }
-    const frames: GuestFrame[] = outcome.frames.map((f) => ({ functionName: f.name === "<module>" ? undefined : f.name, fileName: f.file, line: f.line, column: 0 })).reverse();
-    const stack = ["Traceback (most recent call last):", ...outcome.frames.map((f) => `  File "${f.file}", line ${f.line}, in ${f.name}`), `${outcome.name}: ${outcome.message}`].join("\n");
-    throw new GuestError(outcome.name, outcome.message, stack, frames);
+    return settleOutcome(outcome, {
+      limits: this.limits,
+      restricted: this.restrictedDuringCall,
+      retire: (reason) => this.retire(reason),
+      log: this.log,
+    });
   }
 }
 
 /** The directories the default {@link PythonRExec.r_open} allows (decided in the worker when r_open is not overridden). */
 const DEFAULT_OPEN_DIRS = Object.freeze(["/tmp", "/home/guest"]);
-
-function openDenied(path: string, mode: string): RestrictedError {
-  return new RestrictedError(`${mode === "r" ? "read of" : "write to"} ${path}`, "override r_open in a subclass of PythonRExec (the default allows /tmp and /home/guest)");
-}
-
-function withFrames<T extends RestrictedError>(error: T, frames: readonly { file: string; line: number; name: string }[]): T {
-  error.frames = frames.map((f) => ({ functionName: f.name === "<module>" ? undefined : f.name, fileName: f.file, line: f.line, column: 0 })).reverse();
-  return error;
-}
 
 function strings(value: unknown, name: string): readonly string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) throw new TypeError(`${name} must be an array of strings`);
