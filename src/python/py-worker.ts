@@ -62,7 +62,12 @@ function askHost(request: unknown): Record<string, unknown> {
 
 /** State of the running call. */
 const call = {
-  deadline: Number.POSITIVE_INFINITY,
+  /**
+   * Between calls no Python may run (a late finalizer would run guest
+   * `__del__` outside any deadline): -Infinity makes its first interrupt
+   * check raise KeyboardInterrupt. Boot runs before the interrupt buffer is set.
+   */
+  deadline: Number.NEGATIVE_INFINITY,
   lastInterrupt: 0,
   outputBytes: 0,
   outputExceeded: false,
@@ -207,7 +212,7 @@ function serve(request: CallRequest, run: () => number, memory: WebAssembly.Memo
     thrown = error;
   }
   const timedOut = performance.now() > call.deadline;
-  call.deadline = Number.POSITIVE_INFINITY;
+  call.deadline = Number.NEGATIVE_INFINITY;
   const base = { outputExceeded: call.outputExceeded, timedOut, denied: call.denied, memoryBytes: memory.buffer.byteLength };
   const death = firewall.death;
   if (death) return { ...base, ...deathReply(death) };
