@@ -72,6 +72,8 @@ export class Interpreter {
     const boot: BootData = { pyodideDir: pyodideDirectory(), wasmModule, snapshot, hostReply, ...settings };
     const worker = new Worker(pythonWorkerScript(), {
       workerData: boot,
+      // The host's own flags (--input-type, loaders…) are not the interpreter's business.
+      execArgv: [],
       resourceLimits: {
         stackSizeMb: STACK_MB,
         // The worker's JS heap holds the in-memory FS (quota), the stdlib archive and copies of results.

@@ -32,10 +32,11 @@ let directory: string | undefined;
 /** The directory of the installed pyodide package (checked: exact version). */
 export function pyodideDirectory(): string {
   if (directory) return directory;
-  const require = createRequire(import.meta.url);
+  // Not named `require`: the CommonJS build rewrites import.meta.url into an expression that calls require.
+  const resolver = createRequire(import.meta.url);
   let wasmPath: string;
   try {
-    wasmPath = require.resolve("pyodide/pyodide.asm.wasm");
+    wasmPath = resolver.resolve("pyodide/pyodide.asm.wasm");
   } catch {
     throw new PyodideMissingError("it is not installed");
   }

@@ -117,7 +117,7 @@ async function makeSnapshot(): Promise<Uint8Array> {
     fsQuotaBytes: 0,
     maxFiles: 0,
   };
-  const worker = new Worker(pythonWorkerScript(), { workerData: boot });
+  const worker = new Worker(pythonWorkerScript(), { workerData: boot, execArgv: [] });
   try {
     return await new Promise<Uint8Array>((resolve, reject) => {
       worker.on("message", (message: FromWorker) => {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { rexec, runNode, bin } from "../cli/helpers.js";
+import { rexec, runNode, bin, repoRoot } from "../cli/helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rexec-py-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,6 +39,16 @@ test("rexec run script.py: modules beside it, argv, --allow-env, tracebacks, exi
   assert.equal(denied.code, 7);
   assert.match(denied.stderr, /--allow-module socket/);
   assert.equal(badFlag.code, 2);
+});
+
+test("the built package runs Python from require() and import (seen failing: the CommonJS rewrite of import.meta.url met a local named require)", async () => {
+  const code = "(async () => { const rx = new RExec({ language: 'python' }); const v = await rx.r_eval('sum(range(10))'); rx.dispose(); console.log(rx instanceof PythonRExec, v); })()";
+  const [cjs, esm] = await Promise.all([
+    runNode(["-e", `const { RExec, PythonRExec } = require(${JSON.stringify(join(repoRoot, "dist/index.cjs"))});\n${code}`]),
+    runNode(["--input-type=module", "-e", `import { RExec, PythonRExec } from ${JSON.stringify(pathToFileURL(join(repoRoot, "dist/index.js")).href)};\n${code}`]),
+  ]);
+  assert.equal(cjs.stdout, "true 45\n", cjs.stderr);
+  assert.equal(esm.stdout, "true 45\n", esm.stderr);
 });
 
 test("rexec eval 1+1 loads nothing of the Python layer", async () => {
