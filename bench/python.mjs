@@ -36,7 +36,8 @@ for (let i = 0; i < 15; i++) {
 out.newSandboxEvalMs = stats(starts);
 
 await sparesReady();
-const rx = new PythonRExec({ globals: { add: (a, b) => a + b } });
+// spare: false — a spare booting in the background would share the CPU with the measurement.
+const rx = new PythonRExec({ globals: { add: (a, b) => a + b }, spare: false });
 await rx.r_eval("1");
 const evals = [];
 for (let i = 0; i < 200; i++) {
