@@ -6,7 +6,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
+import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PythonRExec, UNSAFE_NO_FIREWALL } from "../../src/python/python-rexec.js";
@@ -37,6 +37,8 @@ interface Attack {
   readonly code: (mark: string) => string;
   /** Evidence the attack worked, beyond the canary file (e.g. a TCP connection). */
   readonly connects?: boolean;
+  /** Evidence: the host can connect to the port the guest listened on. */
+  readonly listens?: boolean;
   /** Importing the pyodide package compiles much of the stdlib: seconds on a loaded machine. */
   readonly slow?: boolean;
 }
@@ -51,10 +53,27 @@ const ATTACKS: Attack[] = [
   { name: "ctypes → dlsym(emscripten_run_script)", code: (m) => `${BYPASS}import ctypes\nctypes.CDLL(None).emscripten_run_script(${JSON.stringify(`(() => { ${payload(m)} })()`)}.encode())` },
   { name: "os.system (host shell)", code: (m) => `import os\nrc = os.system('touch ${join(dir, m)}')\nif rc != 0: raise OSError('no shell', rc)` },
   { name: "BuiltinImporter → posix.system (host shell)", code: (m) => `${WALK}posix = bi.create_module(bi.find_spec('posix'))\nrc = posix.system('touch ${join(dir, m)}')\nif rc != 0: raise OSError('no shell', rc)` },
+  { name: "socket bind + listen on a host port", code: () => `${BYPASS}import _socket\ns = _socket.socket()\ns.bind(('127.0.0.1', FREEPORT))\ns.listen(1)\nR = 'listening'`, listens: true },
   { name: "raw _socket connect to a host port", code: () => `${BYPASS}import _socket\ns = _socket.socket()\ntry:\n    s.connect(('127.0.0.1', PORT))\nexcept BlockingIOError:\n    pass\nimport time\nR = 'connect returned'`, connects: true },
 ];
 
 interface Outcome { readonly error: unknown; readonly result: unknown; readonly pwned: boolean; readonly connected: boolean }
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1", () => { socket.destroy(); resolve(true); });
+    socket.on("error", () => resolve(false));
+    socket.setTimeout(1000, () => { socket.destroy(); resolve(false); });
+  });
+}
 
 async function attempt(attack: Attack, mark: string, unsafe: PythonRExec | undefined): Promise<Outcome> {
   // Without the firewall nothing kills the interpreter, so one unprotected sandbox serves every attack.
@@ -63,8 +82,10 @@ async function attempt(attack: Attack, mark: string, unsafe: PythonRExec | undef
   let error: unknown;
   let result: unknown;
   try {
-    await rx.r_exec(`R = None\n${attack.code(mark).replace("PORT", String(host.port))}`);
+    const free = await freePort();
+    await rx.r_exec(`R = None\n${attack.code(mark).replace("FREEPORT", String(free)).replace("PORT", String(host.port))}`);
     result = await rx.r_eval("R");
+    if (attack.listens && (await canConnect(free))) result = `host reached the guest's listener; ${SECRET}`;
     // A socket connects from the interpreter's event loop once the call returns: give it time.
     if (attack.connects) await new Promise((resolve) => setTimeout(resolve, 500));
   } catch (e) {
