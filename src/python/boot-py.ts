@@ -65,19 +65,28 @@ class HostError(Exception):
 class RestrictedError(ImportError):
     """The sandbox's policy denied this."""
 
+_HOSTFD = [None]
+
 def _hostcall(op, *args):
     req = _json.dumps({"op": op, "args": _enc(list(args))}).encode()
-    fd = os.open("/dev/rexec_host", os.O_RDWR)
+    # One descriptor for the interpreter's life (an open costs more than the call); a write
+    # after an answer starts the next request. Reopened if guest code closed it.
+    fd = _HOSTFD[0]
+    if fd is None:
+        fd = _HOSTFD[0] = os.open("/dev/rexec_host", os.O_RDWR)
     try:
         os.write(fd, req)
-        chunks = []
-        while True:
-            b = os.read(fd, 1 << 20)
-            if not b:
-                break
-            chunks.append(b)
-    finally:
-        os.close(fd)
+    except OSError as e:
+        if e.errno != 8:  # EBADF
+            raise
+        fd = _HOSTFD[0] = os.open("/dev/rexec_host", os.O_RDWR)
+        os.write(fd, req)
+    chunks = []
+    while True:
+        b = os.read(fd, 1 << 20)
+        if not b:
+            break
+        chunks.append(b)
     resp = _json.loads(b"".join(chunks))
     if "restricted" in resp:
         raise RestrictedError(resp["restricted"])

@@ -282,9 +282,14 @@ function installDevices(FS: any): void {
   });
   device(66, "/dev/rexec_host", {
     write(stream, buffer, offset, length) {
+      // A write after an answer starts the next request (the runner keeps one descriptor open).
+      if (stream.rexec!.reply) stream.rexec = { position: 0, chunks: [], length: 0 };
       const state = stream.rexec!;
+      if (state.length + length > data.resultBytes) {
+        stream.rexec = { position: 0, chunks: [], length: 0 };
+        throw new FS.ErrnoError(22 /* EFBIG (27 would be EINTR: retried forever) */);
+      }
       state.length += length;
-      if (state.length > data.resultBytes) throw new FS.ErrnoError(22 /* EFBIG (27 would be EINTR: retried forever) */);
       state.chunks.push(bytesOf(buffer, offset, length));
       return length;
     },

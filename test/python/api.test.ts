@@ -46,6 +46,7 @@ test("values cross by copy both ways", async () => {
 
 test("host functions: sync, async, errors become Python exceptions", async () => {
   const rx = py({
+    limits: { resultBytes: 2 ** 20 },
     globals: {
       add: (a: number, b: number) => a + b,
       later: async (x: string) => `${x}!`,
@@ -55,6 +56,10 @@ test("host functions: sync, async, errors become Python exceptions", async () =>
   assert.equal(await rx.r_eval("add(2, 3)"), 5);
   assert.equal(await rx.r_eval("later('hi')"), "hi!");
   assert.equal(await rx.r_eval("try:\n  boom()\nexcept Exception as e:\n  r = type(e).__name__ + ': ' + str(e)\nr"), "HostError: Error: host says no");
+  // the channel survives the guest closing it and an oversized request
+  assert.equal(await rx.r_eval("import os, sys\nos.close(sys.modules['__main__']._HOSTFD[0])\nadd(2, 2)"), 4);
+  assert.equal(await rx.r_eval("try:\n  add('a' * 10**7, 'b')\nexcept OSError as e:\n  r = e.errno\nr"), 22);
+  assert.equal(await rx.r_eval("add(3, 3)"), 6);
 });
 
 test("Python exceptions arrive as GuestError with name, message and a traceback of guest files and lines", async () => {
