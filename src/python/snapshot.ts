@@ -33,9 +33,20 @@ let made: Promise<Uint8Array> | undefined;
 
 /** The process's snapshot (from the disk cache when a trusted one exists). */
 export function pythonSnapshot(): Promise<Uint8Array> {
-  made ??= load();
+  made ??= load().then(shared);
   made.catch(() => (made = undefined));
   return made;
+}
+
+/**
+ * The image in shared memory: every interpreter's worker then reads the same
+ * bytes instead of receiving its own ~30 MB copy (which workerData would keep
+ * alive for the worker's life). Workers only read it.
+ */
+function shared(image: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(new SharedArrayBuffer(image.byteLength));
+  copy.set(image);
+  return copy;
 }
 
 function cacheKey(): string {
