@@ -70,5 +70,8 @@ export async function runPython(cli: CliArgs): Promise<number> {
     return exitCodeOf(error);
   } finally {
     rx?.dispose();
+    // A script that stopped reading mid-stream must not keep the process alive.
+    if (!process.stdin.isTTY) process.stdin.destroy();
+    else process.stdin.pause();
   }
 }

@@ -161,7 +161,17 @@ async function boot(): Promise<void> {
   });
   py.setStdout(sink("stdout"));
   py.setStderr(sink("stderr"));
-  py.setStdin({ stdin: () => null });
+  // Guest stdin: the host answers from `stdio.stdin` during s_* calls, end of file otherwise.
+  py.setStdin({
+    read(buffer: Uint8Array): number {
+      const reply = askHost({ op: "stdin", args: [Math.min(buffer.length, 1 << 16)] });
+      const bytes = reply.value === undefined ? undefined : fromGuest(reply.value);
+      if (!(bytes instanceof Uint8Array)) return 0;
+      const n = Math.min(bytes.length, buffer.length);
+      buffer.set(bytes.subarray(0, n));
+      return n;
+    },
+  });
   FS.mkdirTree("/home/guest");
   FS.mkdirTree("/tmp");
   // The soft stop: the interpreter reads [0] at each check; a getter turns the

@@ -40,7 +40,7 @@ export interface PythonRExecOptions {
   /** Host functions (plain Python functions to the guest) and values (copied in as globals). */
   globals?: Record<string, unknown>;
   /** What the s_* methods connect guest stdout/stderr to (default: the host's own streams). */
-  stdio?: { stdout?: PythonOutputTarget; stderr?: PythonOutputTarget };
+  stdio?: { stdin?: NodeJS.ReadableStream; stdout?: PythonOutputTarget; stderr?: PythonOutputTarget };
   /** Standard-library modules guest code may import (default: the class's `okBuiltinModules`). */
   okBuiltinModules?: readonly string[];
   /** Environment variables copied into the guest's `os.environ` (default: none). */
@@ -114,6 +114,10 @@ export class PythonRExec {
   private disposedReason: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private captured = { stdout: "", stderr: "" };
+  /** Whether the running call is an s_* call (only those read the host's stdin). */
+  private stdioCall = false;
+  private stdinIterator: AsyncIterator<Buffer | string> | undefined;
+  private stdinRest: Uint8Array = new Uint8Array(0);
   private restrictedDuringCall: RestrictedError | undefined;
   private readonly decoder = { stdout: new TextDecoder(), stderr: new TextDecoder() };
 
@@ -334,6 +338,7 @@ export class PythonRExec {
     if (out === "capture") this.captured = captured;
     const sink = out === "capture" ? undefined : this.stdioWriters();
     this.restrictedDuringCall = undefined;
+    this.stdioCall = out === "stdio";
     const outcome = await interpreter.call(body, this.limits.timeoutMs, this.limits.wallTimeMs, {
       host: (request) => this.serveHost(request),
       output: (stream, chunk) => {
@@ -351,6 +356,20 @@ export class PythonRExec {
       return typeof t === "function" ? (text: string) => t(text) : (text: string) => void t.write(text);
     };
     return { stdout: writer(this.options.stdio?.stdout, process.stdout), stderr: writer(this.options.stdio?.stderr, process.stderr) };
+  }
+
+  /** Up to `max` bytes of `stdio.stdin` (default the host's) for an s_* call; empty = end of file. */
+  private async readStdin(max: number): Promise<Uint8Array> {
+    if (!this.stdioCall) return new Uint8Array(0);
+    if (this.stdinRest.length === 0) {
+      this.stdinIterator ??= (this.options.stdio?.stdin ?? process.stdin)[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+      const next = await this.stdinIterator.next();
+      if (next.done) return new Uint8Array(0);
+      this.stdinRest = typeof next.value === "string" ? Buffer.from(next.value) : new Uint8Array(next.value);
+    }
+    const chunk = this.stdinRest.subarray(0, Math.max(1, Math.min(max, 1 << 16)));
+    this.stdinRest = this.stdinRest.subarray(chunk.length);
+    return chunk;
   }
 
   /** A guest request: host function, module look-up, r_open. Never throws. */
@@ -374,6 +393,7 @@ export class PythonRExec {
         this.log(`host call ${String(name)}`);
         return { value: toGuest(await fn(...rest)) };
       }
+      if (op === "stdin" && typeof args[0] === "number") return { value: toGuest(await this.readStdin(args[0])) };
       if (op === "find" && typeof args[0] === "string" && MODULE_NAME.test(args[0]) && args[0].length <= 512) {
         const found = await findPythonModule(this.hooks, args[0]);
         return { value: found ?? null };

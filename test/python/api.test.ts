@@ -6,6 +6,7 @@ import {
 } from "../../src/index.js";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { Readable } from "node:stream";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -97,6 +98,13 @@ test("state persists; output is captured per r_* call; s_* writes to stdio", asy
   await rx.s_exec("counter += 1\nprint('streamed', counter)");
   assert.equal(written, "streamed 42\n");
   assert.equal(await rx.r_eval("counter"), 42);
+});
+
+test("stdin: s_* calls read stdio.stdin; r_* calls see end of file", async () => {
+  const rx = py({ stdio: { stdin: Readable.from([Buffer.from("first line\nsecond "), Buffer.from("and more\n")]), stdout: () => {} } });
+  assert.equal(await rx.s_eval("input()"), "first line");
+  assert.equal(await rx.s_eval("import sys\nsys.stdin.read()"), "second and more\n");
+  await assert.rejects(rx.r_eval("input()"), (e: unknown) => e instanceof GuestError && e.guestName === "EOFError");
 });
 
 test("okBuiltinModules: allowed stdlib imports work, others are RestrictedError", async () => {

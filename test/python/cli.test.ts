@@ -20,16 +20,21 @@ writeFileSync(join(dir, "main.py"), [
   "    sys.exit(7)",
   "if sys.argv[1:] == ['socket']:",
   "    import socket",
+  "if sys.argv[1:] == ['stdin']:",
+  "    print(input().upper())",
 ].join("\n"));
 
 test("rexec run script.py: modules beside it, argv, --allow-env, tracebacks, exit codes, refusals name the flag", async () => {
-  const [ok, failed, exited, denied, badFlag] = await Promise.all([
+  const [ok, failed, exited, denied, badFlag, piped] = await Promise.all([
     rexec(["run", "--allow-env=PY_CLI_VAR", join(dir, "main.py"), "a"], { env: { PY_CLI_VAR: "hello" } }),
     rexec(["run", join(dir, "main.py"), "fail"], { env: { PY_CLI_VAR: "hidden" } }),
     rexec(["run", join(dir, "main.py"), "exit"]),
     rexec(["run", join(dir, "main.py"), "socket"]),
     rexec(["run", "--allow-net", join(dir, "main.py")]),
+    rexec(["run", join(dir, "main.py"), "stdin"], { input: "from a pipe\n" }),
   ]);
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.match(piped.stdout, /FROM A PIPE\n$/);
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(ok.stdout, "args ['a'] env hello\n42\n");
   assert.equal(failed.code, 1);
