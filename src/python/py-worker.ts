@@ -90,9 +90,26 @@ function checkOpen(path: string, flags: number): boolean {
   else {
     const reply = askHost({ op: "open", path, mode });
     allowed = reply.value === true;
+    // A host file the policy mirrors into the guest (PythonRExec.hostFileFor): written into
+    // the in-memory FS first, charged to its quota; a failure is a refusal.
+    if (allowed && reply.content !== undefined) allowed = mirror(path, fromGuest(reply.content));
   }
   if (!allowed) call.denied = { path, mode };
   return allowed;
+}
+
+let fileSystem: any;
+
+function mirror(path: string, content: unknown): boolean {
+  if (!(content instanceof Uint8Array)) return false;
+  try {
+    if (fileSystem.analyzePath(path).exists) return true;
+    fileSystem.mkdirTree(path.slice(0, path.lastIndexOf("/")) || "/");
+    fileSystem.writeFile(path, content);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const T0 = performance.now();
@@ -147,6 +164,7 @@ async function boot(): Promise<void> {
   mark("loaded");
   const M = py._module;
   const FS = py.FS;
+  fileSystem = FS;
   firewall.attach({ UTF8ToString: (p) => M.UTF8ToString(p), FS, PATH: py.PATH ?? M.PATH });
   installQuotas(py, data.fsQuotaBytes, data.maxFiles);
   installDevices(FS);

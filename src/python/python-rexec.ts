@@ -268,6 +268,17 @@ export class PythonRExec {
     throw openDenied(path, mode);
   }
 
+  /**
+   * A host file to show the guest at `path`, asked after {@link r_open}
+   * allowed a read of a path the guest's in-memory file system does not
+   * serve itself: return its bytes to have them copied in (charged to the
+   * file-system quota), or `undefined` (the default) for none. The CLI uses it
+   * for `--allow-read`. Read-only: guest writes never reach the host.
+   */
+  protected hostFileFor(_path: string): Uint8Array | undefined {
+    return undefined;
+  }
+
   /** Stop the interpreter and free its memory. Idempotent; later calls throw DisposedError. */
   dispose(): void {
     this.retire("dispose() was called");
@@ -379,7 +390,8 @@ export class PythonRExec {
       if (op === "open" && typeof path === "string" && (mode === "r" || mode === "w" || mode === "a")) {
         try {
           this.r_open(path, mode);
-          return { value: true };
+          const content = mode === "r" ? this.hostFileFor(path) : undefined;
+          return content === undefined ? { value: true } : { value: true, content: toGuest(content) };
         } catch (error) {
           if (error instanceof RestrictedError) this.restrictedDuringCall = error;
           return { value: false };

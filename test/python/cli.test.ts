@@ -46,6 +46,23 @@ test("rexec run script.py: modules beside it, argv, --allow-env, tracebacks, exi
   assert.equal(badFlag.code, 2);
 });
 
+test("rexec run script.py --allow-read: granted host files are readable (copied in), others refused naming the flag", async () => {
+  const reader = join(dir, "reader.py");
+  writeFileSync(reader, "import sys, json\nprint(json.load(open(sys.argv[1]))['name'])\n");
+  const pkg = join(repoRoot, "package.json");
+  const [granted, refused, denied] = await Promise.all([
+    rexec(["run", `--allow-read=${pkg}`, reader, pkg]),
+    rexec(["run", reader, pkg]),
+    rexec(["run", `--allow-read=${repoRoot}`, `--deny-read=${pkg}`, reader, pkg]),
+  ]);
+  assert.equal(granted.code, 0, granted.stderr);
+  assert.equal(granted.stdout, "rexec\n");
+  assert.equal(refused.code, 7);
+  assert.match(refused.stderr, new RegExp(`--allow-read=${pkg}`));
+  assert.equal(denied.code, 7);
+  assert.match(denied.stderr, /deny-read/);
+});
+
 test("the built package runs Python from require() and import (seen failing: the CommonJS rewrite of import.meta.url met a local named require)", async () => {
   const code = "(async () => { const rx = new RExec({ language: 'python' }); const v = await rx.r_eval('sum(range(10))'); rx.dispose(); console.log(rx instanceof PythonRExec, v); })()";
   const [cjs, esm] = await Promise.all([
