@@ -36,6 +36,10 @@ test("limits: each bomb ends in its typed error; the host stays responsive and s
     ["raised recursion limit", () => runFresh("import sys\nsys.setrecursionlimit(10**6)\ndef f(n): return f(n + 1)\nf(0)", cpu), (r) => {
       assert.ok(r.error instanceof GuestError || r.error instanceof StackLimitError || r.error instanceof MemoryLimitError || r.error instanceof TimeoutError, String(r.error));
     }],
+    ["host function that never settles", () => runFresh("hang()", { globals: { hang: () => new Promise(() => {}) }, limits: { wallTimeMs: 600 } }), (r) => {
+      assert.ok(r.error instanceof TimeoutError && r.error.limit === "wallTimeMs", String(r.error));
+      assert.equal(r.alive, false);
+    }],
     ["output flood", () => runFresh("while True: print('y' * 10**5)", { limits: { outputBytes: 64 * 1024, timeoutMs: 5000 } }), (r) => {
       assert.ok(r.error instanceof OutputLimitError, String(r.error));
       assert.ok(r.output.stdout.length <= 64 * 1024);
