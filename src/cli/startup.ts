@@ -7,6 +7,7 @@
  *   configuration restores its realm instead of evaluating the set-up. With
  *   the cache off, no image at all: in memory it would pay off only at a
  *   second sandbox, which a one-shot command never makes.
+ * - No esbuild preload (loader/esbuild-api.ts): loaded when a command needs it.
  * - No instance recycling (instance-pool.ts): its scrub at dispose prepares
  *   an instance for a next sandbox that never comes.
  * - `eval` only: no warm-up (warm-up.ts), which buys a fast first heavy call
@@ -35,6 +36,7 @@ import { skipRealmImagesInThisThread, useRealmImageStore } from "../boundary/rea
 import { diskImageStore } from "./image-cache.js";
 import type { RExec } from "../host/rexec.js";
 import { prepareEngine } from "../engine/raw/engine-instance.js";
+import { skipEsbuildPreloadInThisThread } from "../loader/esbuild-api.js";
 import { skipInstanceRecyclingInThisThread } from "../engine/instance-pool.js";
 
 /** A wasm function index past any the engine builds define (they have ~1,200). */
@@ -50,6 +52,7 @@ export function oneShotProcess(quickStart: boolean): (() => void) | undefined {
   // The engine compiles on V8's background threads (and its glue loads) while the sandbox's code loads.
   prepareEngine();
   skipInstanceRecyclingInThisThread();
+  skipEsbuildPreloadInThisThread();
   const store = diskImageStore();
   if (store) useRealmImageStore(store);
   else skipRealmImagesInThisThread();

@@ -17,6 +17,7 @@ import { enrichEngineError, hasGuestTopFrame, type EnrichedErrorSite } from "./e
 import { AbortError, DisposedError, GuestError, RestrictedError, SystemExit, type GuestFrame } from "./errors.js";
 import { checkSignal, stopRunningCall } from "./call-abort.js";
 import { prepareEval, type PreparedEval } from "./eval-source.js";
+import { preloadEsbuildSoon } from "../loader/esbuild-api.js";
 import { ModuleHost, MODULE_RUNTIME } from "./module-host.js";
 import type { OpenMode } from "./open-mode.js";
 import { installWebGlobals } from "./web-natives.js";
@@ -287,6 +288,8 @@ export class RExec {
       throw new DisposedError("dispose() was called");
     }
     this.realm = realm;
+    // Off any guest's budget: a first import would otherwise pay for loading esbuild (esbuild-api.ts).
+    preloadEsbuildSoon();
     const modules = new ModuleHost(realm, this.hooks, this.okBuiltinModules, (path, mode) => this.r_open(path, mode), this.log);
     modules.install();
     if (this.moduleRuntime) modules.adoptRuntime(this.moduleRuntime);

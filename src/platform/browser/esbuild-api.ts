@@ -10,3 +10,9 @@ import * as esbuild from "./esbuild.js";
 export function esbuildApi(): typeof esbuild {
   return esbuild;
 }
+
+/** No-op in the browser build: there is nothing to load (see src/loader/esbuild-api.ts). */
+export function preloadEsbuildSoon(): void {}
+
+/** No-op in the browser build. */
+export function skipEsbuildPreloadInThisThread(): void {}
