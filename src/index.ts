@@ -9,7 +9,7 @@ import { PythonRExec } from "./python/python-rexec.js";
 // `new RExec({ language: "python" })` returns a PythonRExec (pyodide loads only when one starts).
 GUEST_LANGUAGES.set("python", PythonRExec);
 export { PythonRExec, PYTHON_DEFAULT_LIMITS, type PythonRExecOptions, type PythonCallOptions, type PythonOutput, type PythonOutputTarget } from "./python/python-rexec.js";
-export { PyodideMissingError } from "./python/pyodide-files.js";
+export { PyodideMissingError } from "./python/pyodide-version.js";
 export { RExec, type RExecOptions, type CallOptions, type ModuleCallOptions, type EngineName, type CapturedOutput, type HostFunction, type OutputTarget } from "./host/rexec.js";
 export { DEFAULT_LIMITS, type Limits } from "./host/limits.js";
 export type { Verbose } from "./host/verbose.js";

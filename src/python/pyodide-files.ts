@@ -17,15 +17,9 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
 /** The Pyodide version rexec's firewall allow-list was reviewed against. */
-export const PYODIDE_VERSION = "314.0.7";
+import { PYODIDE_VERSION, PyodideMissingError } from "./pyodide-version.js";
 
-/** Thrown when the optional `pyodide` package is missing or of another version. */
-export class PyodideMissingError extends Error {
-  constructor(detail: string) {
-    super(`Python sandboxes need the optional package pyodide ${PYODIDE_VERSION} (${detail}); install it with: npm install pyodide@${PYODIDE_VERSION}`);
-    this.name = "PyodideMissingError";
-  }
-}
+export { PYODIDE_VERSION, PyodideMissingError };
 
 let directory: string | undefined;
 
