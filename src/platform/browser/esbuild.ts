@@ -2,8 +2,8 @@
  * `esbuild` for the browser build. esbuild's native binary cannot run in a
  * page (esbuild-wasm would add ~10 MB), and the core uses it for three jobs:
  *
- * - `transformSync`: TypeScript → JavaScript. Not available: TypeScript guests
- *   are refused with a clear error (the README's browser section says so).
+ * - `transformSync`: TypeScript → JavaScript, with sucrase (./typescript.ts,
+ *   which says where it differs from esbuild).
  * - `buildSync` with a metafile, to learn whether a `.js` file uses ES module
  *   syntax (transpile.ts `detectModuleSyntax`): answered with acorn (already
  *   in the core's graph): code that does not parse as a script but parses as a
@@ -13,6 +13,10 @@
  *   hooks answer asynchronously — UrlHooks): answered by walking acorn's AST
  *   and reporting each literal specifier to the plugin's `onResolve`.
  *
+ * A TypeScript `stdin` (loader `ts`) is first transpiled as above, so both
+ * answers concern the JavaScript that will run (imports used only as types
+ * are gone, as with esbuild).
+ *
  * Security: input reaches acorn only after the core's own nesting bound
  * (`checkNesting`, the same that guards esbuild), and the AST walk here is
  * iterative, so guest-controlled nesting never sets the host's recursion depth.
@@ -21,16 +25,24 @@
  */
 import { parse, type Node } from "acorn";
 import { checkNesting } from "../../loader/transpile.js";
+import { failure } from "./esbuild-failure.js";
+import { transpileTs, type TranspileResult } from "./typescript.js";
 
-const NO_TYPESCRIPT = "TypeScript is not available in rexec's browser build (no transpiler in the bundle): run JavaScript, or transpile the TypeScript before handing it to the sandbox";
-
-/** esbuild's failure shape, so the core reports it as its usual SyntaxError. */
-function failure(text: string): Error & { errors: unknown[]; warnings: unknown[] } {
-  return Object.assign(new Error(text), { errors: [{ text, location: null }], warnings: [] });
+/** The options transpile.ts passes (the rest — target, tsconfigRaw… — have no counterpart here). */
+interface TransformOptions {
+  loader?: string;
+  format?: "cjs" | "esm";
+  sourcefile?: string;
 }
 
-export function transformSync(): never {
-  throw failure(NO_TYPESCRIPT);
+/**
+ * esbuild's `transformSync` for `loader: "ts"`: the code, and its source map as
+ * JSON text (transpile.ts maps stack positions through it). The caller has
+ * already bounded the input's nesting (transpile.ts `checkNesting`).
+ */
+export function transformSync(source: string, options: TransformOptions = {}): TranspileResult {
+  if (options.loader !== "ts" && options.loader !== "tsx") throw failure(`rexec (browser): the esbuild stand-in transforms TypeScript only, not loader "${String(options.loader)}"`);
+  return transpileTs(source, options.sourcefile ?? "<stdin>", options.format);
 }
 
 export function stop(): void {}
@@ -54,9 +66,9 @@ interface StdinOptions {
 function source(options: StdinOptions): { code: string; file: string } {
   const stdin = options.stdin;
   if (!stdin || typeof stdin.contents !== "string") throw failure("rexec (browser): esbuild stand-in called without stdin");
-  if (stdin.loader === "ts" || stdin.loader === "tsx") throw failure(NO_TYPESCRIPT);
   const file = stdin.sourcefile ?? "<stdin>";
   checkNesting(stdin.contents, file);
+  if (stdin.loader === "ts" || stdin.loader === "tsx") return { code: transpileTs(stdin.contents, file, "esm").code, file };
   return { code: stdin.contents, file };
 }
 
