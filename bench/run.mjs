@@ -266,6 +266,25 @@ function serviceSection(results) {
   ];
 }
 
+/** The Python guest rows of RESULTS.md (bench/python.mjs). */
+function pythonSection(results) {
+  const p = results.python;
+  if (!p || p.failed || !p.newSandboxEvalMs) return [`Python guests: ${p?.failed ?? "not measured"}`, ""];
+  const ms = (x) => `${x.toFixed(x < 10 ? 1 : 0)} ms`;
+  return [
+    "## Python guests (Pyodide)",
+    "",
+    "| measurement | median | p90 | target |",
+    "|---|---:|---:|---|",
+    `| new Python sandbox + \`r_eval("1+1")\`, warm process (a spare interpreter pre-started) | ${ms(p.newSandboxEvalMs.median)} | ${ms(p.newSandboxEvalMs.p90)} | ≤ 150 ms p50 |`,
+    `| warm \`r_eval\` | ${p.warmEvalUs.median.toFixed(0)} µs | ${p.warmEvalUs.p90.toFixed(0)} µs | |`,
+    `| host-function round trip (guest → host → guest, across the interpreter's worker thread) | ${p.hostCallUs.median.toFixed(0)} µs | ${p.hostCallUs.p90.toFixed(0)} µs | ≤ 50 µs (missed: a bare postMessage + Atomics round trip between two threads measures ~70 µs here) |`,
+    `| first sandbox of a process (snapshot from the disk cache) | ${ms(p.firstSandboxMs)} | | |`,
+    `| RSS per live interpreter | ${p.rssPerInterpreterMB.toFixed(0)} MB | | reported |`,
+    "",
+  ];
+}
+
 /** The CLI start-up rows of RESULTS.md (bench/cli-startup.mjs). */
 function cliStartupSection(results) {
   const c = results.cliStartup;
@@ -364,6 +383,7 @@ function renderMarkdown(results) {
     ...threadsSection(results),
     ...cliStartupSection(results),
     ...serviceSection(results),
+    ...pythonSection(results),
     "## Where rexec's time goes",
     "",
     `Cold start, QuickJS-ng (medians, ms): a new runtime+context in a shared wasm module costs ${med("sharedModuleContext")}; rexec instead instantiates the compiled module with its own capped memory (${med("wasmInstantiate")}; with runtime, context and limits ${med("engineCreate")}), then evaluates the guest kernel (realm total ${med("realmCreate")}; the kernel source alone ${med("kernelEval")} to parse and run), installs the prelude (console/process: ${med("prelude")}; the source alone ${med("preludeEval")}), evaluates \`1+1\` and copies it out (${med("firstEval")}) and disposes (${med("dispose")}). So roughly half of a cold start is parsing guest-side JavaScript (kernel + prelude) that is identical in every sandbox, and a quarter is instantiation.`,
