@@ -1,5 +1,7 @@
 /**
- * The playground page: a CodeMirror editor for guest code, globals and host
+ * The playground page: a CodeMirror editor for guest code (JavaScript or
+ * TypeScript: the language picker sets the editor's mode and the run's
+ * filename, playground.js or playground.ts), globals and host
  * functions, limit controls, and panels for the result, the error (with its
  * code frame), the output and the run's stats. Every run happens in a
  * WebWorkerRExec, so a runaway guest never freezes this page — the ticker in
@@ -9,10 +11,13 @@
  * the type-checked sources (no DOM lib in the project's tsconfig).
  */
 import { EditorView, basicSetup } from "codemirror";
+import { Compartment } from "@codemirror/state";
 import { javascript } from "@codemirror/lang-javascript";
 import { WebWorkerRExec } from "../src/browser/web-worker-rexec.js";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
+
+type Language = "js" | "ts";
 
 const EXAMPLES: Record<string, string> = {
   "Hello": `const words = config.greeting.split(" ");
@@ -23,6 +28,21 @@ const sum = await add(2, 3);
 const quote = await fetchQuote(sum);
 await notify("the guest says hi");
 ({ sum, quote })`,
+  "TypeScript": `// Types are stripped before the run (not checked); enums and classes work.
+interface Item { name: string; qty: number }
+enum Unit { Piece = "pc", Box = "box" }
+class Cart {
+  constructor(private readonly items: Item[] = []) {}
+  add(name: string, qty = 1): this { this.items.push({ name, qty }); return this; }
+  total(): number { return this.items.reduce((n, i) => n + i.qty, 0); }
+}
+const cart = new Cart().add("apple", 2).add("pear");
+({ total: cart.total(), unit: Unit.Piece } satisfies { total: number; unit: Unit })`,
+  "TypeScript error": `interface User { name: string; email?: string }
+function domain(user: User): string {
+  return user.email!.split("@")[1]!;
+}
+domain({ name: "ada" });`,
   "Modules (MemoryHooks)": `import { square, VERSION } from "./lib.js";
 ({ nine: square(3), VERSION })`,
   "Runaway loop (CPU limit)": `// Stopped by the engine's CPU limit; the page ticker keeps going.
@@ -62,7 +82,11 @@ const HOST_FUNCTIONS: Record<string, { doc: string; fn: (...args: any[]) => unkn
   notify: { doc: "notify(message) → writes to the host log", fn: (message: unknown) => void hostLog(`notify: ${String(message).slice(0, 500)}`) },
 };
 
+/** The TypeScript examples: choosing one switches the language. */
+const EXAMPLE_LANGUAGE: Record<string, Language> = { "TypeScript": "ts", "TypeScript error": "ts" };
+
 let editor: EditorView;
+const languageMode = new Compartment();
 let sandbox: WebWorkerRExec | undefined;
 let sandboxKey = "";
 let startMs = 0;
@@ -70,6 +94,19 @@ let startMs = 0;
 function setCode(code: string): void {
   editor.dispatch({ changes: { from: 0, to: editor.state.doc.length, insert: code } });
 }
+
+function language(): Language {
+  return ($("language") as HTMLSelectElement).value === "ts" ? "ts" : "js";
+}
+
+/** Switch the editor's syntax mode (and the picker); the run's filename follows {@link language}. */
+function setLanguage(lang: Language): void {
+  ($("language") as HTMLSelectElement).value = lang;
+  editor.dispatch({ effects: languageMode.reconfigure(javascript({ typescript: lang === "ts" })) });
+}
+
+/** The guest's filename: its extension tells the sandbox to strip TypeScript types. */
+const guestFile = (): string => (language() === "ts" ? "playground.ts" : "playground.js");
 
 function config(): { key: string; options: ConstructorParameters<typeof WebWorkerRExec>[0] } {
   let globals: Record<string, unknown>;
@@ -131,10 +168,17 @@ function show(value: unknown): string {
   }
 }
 
-/** Source lines around the guest frame in the editor's code, with a caret under the column. */
-function codeFrame(error: any, code: string): string {
+/**
+ * Source lines around the guest frame in the editor's code, with a caret under
+ * the column. TypeScript positions are the `.ts` source's (mapped by the
+ * sandbox); a TypeScript syntax error has no frame, its message starts
+ * `playground.ts:<line>:<col>:`.
+ */
+function codeFrame(error: any, code: string, file: string): string {
   const frames: Array<{ fileName: string; line: number; column: number }> = Array.isArray(error?.frames) ? error.frames : [];
-  const frame = frames.find((f) => f.fileName === "playground.js");
+  let frame: { line: number; column: number } | undefined = frames.find((f) => f.fileName === file);
+  const at = typeof error?.message === "string" ? /(?:^|\s)(playground\.[jt]s):(\d+):(\d+): /.exec(error.message.slice(0, 300)) : null;
+  if (!frame && at && at[1] === file) frame = { line: Number(at[2]), column: Number(at[3]) };
   if (!frame) return "";
   const lines = code.split("\n");
   const out: string[] = [];
@@ -156,6 +200,7 @@ function describeError(error: any): string {
 
 async function run(): Promise<void> {
   const code = editor.state.doc.toString();
+  const file = guestFile();
   for (const id of ["result", "error", "codeframe", "output"]) $(id).textContent = "";
   $("status").textContent = "running…";
   $("status").className = "";
@@ -168,12 +213,12 @@ async function run(): Promise<void> {
   }
   const t0 = performance.now();
   try {
-    const value = await rx.r_eval(code, { filename: "playground.js" });
+    const value = await rx.r_eval(code, { filename: file });
     $("result").textContent = show(value);
     $("status").textContent = "done";
   } catch (error) {
     $("error").textContent = describeError(error);
-    $("codeframe").textContent = codeFrame(error, code);
+    $("codeframe").textContent = codeFrame(error, code, file);
     $("status").textContent = (error as Error)?.name ?? "error";
     $("status").className = "bad";
   } finally {
@@ -187,12 +232,17 @@ async function run(): Promise<void> {
 }
 
 function init(): void {
-  editor = new EditorView({ doc: EXAMPLES["Hello"]!, extensions: [basicSetup, javascript()], parent: $("editor") });
+  editor = new EditorView({ doc: EXAMPLES["Hello"]!, extensions: [basicSetup, languageMode.of(javascript())], parent: $("editor") });
   ($("globals") as HTMLTextAreaElement).value = DEFAULT_GLOBALS;
   ($("lib") as HTMLTextAreaElement).value = DEFAULT_LIB;
   const select = $("example") as HTMLSelectElement;
   for (const name of Object.keys(EXAMPLES)) select.add(new Option(name, name));
-  select.onchange = () => setCode(EXAMPLES[select.value]!);
+  select.onchange = () => {
+    setLanguage(EXAMPLE_LANGUAGE[select.value] ?? "js");
+    setCode(EXAMPLES[select.value]!);
+  };
+  const picker = $("language") as HTMLSelectElement;
+  picker.onchange = () => setLanguage(language());
   const box = $("host-functions");
   for (const [name, { doc }] of Object.entries(HOST_FUNCTIONS)) {
     const label = document.createElement("label");
@@ -219,7 +269,7 @@ function init(): void {
     () => ($("status").textContent = "ready"),
     (error) => ($("status").textContent = `start-up failed: ${(error as Error).message}`),
   ).finally(() => (($("run") as HTMLButtonElement).disabled = false));
-  (window as any).playground = { setCode, run, getCode: () => editor.state.doc.toString(), ready: first.ready };
+  (window as any).playground = { setCode, setLanguage, run, getCode: () => editor.state.doc.toString(), ready: first.ready };
 }
 
 init();
