@@ -4,8 +4,9 @@
  * The same core as on Node — RExec, MemoryHooks, UrlHooks, limits, typed
  * errors, host functions — bundled without Node built-ins
  * (scripts/build-browser.mjs). Not here: FileSystemHooks (no file system),
- * Node worker mode and the pool (use {@link WebWorkerRExec}), TypeScript
- * guests (no transpiler in the bundle), the guest's `fetch`.
+ * Node worker mode and the pool (use {@link WebWorkerRExec}), the guest's
+ * `fetch`. TypeScript guests work, transpiled by sucrase instead of esbuild
+ * (src/platform/browser/typescript.ts says where they differ).
  *
  * ```ts
  * import { initRExec, RExec, WebWorkerRExec } from "rexec";
