@@ -133,7 +133,7 @@ test("a TypeScript syntax error is a GuestError SyntaxError naming file:line:col
   assert.deepEqual(r["after"], { value: 42 });
 });
 
-test("hostile TypeScript is refused cleanly and the page and the sandbox stay usable: deep brackets, type arguments nested past the parser's stack, long prefix chains", async () => {
+test("hostile TypeScript is refused cleanly and the page and the sandbox stay usable: deep brackets, type arguments nested past the parser's stack, long operator chains", async () => {
   const r = await inPage<Record<string, any>>(`
     const rx = new m.RExec();
     const cx = new m.RExec(); // the engine may stop the chain with a StackLimitError, which discards its sandbox
@@ -144,6 +144,8 @@ test("hostile TypeScript is refused cleanly and the page and the sandbox stay us
         brackets: await grab(rx.r_eval("(".repeat(100000) + "1" + ")".repeat(100000), { language: "ts" })),
         // '<' is not a bracket for the core's nesting check: sucrase's parser recurses until its stack runs out.
         generics: await grab(rx.r_eval("type T = " + "A<".repeat(200000) + "1" + ">".repeat(200000) + ";\\n1", { language: "ts" })),
+        // Binary operators do not count for the nesting check (esbuild loops over them); sucrase recurses.
+        binary: await grab(rx.r_eval("const s: string = 'a'" + " + 'a'".repeat(50000) + "; s.length", { language: "ts" })),
         nearLimit: await grab(rx.r_eval("[".repeat(999) + "7" + "]".repeat(999) + ".flat(Infinity)[0]", { language: "ts" })),
         chain: await grab(cx.r_eval("const x: boolean = " + "!".repeat(9990) + "true; x", { language: "ts" })),
         after: await grab(rx.r_eval("const k: number = 2; k * 21", { language: "ts" })),
@@ -156,6 +158,8 @@ test("hostile TypeScript is refused cleanly and the page and the sandbox stay us
   assert.match(r["brackets"].msg, /nest deeper than the limit 1000/);
   assert.equal(r["generics"].guestName, "SyntaxError", JSON.stringify(r["generics"]));
   assert.match(r["generics"].msg, /^<eval>: too deeply nested for the TypeScript transpiler/);
+  assert.equal(r["binary"].guestName, "SyntaxError", JSON.stringify(r["binary"]));
+  assert.match(r["binary"].msg, /^<eval>: too deeply nested for the TypeScript transpiler/);
   // The same in the Web Worker (its own, smaller stack).
   assert.equal(r["workerGenerics"].guestName, "SyntaxError", JSON.stringify(r["workerGenerics"]));
   assert.match(r["workerGenerics"].msg, /^h\.ts: too deeply nested for the TypeScript transpiler/);

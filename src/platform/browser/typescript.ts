@@ -16,11 +16,12 @@
  * Security (invariant: no guest source can hang or crash the page's thread
  * here): input arrives only after the core's `checkNesting` (brackets ≤ 1000
  * deep, prefix-operator chains ≤ 10 000), sucrase's parser and transformers are
- * linear in the token count, and its parser recurses per nesting level: a
- * stack overflow on hostile input the nesting check does not count (e.g.
- * `A<A<A<…>>>` type arguments) is a RangeError caught here and reported as the
- * input's syntax error, never a crash (the parser's state is module-level and
- * reset by the next parse). The namespace check walks the token array
+ * linear in the token count (~1 s for 2 MB in Node), and its parser recurses
+ * per nesting level and per binary operator: a stack overflow — on input the
+ * nesting check does not count (`A<A<A<…>>>` type arguments, `a + a + …` with
+ * ~6 000+ terms in Node's default stack) or near its limits (~900 `[`) — is a
+ * RangeError caught here and reported as the input's syntax error, never a
+ * crash (the parser's state is module-level and reset by the next parse). The namespace check walks the token array
  * iteratively.
  *
  * @packageDocumentation
@@ -75,8 +76,9 @@ export function transpileTs(source: string, sourcefile: string, format: "cjs" | 
 /** A sucrase error (message `Error transforming <file>: <text> (<line>:<col>)`, `loc` 1-based) as esbuild's failure. */
 function asFailure(e: unknown, sourcefile: string): Error {
   if (e instanceof RangeError) {
-    // The parser ran out of stack: nesting the core's bracket count does not see.
-    return failure("too deeply nested for the TypeScript transpiler");
+    // The parser ran out of stack: nesting the core's bracket count does not see, or one
+    // expression of thousands of binary operators (sucrase recurses per operator; esbuild loops).
+    return failure("too deeply nested for the TypeScript transpiler (its parser ran out of stack: nesting, or thousands of operators in one expression)");
   }
   if (!(e instanceof Error)) return failure("the TypeScript transpiler failed");
   const prefix = `Error transforming ${sourcefile}: `;
