@@ -10,8 +10,8 @@
  *   error ({@link refuseValueNamespaces}); sucrase would silently drop them
  *   (it treats every namespace as types only), leaving the guest a
  *   ReferenceError far from the cause. Type-only and `declare` ones work.
- * - Decorators pass through unchanged (esbuild lowers them), so the engine's
- *   parser decides; `const enum` is a regular enum (both compile each file alone).
+ * - Decorators pass through unchanged (esbuild lowers them), and the engine
+ *   has none: a SyntaxError. `const enum` is emitted as a regular enum.
  *
  * Security (invariant: no guest source can hang or crash the page's thread
  * here): input arrives only after the core's `checkNesting` (brackets ≤ 1000
