@@ -279,6 +279,10 @@ export class RExec {
   }
 
   private async start(): Promise<GuestRealm> {
+    // Off any guest's budget, while the realm starts (its start awaits I/O, so
+    // the event loop turns): a first import would otherwise pay for loading
+    // esbuild (loader/esbuild-api.ts).
+    preloadEsbuildSoon();
     // Started from the realm image of this configuration when there is one
     // (boundary/realm-image.ts): the set-up below then only binds this
     // sandbox's natives instead of evaluating it all again.
@@ -288,8 +292,6 @@ export class RExec {
       throw new DisposedError("dispose() was called");
     }
     this.realm = realm;
-    // Off any guest's budget: a first import would otherwise pay for loading esbuild (esbuild-api.ts).
-    preloadEsbuildSoon();
     const modules = new ModuleHost(realm, this.hooks, this.okBuiltinModules, (path, mode) => this.r_open(path, mode), this.log);
     modules.install();
     if (this.moduleRuntime) modules.adoptRuntime(this.moduleRuntime);
