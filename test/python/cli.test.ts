@@ -50,16 +50,20 @@ test("rexec run script.py --allow-read: granted host files are readable (copied 
   const reader = join(dir, "reader.py");
   writeFileSync(reader, "import sys, json\nprint(json.load(open(sys.argv[1]))['name'])\n");
   const pkg = join(repoRoot, "package.json");
+  // The refusals read a host file outside /tmp and /home/guest, the guest's own in-memory
+  // directories (where an ungranted path is the guest's, not the host's): the checkout itself
+  // may live under /tmp.
+  const host = "/etc/passwd";
   const [granted, refused, denied] = await Promise.all([
     rexec(["run", `--allow-read=${pkg}`, reader, pkg]),
-    rexec(["run", reader, pkg]),
-    rexec(["run", `--allow-read=${repoRoot}`, `--deny-read=${pkg}`, reader, pkg]),
+    rexec(["run", reader, host]),
+    rexec(["run", "--allow-read=/etc", `--deny-read=${host}`, reader, host]),
   ]);
   assert.equal(granted.code, 0, granted.stderr);
   assert.equal(granted.stdout, "rexec\n");
-  assert.equal(refused.code, 7);
-  assert.match(refused.stderr, new RegExp(`--allow-read=${pkg}`));
-  assert.equal(denied.code, 7);
+  assert.equal(refused.code, 7, refused.stderr);
+  assert.match(refused.stderr, new RegExp(`--allow-read=${host}`));
+  assert.equal(denied.code, 7, denied.stderr);
   assert.match(denied.stderr, /deny-read/);
 });
 

@@ -160,8 +160,12 @@ test("the guest sees no host env, paths or files", async () => {
   try {
     const seen = await rx.r_eval<string>("import os, sys\nrepr((dict(os.environ), sys.argv, sys.executable, sys.path, os.getcwd()))");
     assert.doesNotMatch(seen, new RegExp(`${SECRET}|/work/|node_modules|${process.cwd()}`));
-    const error = await rx.r_eval(`open(${JSON.stringify(join(process.cwd(), "package.json"))}).read()`).catch((e: unknown) => e);
+    // A host file outside the guest's own in-memory /tmp and /home/guest: refused by r_open.
+    const error = await rx.r_eval(`open("/etc/passwd").read()`).catch((e: unknown) => e);
     assert.ok(error instanceof RestrictedError, String(error));
+    // The checkout's own files (wherever it lives, /tmp included) are never the host's: refused, or not there.
+    const mine = await rx.r_eval(`open(${JSON.stringify(join(process.cwd(), "package.json"))}).read()`).catch((e: unknown) => e);
+    assert.ok(mine instanceof RestrictedError || (mine instanceof Error && /No such file/.test(mine.message)), String(mine));
   } finally {
     rx.dispose();
   }
