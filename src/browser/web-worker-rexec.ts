@@ -42,8 +42,10 @@ declare const Worker: new (url: string | URL, options?: { type?: "module" | "cla
 
 /** Options of one eval/exec call of a {@link WebWorkerRExec}. */
 export interface WebWorkerCallOptions {
-  /** The file name guest stacks show (default `<eval>`). */
+  /** The file name guest stacks show (default `<eval>`); `.ts`/`.mts`/`.cts` makes the code TypeScript. */
   readonly filename?: string;
+  /** `"ts"`: the code is TypeScript (types are stripped first); default `"js"`, or `"ts"` for a `.ts` filename. */
+  readonly language?: "js" | "ts";
   /** Cancels the call with {@link AbortError} (see {@link WebWorkerRExecOptions.abortGraceMs}). */
   readonly signal?: AbortSignal;
 }
@@ -132,10 +134,10 @@ export class WebWorkerRExec {
 
   /** As RExec's; `signal` cancels the call with AbortError (see {@link WebWorkerRExecOptions.abortGraceMs}). */
   r_eval(code: string, options?: WebWorkerCallOptions): Promise<unknown> {
-    return this.#call("r_eval", [code, { filename: options?.filename }], true, options?.signal);
+    return this.#call("r_eval", [code, callOptions(options)], true, options?.signal);
   }
   r_exec(code: string, options?: WebWorkerCallOptions): Promise<void> {
-    return this.#call("r_exec", [code, { filename: options?.filename }], true, options?.signal) as Promise<void>;
+    return this.#call("r_exec", [code, callOptions(options)], true, options?.signal) as Promise<void>;
   }
   r_execfile(path: string, options?: { signal?: AbortSignal }): Promise<void> {
     return this.#call("r_execfile", [path], true, options?.signal) as Promise<void>;
@@ -240,4 +242,12 @@ export class WebWorkerRExec {
     this.#worker.terminate();
     this.#link.failAll(error);
   }
+}
+
+/** The options of an eval/exec that cross to the worker (the signal stays on the page). */
+function callOptions(options: WebWorkerCallOptions | undefined): { filename?: string; language?: "js" | "ts" } {
+  return {
+    ...(options?.filename === undefined ? {} : { filename: options.filename }),
+    ...(options?.language === undefined ? {} : { language: options.language }),
+  };
 }

@@ -69,18 +69,22 @@ test("a TypeScript guest (interfaces, generics, enums, parameter properties, abs
     const rx = new m.RExec();
     const sx = new m.RExec();
     const wx = new m.WebWorkerRExec();
+    const wy = new m.WebWorkerRExec();
     try {
       return {
         lang: await grab(rx.r_eval(${JSON.stringify(TS_PROGRAM)}, { language: "ts" })),
         file: await grab(sx.r_eval(${JSON.stringify(TS_PROGRAM)}, { filename: "prog.ts" })),
         worker: await grab(wx.r_eval(${JSON.stringify(TS_PROGRAM)}, { filename: "prog.ts" })),
+        workerLanguage: await grab(wy.r_eval(${JSON.stringify(TS_PROGRAM)}, { language: "ts" })),
         // Types are stripped, never checked (as esbuild on Node): a type error is not an error.
         typeError: await grab(rx.r_eval('const n: number = "not a number" as any as string; n', { language: "ts" })),
       };
-    } finally { rx.dispose(); sx.dispose(); wx.dispose(); }`);
+    } finally { rx.dispose(); sx.dispose(); wx.dispose(); wy.dispose(); }`);
   assert.deepEqual(r["lang"], { value: TS_EXPECTED });
   assert.deepEqual(r["file"], { value: TS_EXPECTED });
   assert.deepEqual(r["worker"], { value: TS_EXPECTED });
+  // language crosses to the worker too (it was dropped: only filename was forwarded).
+  assert.deepEqual(r["workerLanguage"], { value: TS_EXPECTED });
   assert.deepEqual(r["typeError"], { value: "not a number" });
 });
 
