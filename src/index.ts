@@ -13,22 +13,7 @@ export { PyodideMissingError } from "./python/pyodide-version.js";
 export { RExec, type RExecOptions, type CallOptions, type ModuleCallOptions, type EngineName, type CapturedOutput, type HostFunction, type OutputTarget } from "./host/rexec.js";
 export { DEFAULT_LIMITS, type Limits } from "./host/limits.js";
 export type { Verbose } from "./host/verbose.js";
-export {
-  RExecError,
-  GuestError,
-  LimitError,
-  TimeoutError,
-  MemoryLimitError,
-  StackLimitError,
-  OutputLimitError,
-  RestrictedError,
-  ModuleNotFoundError,
-  SystemExit,
-  DisposedError,
-  CloneError,
-  AbortError,
-  type GuestFrame,
-} from "./host/errors.js";
+export * from "./host/public-errors.js";
 export type { RHooks, LoadedModule, ModuleFormat, HookFileSystem, ResolveKind } from "./loader/types.js";
 export { FileSystemHooks, type FileSystemHooksOptions } from "./loader/hooks/file-system-hooks.js";
 export { MemoryHooks, type MemoryHooksOptions } from "./loader/hooks/memory-hooks.js";

@@ -22,22 +22,7 @@
 export type { RExecOptions, CallOptions, ModuleCallOptions, CapturedOutput, HostFunction } from "../host/rexec.js";
 export { RExec } from "./rexec-browser.js";
 export { DEFAULT_LIMITS, type Limits } from "../host/limits.js";
-export {
-  RExecError,
-  GuestError,
-  LimitError,
-  TimeoutError,
-  MemoryLimitError,
-  StackLimitError,
-  OutputLimitError,
-  RestrictedError,
-  ModuleNotFoundError,
-  SystemExit,
-  DisposedError,
-  CloneError,
-  AbortError,
-  type GuestFrame,
-} from "../host/errors.js";
+export * from "../host/public-errors.js";
 export type { RHooks, LoadedModule, ModuleFormat, ResolveKind } from "../loader/types.js";
 export { MemoryHooks, type MemoryHooksOptions } from "../loader/hooks/memory-hooks.js";
 export { UrlHooks, type UrlHooksOptions } from "../loader/hooks/url-hooks.js";

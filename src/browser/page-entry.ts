@@ -12,19 +12,4 @@ export { WebWorkerRExec, type WebWorkerRExecOptions } from "./web-worker-rexec.j
 export type { WebWorkerSandboxOptions } from "./protocol.js";
 export type { RunStats } from "./link.js";
 export { DEFAULT_LIMITS, type Limits } from "../host/limits.js";
-export {
-  RExecError,
-  GuestError,
-  LimitError,
-  TimeoutError,
-  MemoryLimitError,
-  StackLimitError,
-  OutputLimitError,
-  RestrictedError,
-  ModuleNotFoundError,
-  SystemExit,
-  DisposedError,
-  CloneError,
-  AbortError,
-  type GuestFrame,
-} from "../host/errors.js";
+export * from "../host/public-errors.js";
