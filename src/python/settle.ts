@@ -36,6 +36,21 @@ function withFrames<T extends RestrictedError>(error: T, frames: readonly { file
   return error;
 }
 
+/**
+ * A call that ended (with a value or an exception) over its output or time
+ * limit: retire the sandbox and throw that limit's error.
+ */
+function overLimits(outcome: { readonly outputExceeded: boolean; readonly timedOut: boolean }, limits: SettleContext["limits"], retire: (reason: string) => void): void {
+  if (outcome.outputExceeded) {
+    retire("the guest exceeded limits.outputBytes");
+    throw new OutputLimitError(limits.outputBytes);
+  }
+  if (outcome.timedOut) {
+    retire("the guest ran past limits.timeoutMs");
+    throw new TimeoutError(limits.timeoutMs);
+  }
+}
+
 /** Turn how the call ended into its value, or throw its typed error. */
 export function settleOutcome(outcome: CallOutcome, context: SettleContext): unknown {
   const { limits, log } = context;
@@ -72,27 +87,13 @@ export function settleOutcome(outcome: CallOutcome, context: SettleContext): unk
     case "result-too-large":
       throw new MemoryLimitError("resultBytes", limits.resultBytes);
     case "ok":
-      if (outcome.outputExceeded) {
-        retire("the guest exceeded limits.outputBytes");
-        throw new OutputLimitError(limits.outputBytes);
-      }
-      if (outcome.timedOut) {
-        // It swallowed the KeyboardInterrupt and finished inside the grace period: still over its time.
-        retire("the guest ran past limits.timeoutMs");
-        throw new TimeoutError(limits.timeoutMs);
-      }
+      // A guest that swallowed the KeyboardInterrupt and finished inside the grace period is still over its time.
+      overLimits(outcome, limits, retire);
       return outcome.value;
     case "exception":
       break;
   }
-  if (outcome.outputExceeded) {
-    retire("the guest exceeded limits.outputBytes");
-    throw new OutputLimitError(limits.outputBytes);
-  }
-  if (outcome.timedOut) {
-    retire("the guest ran past limits.timeoutMs");
-    throw new TimeoutError(limits.timeoutMs);
-  }
+  overLimits(outcome, limits, retire);
   if (outcome.name === "MemoryError") {
     retire("the guest exhausted its memory");
     throw new MemoryLimitError("memoryBytes", limits.memoryBytes);
