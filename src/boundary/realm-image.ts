@@ -132,6 +132,11 @@ export function storedRealmImage(variant: EngineVariantName, setup: RealmSetup):
   );
 }
 
+/** Drop this process's image of `variant` and `setup` (it did not fit; the next sandbox builds one). */
+export function forgetRealmImage(variant: EngineVariantName, setup: RealmSetup): void {
+  images.delete(keyOf(variant, setup));
+}
+
 /** Announce that the image of `variant` and `setup` is being built; `settle` it with the result (undefined: none). */
 export function beginRealmImage(variant: EngineVariantName, setup: RealmSetup): { settle(image: RealmImage | undefined): void } {
   const key = keyOf(variant, setup);

@@ -26,7 +26,7 @@ import { adoptImage, createQuickJSEngine, deriveImageFacts, engineFromImage, Qui
 import { ENGINE_VARIANT, type EngineVariantName } from "../engine/wasm-variant.js";
 import type { EngineImage } from "../engine/engine-image.js";
 import { returnInstance, takeInstance } from "../engine/instance-pool.js";
-import { beginRealmImage, hostFunctionsOf, realmImageFor, storedRealmImage, type RealmImage, type RealmSetup } from "./realm-image.js";
+import { beginRealmImage, forgetRealmImage, hostFunctionsOf, realmImageFor, storedRealmImage, type RealmImage, type RealmSetup } from "./realm-image.js";
 import { RExecError } from "../host/errors.js";
 import { CpuBudget } from "./cpu-budget.js";
 import { installKernel, KERNEL_SLOTS, RealmCore, type KernelBridges, type KernelRefs } from "./realm-core.js";
@@ -137,33 +137,54 @@ export class GuestRealm {
     const variant = options.variant ?? ENGINE_VARIANT;
     let known = realmImageFor(variant, setup);
     const fromStore = known === undefined ? storedRealmImage(variant, setup) : undefined;
+    let stored: RealmImage | undefined;
     if (fromStore) {
-      const stored = await fromStore;
+      stored = await fromStore;
       // Another sandbox may have begun building this image meanwhile.
       known = stored ? Promise.resolve(stored) : realmImageFor(variant, setup);
     }
     if (known === undefined) return GuestRealm.createAndCapture(options, setup, variant);
     const image = await known;
-    if (!image) {
-      const realm = await GuestRealm.create(options);
-      await setup.install(realm);
-      return realm;
-    }
-    const realm = await GuestRealm.fromImage(image, options);
-    realm.binding = image;
+    if (!image) return GuestRealm.createFreshWithSetup(options, setup);
+    if (image !== stored) return GuestRealm.restoreWithSetup(image, options, setup);
     try {
-      await setup.install(realm);
-    } finally {
-      realm.binding = undefined;
+      return await GuestRealm.restoreWithSetup(image, options, setup);
+    } catch (error) {
+      // An image another process stored that does not fit this one (checked, so
+      // only if its set-up differs in a way the key missed): never again in this
+      // process; this sandbox is set up by evaluating, as without a store.
+      forgetRealmImage(variant, setup);
+      options.log(`realm image from the store not used (${error instanceof Error ? error.message.slice(0, 200) : "it failed"}); setting up by evaluating`);
+      return GuestRealm.createFreshWithSetup(options, setup);
     }
-    if (realm.core.hostFunctions.size !== image.hostFunctionCount) {
-      realm.dispose();
-      throw new RExecError("rexec internal error: a realm's set-up did not match its image");
-    }
-    if (options.limits.resultBytes !== image.resultBytes) {
-      await realm.run((engine) => engine.call(realm.core.kernel.setEncodeLimit, null, [realm.core.temp(engine.newNumber(options.limits.resultBytes))]), () => {}, false, SETUP_BUDGET_MS);
-    }
+  }
+
+  /** A fresh realm set up by evaluating (no image). */
+  private static async createFreshWithSetup(options: RealmOptions, setup: RealmSetup): Promise<GuestRealm> {
+    const realm = await GuestRealm.create(options);
+    await setup.install(realm);
     return realm;
+  }
+
+  /** A realm restored from `image`, its set-up re-run in binding mode, checked against the image. */
+  private static async restoreWithSetup(image: RealmImage, options: RealmOptions, setup: RealmSetup): Promise<GuestRealm> {
+    const realm = await GuestRealm.fromImage(image, options);
+    try {
+      realm.binding = image;
+      try {
+        await setup.install(realm);
+      } finally {
+        realm.binding = undefined;
+      }
+      if (realm.core.hostFunctions.size !== image.hostFunctionCount) throw new RExecError("rexec internal error: a realm's set-up did not match its image");
+      if (options.limits.resultBytes !== image.resultBytes) {
+        await realm.run((engine) => engine.call(realm.core.kernel.setEncodeLimit, null, [realm.core.temp(engine.newNumber(options.limits.resultBytes))]), () => {}, false, SETUP_BUDGET_MS);
+      }
+      return realm;
+    } catch (error) {
+      realm.dispose();
+      throw error;
+    }
   }
 
   /**

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createHash } from "node:crypto";
+import { deserialize, serialize } from "node:v8";
 import { join } from "node:path";
 import { rexec } from "./helpers.js";
 import { cacheDirectory, storable } from "../../src/cli/image-cache.js";
@@ -93,6 +94,22 @@ test("a corrupt, group/world-writable or truncated image is ignored and replaced
   assert.equal(r.stdout, "2\n", r.stderr);
   assert.notEqual(statSync(path).mtimeMs, before);
   assert.equal(statSync(path).mode & 0o777, 0o600);
+});
+
+test("a well-formed stored image that does not fit this build's set-up is not used: the command sets up by evaluating", async () => {
+  const { env, images } = freshCache();
+  assert.equal((await rexec(["eval", "1"], { env })).code, 0);
+  const [file] = files(images);
+  const path = join(images, file!);
+  // Valid checksum, right build and key — but a set-up that registered another number of host functions.
+  const stored = deserialize(readFileSync(path).subarray(64)) as { image: { hostFunctionCount: number } };
+  stored.image.hostFunctionCount += 1;
+  const payload = serialize(stored);
+  writeFileSync(path, Buffer.concat([Buffer.from(createHash("sha256").update(payload).digest("hex"), "latin1"), payload]), { mode: 0o600 });
+  const r = await rexec(["eval", "-v", "-p", "6 * 7"], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "42\n");
+  assert.match(r.stderr, /realm image from the store not used \(rexec internal error: a realm's set-up did not match its image\)/);
 });
 
 test("REXEC_CACHE_DIR= (empty) turns the cache off", async () => {
