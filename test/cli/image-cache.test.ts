@@ -41,6 +41,11 @@ test("a second command of the same configuration restores the stored image, whic
   // Restored, not rebuilt: the file was not written again.
   assert.deepEqual(files(images), [file]);
   assert.equal(statSync(join(images, file)).mtimeMs, st.mtimeMs);
+  // Each restored command gets its own Math.random state (reseeded from the host CSPRNG), not the image's.
+  const draws = await Promise.all([1, 2, 3].map(() => rexec(["eval", "-p", "[Math.random(), Math.random()].join()"], { env })));
+  for (const d of draws) assert.equal(d.code, 0, d.stderr);
+  assert.equal(new Set(draws.map((d) => d.stdout)).size, 3, draws.map((d) => d.stdout).join(""));
+  assert.equal(statSync(join(images, file)).mtimeMs, st.mtimeMs);
 });
 
 test("a restored realm takes this command's limits, not the stored one's", async () => {
