@@ -24,6 +24,7 @@ import { makeLogger } from "../host/verbose.js";
 import { checkSignal } from "../host/call-abort.js";
 import { decodeValue, encodeValue, type Wire } from "../worker/codec.js";
 import { buildWorkerConfig } from "../worker/config.js";
+import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
 import { HostFunctionTable, HostLink, LINK_SIGNAL_BYTES, type HostCallMessage } from "../worker/link.js";
 import { Watchdog } from "../worker/watchdog.js";
 import { WORKER_DEFAULT_STACK_BYTES, poolScript, sharedEngine, workerResourceLimits } from "../worker/spawn.js";
@@ -101,6 +102,8 @@ function checkRunFiles(files: unknown): Record<string, string> | undefined {
     if (size > MAX_RUN_FILE_BYTES) throw new RangeError(`run option "files" is larger than ${MAX_RUN_FILE_BYTES} characters in all`);
     out[path] = text;
   }
+  // The names as the run's MemoryHooks will take them (NUL, "..", outside the tree): refused here, before the job is queued.
+  new MemoryHooks({ files: out });
   return out;
 }
 /** The rule of `RExec`'s `globals` names. */

@@ -12,6 +12,7 @@
  * @packageDocumentation
  */
 import { resolveLimits, type Limits } from "../host/limits.js";
+import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
 
 /** A job as a client sends it (the body of `POST /run`, or the data of a queue job). */
 export interface JobData {
@@ -125,6 +126,12 @@ function checkFiles(given: unknown, budget: number): Readonly<Record<string, str
     left -= path.length + text.length;
     if (left < 0) throw new InvalidJobError(`"code" and "files" together are more characters than this server accepts`);
     out[path] = text;
+  }
+  try {
+    // The names as the job's in-memory tree takes them (no NUL, nothing outside the tree).
+    new MemoryHooks({ files: out });
+  } catch (error) {
+    throw new InvalidJobError(`"files": ${(error as Error).message.slice(0, 300)}`);
   }
   return out;
 }

@@ -115,9 +115,9 @@ describe("rexec serve (library): POST /run", () => {
     assert.equal(json.value, "120.00");
     const after = await post(`${url}/run`, { code: "require('./fmt.cjs')" });
     assert.equal(after.status, 422);
-    for (const [bad, pattern] of [[5, /"files" must be an object/], [{ "a.js": 1 }, /content of "a\.js" must be a string/], [{ "a.js": "x".repeat(70 * 1024) }, /./]] as [unknown, RegExp][]) {
+    for (const [bad, pattern] of [[5, /"files" must be an object/], [{ "a.js": 1 }, /content of "a\.js" must be a string/], [{ "a.js": "x".repeat(70 * 1024) }, /./], [{ "a\u0000.js": "1" }, /"files": .*NUL/], [{ "../../x.js": "1" }, /"files": .*outside the tree/]] as [unknown, RegExp][]) {
       const r = await post(`${url}/run`, { code: "1", files: bad });
-      assert.ok(r.status === 400 || r.status === 413, `${r.status} ${JSON.stringify(r.json)}`);
+      assert.ok(r.status === 400 || r.status === 413, `${r.status} ${JSON.stringify(r.json)}`); // a bad job is the client's: never a 500 (nor a retry)
       assert.match(r.json.error.message, pattern);
     }
   });

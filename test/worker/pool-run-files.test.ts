@@ -34,6 +34,10 @@ describe("RExecPool.run files", () => {
     await assert.rejects(pool.run("1", { files: { "a.js": 5 } } as never), /content of "a\.js" must be a string/);
     await assert.rejects(pool.run("1", { files: Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`f${i}.js`, ""])) }), /at most 1000/);
     await assert.rejects(pool.run("1", { files: { "big.js": "x".repeat(17 * 1024 * 1024) } }), /larger than/);
+    // Names the run's tree cannot take are refused before the run is queued (TypeError, not a dead run).
+    for (const name of ["a\u0000.js", "..", "/", "../../etc/passwd"]) {
+      await assert.rejects(pool.run("1", { files: { [name]: "1" } }), (e: Error) => e instanceof TypeError && /MemoryHooks: (invalid file name|file name .* is outside the tree)/.test(e.message));
+    }
     assert.equal((await pool.run("2")).value, 2);
   });
 });
