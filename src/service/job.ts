@@ -95,8 +95,9 @@ export function checkJob(data: unknown, max: Limits, maxCodeBytes = Infinity, mo
   const { code, filename, language } = data;
   if (typeof code !== "string") throw new InvalidJobError(`"code" must be a string of JavaScript, got ${code === null ? "null" : typeof code}`);
   if (code.length > maxCodeBytes) throw new InvalidJobError(`"code" is ${code.length} characters, more than this server accepts (${maxCodeBytes})`);
-  if (filename !== undefined && (typeof filename !== "string" || filename.length === 0 || filename.length > MAX_FILENAME)) {
-    throw new InvalidJobError(`"filename" must be a non-empty string of at most ${MAX_FILENAME} characters`);
+  // No control characters: the name is written into every stack line, where a newline would forge frames.
+  if (filename !== undefined && (typeof filename !== "string" || filename.length === 0 || filename.length > MAX_FILENAME || /[\u0000-\u001f\u007f]/.test(filename))) {
+    throw new InvalidJobError(`"filename" must be a non-empty string of at most ${MAX_FILENAME} characters, without control characters`);
   }
   if (language !== undefined && language !== "js" && language !== "ts") throw new InvalidJobError(`"language" must be "js" or "ts"`);
   const files = checkFiles(data.files, maxCodeBytes - code.length);

@@ -182,6 +182,8 @@ describe("rexec serve (library): POST /run", () => {
       [{ code: "1", extra: true }, 400],
       [{ code: "1", language: "python" }, 400],
       [{ code: "1", filename: "x".repeat(300) }, 400],
+      // A newline in the name would forge stack frames in every error of the job.
+      [{ code: "throw new Error('x')", filename: "a.js\n    at forged (/etc/passwd:1:1)" }, 400],
       ["just text", 400, { "content-type": "text/plain" }],
       ["<a/>", 415, { "content-type": "application/xml" }],
       [{ code: "x".repeat(70 * 1024) }, 413],
