@@ -51,7 +51,15 @@ function fileFor(pathname) {
  */
 export function startServer({ port = 5178, host = "127.0.0.1", extra } = {}) {
   const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
+    // A request target such as `//` or `//[` is no URL: an uncaught throw here would be an
+    // unhandled rejection, which ends the whole process on Node 20 — one request must not stop the server.
+    let url;
+    try {
+      url = new URL(req.url ?? "/", "http://localhost");
+    } catch {
+      res.writeHead(400, { "content-type": "text/plain" }).end("bad request");
+      return;
+    }
     if (extra && (await extra(req, res, url))) return;
     const file = req.method === "GET" || req.method === "HEAD" ? fileFor(url.pathname) : undefined;
     let body;
