@@ -11,7 +11,8 @@
  * ({@link preloadEsbuildSoon}): a guest's first import of a `.js` file asks
  * esbuild for the module's syntax from inside the guest's call, whose CPU
  * budget would otherwise be charged the ~45 ms of loading it (a 200 ms
- * plugin call then timed out under load). The CLI, which starts a process
+ * plugin call then timed out under load). Starting esbuild's service stays
+ * with the first real use, as before this lazy load. The CLI, which starts a process
  * per command, turns the preload off and loads it only when used.
  *
  * @packageDocumentation
@@ -45,9 +46,10 @@ export function preloadEsbuildSoon(): void {
   scheduled = true;
   setImmediate(() => {
     try {
-      // Loading the API is half of it; its first synchronous call starts esbuild's
-      // service (a helper thread and process), the other half.
-      esbuildApi().transformSync("", { loader: "js" });
+      // The API only. Its first synchronous call would also start esbuild's service
+      // (another ~40 ms) — but that is a child process per thread, ~11 MB each, which
+      // every pool thread would then keep whether or not a guest ever imports.
+      esbuildApi();
     } catch {
       // reported by the first real use
     }
