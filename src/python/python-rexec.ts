@@ -20,6 +20,7 @@ import type { OpenMode } from "../host/open-mode.js";
 import { makeLogger, type Verbose } from "../host/verbose.js";
 import type { RHooks } from "../loader/types.js";
 import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
+import { handled } from "../boundary/handled.js";
 import { toGuest } from "./codec.js";
 import { takeInterpreter, type CallOutcome, type Interpreter, type InterpreterSettings } from "./interpreter.js";
 import { findPythonModule, loadPythonFile, MODULE_NAME } from "./python-modules.js";
@@ -193,12 +194,12 @@ export class PythonRExec {
 
   /** Run Python statements; state persists across calls. */
   r_exec(code: string, options?: PythonCallOptions): Promise<void> {
-    return this.enqueue(() => this.code("exec", code, options, "capture")).then(() => undefined);
+    return handled(this.enqueue(() => this.code("exec", code, options, "capture")).then(nothing));
   }
 
   /** Run a `.py` file found through the hooks (`./main.py`, `pkg/tool.py`) in the sandbox's globals. */
   r_execfile(path: string, _options?: unknown): Promise<void> {
-    return this.enqueue(() => this.execfile(path, "capture")).then(() => undefined);
+    return handled(this.enqueue(() => this.execfile(path, "capture")).then(nothing));
   }
 
   /**
@@ -218,7 +219,7 @@ export class PythonRExec {
   /** Forget a module: the next import reads and runs it again. */
   r_unload(name: string, _options?: unknown): Promise<void> {
     const checked = moduleName(name, "r_unload");
-    return this.enqueue(() => this.call({ op: "unload", name: checked }, "capture")).then(() => undefined);
+    return handled(this.enqueue(() => this.call({ op: "unload", name: checked }, "capture")).then(nothing));
   }
 
   /** {@link r_eval} with guest output written to `stdio`. */
@@ -227,11 +228,11 @@ export class PythonRExec {
   }
   /** {@link r_exec} with guest output written to `stdio`. */
   s_exec(code: string, options?: PythonCallOptions): Promise<void> {
-    return this.enqueue(() => this.code("exec", code, options, "stdio")).then(() => undefined);
+    return handled(this.enqueue(() => this.code("exec", code, options, "stdio")).then(nothing));
   }
   /** {@link r_execfile} with guest output written to `stdio`. */
   s_execfile(path: string, _options?: unknown): Promise<void> {
-    return this.enqueue(() => this.execfile(path, "stdio")).then(() => undefined);
+    return handled(this.enqueue(() => this.execfile(path, "stdio")).then(nothing));
   }
   /** {@link r_import} with guest output written to `stdio`. */
   s_import<T = Record<string, unknown>>(name: string, _options?: unknown): Promise<T> {
@@ -294,10 +295,15 @@ export class PythonRExec {
     this.interpreter?.terminate(reason);
   }
 
+  /**
+   * Queue a call. Every promise a public method returns is marked handled from
+   * birth (handled.ts): a host that fires a call and forgets it must not die
+   * of a rejection the guest chose (SECURITY.md §9).
+   */
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
     const next = this.queue.then(task, task);
     this.queue = next.catch(() => {});
-    return next;
+    return handled(next);
   }
 
   private code(op: "eval" | "exec", code: string, options: PythonCallOptions | undefined, out: "capture" | "stdio"): Promise<unknown> {
@@ -431,6 +437,9 @@ export class PythonRExec {
     });
   }
 }
+
+/** For the void methods: their promise is a new one, marked handled like the queue's. */
+const nothing = (): undefined => undefined;
 
 /** The directories the default {@link PythonRExec.r_open} allows (decided in the worker when r_open is not overridden). */
 const DEFAULT_OPEN_DIRS = Object.freeze(["/tmp", "/home/guest"]);
