@@ -13,6 +13,7 @@
  */
 import { resolveLimits, type Limits } from "../host/limits.js";
 import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
+import { MAX_RUN_FILE_BYTES, MAX_RUN_FILES } from "../pool/pool.js";
 
 /** A job as a client sends it (the body of `POST /run`, or the data of a queue job). */
 export interface JobData {
@@ -60,8 +61,8 @@ export class InvalidJobError extends Error {
 }
 
 const JOB_KEYS = new Set(["code", "input", "files", "limits", "modules", "filename", "language"]);
-/** Most module files a job may carry. */
-const MAX_FILES = 1000;
+/** Most module files a job may carry (the pool's own bound: more would fail in `RExecPool.run` as a service error). */
+const MAX_FILES = MAX_RUN_FILES;
 const LIMIT_KEYS: readonly (keyof Limits)[] = ["memoryBytes", "timeoutMs", "wallTimeMs", "stackBytes", "outputBytes", "resultBytes"];
 /** Longest file name a job may give (it appears in every stack line). */
 const MAX_FILENAME = 256;
@@ -100,7 +101,8 @@ export function checkJob(data: unknown, max: Limits, maxCodeBytes = Infinity, mo
     throw new InvalidJobError(`"filename" must be a non-empty string of at most ${MAX_FILENAME} characters, without control characters`);
   }
   if (language !== undefined && language !== "js" && language !== "ts") throw new InvalidJobError(`"language" must be "js" or "ts"`);
-  const files = checkFiles(data.files, maxCodeBytes - code.length);
+  // Also within what RExecPool.run takes as files: a server with a larger body limit must still answer 400, not 500.
+  const files = checkFiles(data.files, Math.min(maxCodeBytes - code.length, MAX_RUN_FILE_BYTES));
   return {
     code,
     hasInput: Object.hasOwn(data, "input"),

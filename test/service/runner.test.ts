@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { AbortError } from "../../src/host/errors.ts";
+import { MAX_RUN_FILE_BYTES } from "../../src/pool/pool.ts";
 import { checkJob, InvalidJobError, PoolsBusyError, QueueFullError, ServiceRunner, ShuttingDownError } from "../../src/service/index.ts";
 
 const busy = (ms: number, value: string): string => `{ const t = Date.now(); while (Date.now() - t < ${ms}) {} } ${value}`;
@@ -62,6 +63,18 @@ describe("ServiceRunner", () => {
       assert.equal(((await one.run({ code: "1" })) as { value: number }).value, 1);
     } finally {
       await one.close();
+    }
+  });
+
+  it("a job's files are held to the pool's own bound too, even when the server takes more code (an InvalidJobError, not a service failure)", async () => {
+    // A large --body-limit raises maxCodeBytes past what RExecPool.run takes as files (MAX_RUN_FILE_BYTES).
+    const big = new ServiceRunner({ concurrency: 1, maxCodeBytes: MAX_RUN_FILE_BYTES + 1024 * 1024 });
+    try {
+      const files = { "a.js": "x".repeat(MAX_RUN_FILE_BYTES) };
+      await assert.rejects(big.run({ code: "1", files }), (error: Error) => error instanceof InvalidJobError && /"files"/.test(error.message));
+      assert.equal(big.running + big.queued, 0);
+    } finally {
+      await big.close({ force: true });
     }
   });
 
