@@ -66,6 +66,13 @@ describe("ServiceRunner", () => {
     }
   });
 
+  it("a job's files count toward the server's code size limit together with its code (names included)", () => {
+    const job = (files: Record<string, string>): unknown => checkJob({ code: "x".repeat(60), files }, runner.limits, 100, runner.modules);
+    assert.deepEqual(Object.entries((job({ "a.js": "y".repeat(36) }) as { files: object }).files), [["a.js", "y".repeat(36)]]);
+    assert.throws(() => job({ "a.js": "y".repeat(37) }), (error: Error) => error instanceof InvalidJobError && /"code" and "files" together/.test(error.message));
+    assert.throws(() => job({ ["n".repeat(30)]: "", b: "y".repeat(10) }), InvalidJobError);
+  });
+
   it("a job's files are held to the pool's own bound too, even when the server takes more code (an InvalidJobError, not a service failure)", async () => {
     // A large --body-limit raises maxCodeBytes past what RExecPool.run takes as files (MAX_RUN_FILE_BYTES).
     const big = new ServiceRunner({ concurrency: 1, maxCodeBytes: MAX_RUN_FILE_BYTES + 1024 * 1024 });
