@@ -21,6 +21,7 @@ import { makeLogger, type Verbose } from "../host/verbose.js";
 import type { RHooks } from "../loader/types.js";
 import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
 import { handled } from "../boundary/handled.js";
+import { isImplicitCallName } from "../boundary/implicit-calls.js";
 import { toGuest } from "./codec.js";
 import { takeInterpreter, type CallOutcome, type Interpreter, type InterpreterSettings } from "./interpreter.js";
 import { findPythonModule, loadPythonFile, MODULE_NAME } from "./python-modules.js";
@@ -205,7 +206,9 @@ export class PythonRExec {
   /**
    * Import a module (`calc`, `pkg.sub`) through the hooks or the allowed
    * standard library. Returns its public names: values copied, functions as
-   * async host functions that call into the guest.
+   * async host functions that call into the guest — except under names host
+   * built-ins call on their own (`then`, `toJSON`, `toString`, `valueOf`, …),
+   * which are left out.
    */
   r_import<T = Record<string, unknown>>(name: string, _options?: unknown): Promise<T> {
     return this.enqueue(() => this.importModule("import", name, "capture")) as Promise<T>;
@@ -326,12 +329,18 @@ export class PythonRExec {
     const result: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(namespace)) {
       const tagged = value as { $callable?: string; $opaque?: string } | null;
+      let member: unknown = value;
       if (tagged && typeof tagged === "object" && typeof tagged.$callable === "string") {
+        // A guest function under a name host built-ins call on their own (`then`: this
+        // method's own promise would adopt it and never settle) is left out (implicit-calls.ts).
+        if (isImplicitCallName(key)) continue;
         // Calls into the guest, queued like any other call.
-        result[key] = (...args: unknown[]) => this.enqueue(() => this.call({ op: "call", module: checked, name: key, args: args.map((a) => toGuest(a)) }, "capture"));
+        member = (...args: unknown[]) => this.enqueue(() => this.call({ op: "call", module: checked, name: key, args: args.map((a) => toGuest(a)) }, "capture"));
       } else if (tagged && typeof tagged === "object" && typeof tagged.$opaque === "string") {
         continue;
-      } else result[key] = value;
+      }
+      // defineProperty: a guest name "__proto__" stays a plain own property (an assignment would set the prototype).
+      Object.defineProperty(result, key, { value: member, enumerable: true, writable: true, configurable: true });
     }
     return result;
   }
