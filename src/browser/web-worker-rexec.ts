@@ -14,9 +14,11 @@
  * What the deadline charges: the time the worker is *busy*, as Node worker
  * mode's watchdog — not the time it only waits (for a host function of the
  * page, a guest timer): the realm's own `limits.wallTimeMs` bounds waiting.
- * A busy worker cannot post anything (guest code holds its thread), so the
- * worker sends a heartbeat every {@link BEAT_MS} ms while it has a call, and
- * the deadline passes when the worker has been silent that long. A page too
+ * The worker sends a heartbeat every {@link BEAT_MS} ms while it has a call,
+ * from a timer, which cannot run while guest code holds the worker's thread;
+ * the deadline passes when no heartbeat came for that long. Other messages do
+ * not count: a busy guest can make the worker post them (a page function
+ * called without awaiting it, in a loop that never yields). A page too
  * busy to read its messages is not mistaken for a silent worker: an apparent
  * expiry is confirmed once more after the page has had time to read them.
  *
@@ -101,8 +103,11 @@ export class WebWorkerRExec {
     this.#worker = new Worker(workerUrl, { type: "module", name: "rexec" });
     this.#link = new Link(this.#worker, { walkLimit: options.limits?.resultBytes ?? DEFAULT_LIMITS.resultBytes });
     this.#worker.onmessage = (event) => {
-      this.#lastSign = performance.now();
-      if (event.data?.t !== "beat") void this.#link.handle(event.data);
+      // Only a heartbeat is a sign of life: it comes from a worker timer, which a busy guest holds
+      // back. Any other message can be posted by guest code that never yields (a page function
+      // called without awaiting it, in a loop), so it must not push the deadline back.
+      if (event.data?.t === "beat") this.#lastSign = performance.now();
+      else void this.#link.handle(event.data);
     };
     this.#worker.onerror = (event) => {
       event.preventDefault?.();

@@ -336,6 +336,22 @@ describe("WebWorkerRExec", () => {
     assert.equal(r, 5);
   });
 
+  test("a busy guest cannot pass for alive by making the worker post messages: calling a page function without awaiting it, in a loop that never yields, still meets the deadline", async () => {
+    const r = await inPage<{ cls: string; limit: string; ms: number; pings: number }>(`
+      let pings = 0;
+      const wx = new m.WebWorkerRExec({ limits: { timeoutMs: 15000 }, wallTimeoutMs: 700, globals: { ping: () => { pings++; } } });
+      await wx.ready;
+      const t0 = performance.now();
+      let e;
+      // One page call every ~10 ms (each posts a message to the page), the worker's thread never free.
+      try { await wx.r_eval("for (;;) { const t = Date.now(); while (Date.now() - t < 10) {} ping(); }"); } catch (x) { e = x; }
+      return { cls: e?.constructor.name, limit: e?.limit, ms: performance.now() - t0, pings };`);
+    assert.ok(r.pings > 0, "the guest's page calls reached the page");
+    assert.equal(r.cls, "TimeoutError");
+    assert.equal(r.limit, "wallTimeoutMs");
+    assert.ok(r.ms >= 650 && r.ms < 10_000, `rejected after ${r.ms} ms`);
+  });
+
   test("the light entry rexec/web-worker (dist/browser/web-worker.js) runs a sandbox without loading the core on the page", async () => {
     const fresh = await h.newPage();
     try {
