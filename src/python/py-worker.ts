@@ -344,6 +344,9 @@ function installQuotas(py: any, quotaBytes: number, maxFiles: number): void {
   const FS = py.FS;
   const MEMFS = FS.filesystems.MEMFS;
   const ENOSPC = 51;
+  const ENAMETOOLONG = 37;
+  const NAME_MAX = 255;
+  const PATH_MAX = 4096;
   let used = 0;
   let files = 0;
   const size = (node: { contents?: { length: number } | null }) => node.contents?.length ?? 0;
@@ -371,11 +374,20 @@ function installQuotas(py: any, quotaBytes: number, maxFiles: number): void {
   for (const op of ["mknod", "symlink"]) {
     const original = dirOps[op];
     dirOps[op] = function (this: unknown, parent: unknown, name: string, ...rest: unknown[]) {
-      if (files + 1 > maxFiles || String(name).length > 255) throw new FS.ErrnoError(ENOSPC);
+      if (files + 1 > maxFiles || String(name).length > NAME_MAX) throw new FS.ErrnoError(ENOSPC);
+      // A link's target is a JS string outside the byte quota: unbounded, a few 40 MiB targets ran the
+      // worker out of heap, and V8's fatal OOM aborted the whole host process.
+      if (op === "symlink" && String(rest[0]).length > PATH_MAX) throw new FS.ErrnoError(ENAMETOOLONG);
       files++;
       return original.call(this, parent, name, ...rest);
     };
   }
+  // rename (a directory's op) gives a node a new name, a JS string, without mknod's check: the same bound.
+  const rename = dirOps.rename;
+  dirOps.rename = function (this: unknown, node: unknown, newDir: unknown, newName: string) {
+    if (String(newName).length > NAME_MAX) throw new FS.ErrnoError(ENAMETOOLONG);
+    return rename.call(this, node, newDir, newName);
+  };
   for (const op of ["unlink", "rmdir"]) {
     const original = dirOps[op];
     dirOps[op] = function (this: unknown, parent: any, name: string) {

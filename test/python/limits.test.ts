@@ -70,6 +70,10 @@ test("errors that leave the interpreter usable: recursion, result and file-syste
       ["in-memory file flood", "c = b'x' * 2**20\nwith open('/tmp/big', 'wb') as f:\n    for i in range(64): f.write(c)", (e) => e instanceof GuestError && e.guestName === "OSError"],
       ["file truncate to 4 GiB", "import os\nopen('/tmp/t', 'w').close()\nos.truncate('/tmp/t', 2**32 - 1)", (e) => e instanceof GuestError && e.guestName === "OSError"],
       ["file count flood", "for i in range(10**5): open(f'/tmp/f{i}', 'w').close()", (e) => e instanceof GuestError && e.guestName === "OSError"],
+      // Link targets and names live in the worker's JS heap, outside the byte quota: unbounded, 20 targets of 40 MiB
+      // ran the worker out of heap, which aborted the whole host process (V8 fatal OOM, exit 134).
+      ["symlink target longer than PATH_MAX", "import os\nos.symlink('a' * 10**6, '/tmp/l')", (e) => e instanceof GuestError && e.guestName === "OSError"],
+      ["file name longer than NAME_MAX by rename", "import os\nopen('/tmp/a', 'w').close()\nos.rename('/tmp/a', '/tmp/' + 'x' * 10**6)", (e) => e instanceof GuestError && e.guestName === "OSError"],
       ["huge host request", "import sys\nsys.modules['__main__']._hostcall('call', 'echo', 'a' * 10**7)", (e) => e instanceof GuestError && e.guestName === "OSError"],
     ];
     const failures: string[] = [];
