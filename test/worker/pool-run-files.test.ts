@@ -29,6 +29,19 @@ describe("RExecPool.run files", () => {
     await assert.rejects(pool.run("require('/etc/passwd')", { files: { "a.js": "1" } }), (e: Error) => e instanceof GuestError || e instanceof RestrictedError || /not found|ENOENT|Cannot find/i.test(e.message));
   });
 
+  it("a run's files do not widen the pool's policy: its builtin modules stay denied, in the files too", async () => {
+    const strict = new RExecPool({ size: 1, okBuiltinModules: [] });
+    try {
+      const files = { "a.js": "module.exports = require('path').join('a', 'b')" };
+      for (const code of ["require('path').join('a', 'b')", "require('./a.js')", "(await import('path')).join('a', 'b')"]) {
+        await assert.rejects(strict.run(code, { files }), (e: Error) => e instanceof RestrictedError && /builtin module "path"/.test(e.message), code);
+      }
+      assert.equal((await strict.run("require('./b.js')", { files: { "b.js": "module.exports = 3" } })).value, 3);
+    } finally {
+      await strict.close({ force: true });
+    }
+  });
+
   it("bad files are refused before anything runs, with clear errors", async () => {
     await assert.rejects(pool.run("1", { files: 5 } as never), /"files" must be an object/);
     await assert.rejects(pool.run("1", { files: { "a.js": 5 } } as never), /content of "a\.js" must be a string/);
