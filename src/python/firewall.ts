@@ -5,7 +5,9 @@
  * Invariant: once {@link Firewall.arm} has run, the only JavaScript the
  * interpreter's wasm can reach is the reviewed {@link ALLOW} list (syscall-like
  * functions: the in-memory file system, clocks, random, output, the interrupt
- * check, libffi/table calls) plus the wrapped `openat` (policy-checked) and
+ * check, libffi/table calls) plus the wrapped `openat` (policy-checked), the
+ * path syscalls (a path of PATH_MAX bytes or more is refused before emscripten
+ * decodes it into the worker's heap) and
  * `proc_exit`/`exit` (which end the guest, never the host). Everything else —
  * Pyodide's whole JS FFI (`import js`, `run_js`, `to_js(...).constructor`),
  * `dlopen`/`dlsym`, `emscripten_run_script`, shell, sockets, pipes, timers —
@@ -38,7 +40,7 @@ export class GuestProcessExit extends Error {
 }
 
 /** Emscripten's errno numbering (negative return values of syscalls). */
-const ERRNO = { EACCES: 2, ENOSYS: 52, ENOSPC: 51 } as const;
+const ERRNO = { EACCES: 2, ENOSYS: 52, ENOSPC: 51, ENAMETOOLONG: 37 } as const;
 
 /**
  * Imports the armed interpreter may call, untouched (no wrapper cost). Measured
@@ -84,6 +86,24 @@ export const ALWAYS_DENY: Readonly<Record<string, number | "throw">> = {
   getaddrinfo: -2, getnameinfo: -2, _emscripten_lookup_name: 0,
 };
 
+/**
+ * Allowed syscalls that take paths, and which arguments are path pointers.
+ * Emscripten decodes each into a JS string (then splits and normalises it) in
+ * the worker's heap, outside the wasm memory cap, with no length limit: a
+ * 120 MB path to `os.stat` ran the worker out of heap, and V8's fatal OOM
+ * aborted the whole host process. After arming, a path of PATH_MAX bytes or
+ * more answers ENAMETOOLONG before anything decodes it (as Linux does).
+ */
+export const PATH_ARGUMENTS: Readonly<Record<string, readonly number[]>> = {
+  __syscall_openat: [1], __syscall_faccessat: [1], __syscall_chdir: [0], __syscall_chmod: [0], __syscall_fchownat: [1],
+  __syscall_fchmodat2: [1], __syscall_stat64: [0], __syscall_newfstatat: [1], __syscall_lstat64: [0], __syscall_mkdirat: [1],
+  __syscall_mknodat: [1], __syscall_readlinkat: [1], __syscall_unlinkat: [1], __syscall_rmdir: [0], __syscall_renameat: [1, 3],
+  __syscall_statfs64: [0], __syscall_symlinkat: [0, 2], __syscall_truncate64: [0], __syscall_utimensat: [1],
+};
+
+/** Linux's PATH_MAX: bytes of a path, its terminating NUL included. */
+export const PATH_MAX = 4096;
+
 /** Open flags, as emscripten's libc defines them. */
 const O_ACCMODE = 3;
 const O_APPEND = 0o2000;
@@ -97,6 +117,8 @@ export function openMode(flags: number): "r" | "w" | "a" {
 /** What the firewall needs from the emscripten module once it exists. */
 export interface FirewallModule {
   UTF8ToString(ptr: number): string;
+  /** The interpreter's memory as bytes now (a new view after every growth). */
+  heap(): Uint8Array;
   FS: {
     cwd(): string;
     getStream(fd: number): { path: string } | undefined | null;
@@ -172,6 +194,17 @@ export function makeFirewall(open: OpenCheck, options: { disabledForTests?: bool
     }
   }
 
+  /** True if one of `args`' path pointers (per {@link PATH_ARGUMENTS}) has no NUL within PATH_MAX bytes. */
+  function pathTooLong(positions: readonly number[], args: ArrayLike<unknown>): boolean {
+    const heap = module!.heap();
+    for (const position of positions) {
+      const ptr = Number(args[position]) >>> 0;
+      if (ptr === 0) continue; // NULL: emscripten's own handling (EFAULT/ENOENT), nothing long to decode
+      if (heap.subarray(ptr, ptr + PATH_MAX).indexOf(0) === -1) return true;
+    }
+    return false;
+  }
+
   function wrapImports(imports: { env: Record<string, unknown> }): typeof imports {
     const table = imports.env; // === imports.wasi_snapshot_preview1 === emscripten's wasmImports
     for (const name of Object.keys(table)) {
@@ -192,8 +225,15 @@ export function makeFirewall(open: OpenCheck, options: { disabledForTests?: bool
         };
       } else if (name === "__syscall_openat") {
         wrapper = function (this: unknown, dirfd: number, pathPtr: number, flags: number, varargs: number) {
+          if (armed && pathTooLong(PATH_ARGUMENTS[name]!, arguments)) return -ERRNO.ENAMETOOLONG;
           if (armed && !open(resolvePath(dirfd, pathPtr), flags)) return -ERRNO.EACCES;
           return (original as Function).call(this, dirfd, pathPtr, flags, varargs);
+        };
+      } else if (ALLOW.has(name) && Object.hasOwn(PATH_ARGUMENTS, name)) {
+        const positions = PATH_ARGUMENTS[name]!;
+        wrapper = function (this: unknown, ...args: unknown[]) {
+          if (armed && pathTooLong(positions, args)) return -ERRNO.ENAMETOOLONG;
+          return (original as Function).apply(this, args);
         };
       } else if (ALLOW.has(name)) {
         continue;

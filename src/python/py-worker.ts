@@ -165,7 +165,7 @@ async function boot(): Promise<void> {
   const M = py._module;
   const FS = py.FS;
   fileSystem = FS;
-  firewall.attach({ UTF8ToString: (p) => M.UTF8ToString(p), FS, PATH: py.PATH ?? M.PATH });
+  firewall.attach({ UTF8ToString: (p) => M.UTF8ToString(p), heap: () => new Uint8Array(memory!.buffer), FS, PATH: py.PATH ?? M.PATH });
   installQuotas(py, data.fsQuotaBytes, data.maxFiles);
   installDevices(FS);
   const sink = (stream: "stdout" | "stderr") => ({

@@ -1,0 +1,50 @@
+// Python guests, hostile paths: every path the wasm hands to the host's JS (file system syscalls) is bounded.
+// Paths are decoded into JS strings in the interpreter's worker, outside the wasm memory cap:
+// `os.stat('/a' * 60_000_000)` ran the worker out of heap, and V8's fatal OOM aborted the whole host process.
+// Here a path over PATH_MAX must fail with ENAMETOOLONG (37) before it is decoded (it was ENOENT, 44, before).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { PythonRExec } from "../../src/python/python-rexec.js";
+
+const PROBE = `import os
+long = '/tmp/' + 'a/' * 3000 + 'f'
+out = {}
+def errno_of(name, f):
+    try:
+        f()
+        out[name] = 0
+    except OSError as e:
+        out[name] = e.errno
+errno_of('stat', lambda: os.stat(long))
+errno_of('lstat', lambda: os.lstat(long))
+errno_of('open', lambda: os.open(long, os.O_RDONLY))
+errno_of('open-create', lambda: os.open(long, os.O_WRONLY | os.O_CREAT))
+errno_of('mkdir', lambda: os.mkdir(long))
+errno_of('unlink', lambda: os.unlink(long))
+errno_of('rename-from', lambda: os.rename(long, '/tmp/x'))
+errno_of('rename-to', lambda: (open('/tmp/y', 'w').close(), os.rename('/tmp/y', long)))
+errno_of('symlink-target', lambda: os.symlink(long, '/tmp/z'))
+errno_of('symlink-path', lambda: os.symlink('/tmp', long))
+errno_of('readlink', lambda: os.readlink(long))
+errno_of('access', lambda: os.access(long, os.R_OK) or os.stat(long))
+errno_of('chdir', lambda: os.chdir(long))
+errno_of('chmod', lambda: os.chmod(long, 0o644))
+errno_of('utime', lambda: os.utime(long))
+errno_of('truncate', lambda: os.truncate(long, 0))
+errno_of('rmdir', lambda: os.rmdir(long))
+errno_of('statvfs', lambda: os.statvfs(long))
+out
+`;
+
+test("paths longer than PATH_MAX fail with ENAMETOOLONG in every path syscall; the sandbox stays usable", async () => {
+  const rx = new PythonRExec({ spare: false, limits: { timeoutMs: 10_000 } });
+  try {
+    const seen = await rx.r_eval<Record<string, number>>(PROBE);
+    const wrong = Object.entries(seen).filter(([, errno]) => errno !== 37);
+    assert.deepEqual(wrong, [], JSON.stringify(seen));
+    // Ordinary paths still work.
+    assert.equal(await rx.r_eval("import os\nos.makedirs('/tmp/' + 'b/' * 100)\nopen('/tmp/' + 'b/' * 100 + 'f', 'w').write('ok')\nopen('/tmp/' + 'b/' * 100 + 'f').read()"), "ok");
+  } finally {
+    rx.dispose();
+  }
+});
