@@ -26,20 +26,8 @@
  *
  * @packageDocumentation
  */
-import {
-  CloneError,
-  DisposedError,
-  GuestError,
-  LimitError,
-  MemoryLimitError,
-  ModuleNotFoundError,
-  OutputLimitError,
-  RestrictedError,
-  RExecError,
-  StackLimitError,
-  SystemExit,
-  TimeoutError,
-} from "../host/errors.js";
+import { CloneError, MemoryLimitError, RExecError } from "../host/errors.js";
+import * as PUBLIC_ERRORS from "../host/public-errors.js";
 import { isImplicitCallName } from "../boundary/implicit-calls.js";
 import { walkCost } from "./walk-bound.js";
 
@@ -80,19 +68,9 @@ export type ExportFunction = (fn: (...args: never[]) => unknown) => number;
 /** Makes the local callable for a function id sent by the other side. */
 export type ImportFunction = (id: number, name: string) => (...args: any[]) => unknown;
 
+/** The classes an error keeps across the boundary: rexec's public ones (the entries' one list) and the standard ones. */
 const ERROR_CLASSES: Record<string, new (...args: any[]) => Error> = {
-  RExecError,
-  GuestError,
-  LimitError,
-  TimeoutError,
-  MemoryLimitError,
-  StackLimitError,
-  OutputLimitError,
-  RestrictedError,
-  ModuleNotFoundError,
-  SystemExit,
-  DisposedError,
-  CloneError,
+  ...(PUBLIC_ERRORS as unknown as Record<string, new (...args: any[]) => Error>),
   Error,
   TypeError,
   RangeError,
