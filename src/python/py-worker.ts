@@ -296,6 +296,11 @@ function installDevices(FS: any): void {
     state.position += n;
     return n;
   };
+  // The terminal devices: emscripten's TTY keeps a line in a JS array until a newline (300 MB without
+  // one ran the worker out of heap and aborted the host process) and writes to the worker's console.
+  // Refused by device number, so a node renamed into /tmp (rename passes no r_open) is refused too.
+  const refuse = () => { throw new FS.ErrnoError(2 /* EACCES */); };
+  for (const id of [FS.makedev(5, 0), FS.makedev(6, 0)]) FS.registerDevice(id, { open: refuse, close() {}, read: refuse, write: refuse });
   device(64, "/dev/rexec_in", { read: (stream, buffer, offset, length) => readFrom(call.request, stream, buffer, offset, length) });
   device(65, "/dev/rexec_out", {
     write(_stream, buffer, offset, length) {

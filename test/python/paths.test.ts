@@ -48,3 +48,27 @@ test("paths longer than PATH_MAX fail with ENAMETOOLONG in every path syscall; t
     rx.dispose();
   }
 });
+
+test("the terminal devices are refused under any name (renamed into /tmp, where r_open allows them)", async () => {
+  // Emscripten's TTY keeps a line in a JS array until a newline: 300 MB without one, written to /dev/tty renamed
+  // to /tmp/t, ran the worker out of heap and aborted the host process. Seen failing: both opened.
+  const rx = new PythonRExec({ spare: false });
+  try {
+    const seen = await rx.r_eval<string[]>(`import os
+out = []
+for dev in ('/dev/tty', '/dev/tty1'):
+    os.rename(dev, '/tmp/t')
+    try:
+        os.close(os.open('/tmp/t', os.O_WRONLY))
+        out.append('opened')
+    except OSError as e:
+        out.append(type(e).__name__)
+    os.unlink('/tmp/t')
+out`);
+    assert.deepEqual(seen, ["PermissionError", "PermissionError"]);
+    assert.equal(await rx.r_eval("print('still writes'); 1"), 1);
+    assert.equal(rx.output.stdout, "still writes\n");
+  } finally {
+    rx.dispose();
+  }
+});
