@@ -276,11 +276,11 @@ function serve(request: CallRequest, run: () => number, memory: WebAssembly.Memo
 interface DeviceStream { rexec?: { position: number; chunks: Uint8Array[]; length: number; reply?: Uint8Array } }
 
 function installDevices(FS: any): void {
-  const device = (major: number, path: string, ops: { read?: (s: DeviceStream, b: Uint8Array, o: number, n: number) => number; write?: (s: DeviceStream, b: Uint8Array, o: number, n: number) => number }) => {
+  const device = (major: number, path: string, ops: { read?: (s: DeviceStream, b: Uint8Array, o: number, n: number) => number; write?: (s: DeviceStream, b: Uint8Array, o: number, n: number) => number; close?: (s: DeviceStream) => void }) => {
     const id = FS.makedev(major, 0);
     FS.registerDevice(id, {
       open(stream: DeviceStream) { stream.rexec = { position: 0, chunks: [], length: 0 }; },
-      close() {},
+      close: ops.close ?? (() => {}),
       read: ops.read ?? (() => { throw new FS.ErrnoError(28); }),
       write: ops.write ?? (() => { throw new FS.ErrnoError(28); }),
     });
@@ -313,19 +313,28 @@ function installDevices(FS: any): void {
       return length;
     },
   });
+  // Request bytes held by ALL descriptors of /dev/rexec_host together (ArrayBuffers: outside the
+  // worker's heap limit and the wasm cap): one resultBytes budget, not one per descriptor.
+  let held = 0;
+  const release = (stream: DeviceStream) => {
+    held -= stream.rexec?.length ?? 0;
+    stream.rexec = { position: 0, chunks: [], length: 0 };
+  };
   device(66, "/dev/rexec_host", {
     write(stream, buffer, offset, length) {
       // A write after an answer starts the next request (the runner keeps one descriptor open).
-      if (stream.rexec!.reply) stream.rexec = { position: 0, chunks: [], length: 0 };
+      if (stream.rexec!.reply) release(stream);
       const state = stream.rexec!;
-      if (state.length + length > data.resultBytes) {
-        stream.rexec = { position: 0, chunks: [], length: 0 };
+      if (held + length > data.resultBytes) {
+        release(stream);
         throw new FS.ErrnoError(22 /* EFBIG (27 would be EINTR: retried forever) */);
       }
       state.length += length;
+      held += length;
       state.chunks.push(bytesOf(buffer, offset, length));
       return length;
     },
+    close: release,
     read(stream, buffer, offset, length) {
       const state = stream.rexec!;
       if (!state.reply) {
@@ -337,7 +346,11 @@ function installDevices(FS: any): void {
         } catch (error) {
           answer = { error: error instanceof Error ? error.message.slice(0, 500) : "malformed host request" };
         }
+        // The request's bytes are done with; the reply (at most the host's reply buffer) takes their place.
+        held -= state.length;
+        state.chunks = [];
         state.reply = encoder.encode(JSON.stringify(answer));
+        state.length = 0;
       }
       return readFrom(state.reply, stream, buffer, offset, length);
     },
