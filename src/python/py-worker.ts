@@ -278,6 +278,9 @@ interface DeviceStream { rexec?: { position: number; chunks: Uint8Array[]; lengt
 function installDevices(FS: any): void {
   const device = (major: number, path: string, ops: { read?: (s: DeviceStream, b: Uint8Array, o: number, n: number) => number; write?: (s: DeviceStream, b: Uint8Array, o: number, n: number) => number; close?: (s: DeviceStream) => void }) => {
     const id = FS.makedev(major, 0);
+    // Majors from Linux's local-use range: 64-66 were emscripten's /dev/random, /dev/urandom (and
+    // another device), whose ops registering over them replaced (reads of /dev/random gave the request).
+    if (FS.devices?.[id]) throw new Error(`device ${major} is taken`);
     FS.registerDevice(id, {
       open(stream: DeviceStream) { stream.rexec = { position: 0, chunks: [], length: 0 }; },
       close: ops.close ?? (() => {}),
@@ -301,8 +304,8 @@ function installDevices(FS: any): void {
   // Refused by device number, so a node renamed into /tmp (rename passes no r_open) is refused too.
   const refuse = () => { throw new FS.ErrnoError(2 /* EACCES */); };
   for (const id of [FS.makedev(5, 0), FS.makedev(6, 0)]) FS.registerDevice(id, { open: refuse, close() {}, read: refuse, write: refuse });
-  device(64, "/dev/rexec_in", { read: (stream, buffer, offset, length) => readFrom(call.request, stream, buffer, offset, length) });
-  device(65, "/dev/rexec_out", {
+  device(240, "/dev/rexec_in", { read: (stream, buffer, offset, length) => readFrom(call.request, stream, buffer, offset, length) });
+  device(241, "/dev/rexec_out", {
     write(_stream, buffer, offset, length) {
       // Over the cap: keep nothing, remember it (the host reports resultBytes).
       if (call.resultExceeded || call.responseBytes + length > data.resultBytes) {
@@ -320,7 +323,7 @@ function installDevices(FS: any): void {
     held -= stream.rexec?.length ?? 0;
     stream.rexec = { position: 0, chunks: [], length: 0 };
   };
-  device(66, "/dev/rexec_host", {
+  device(242, "/dev/rexec_host", {
     write(stream, buffer, offset, length) {
       // A write after an answer starts the next request (the runner keeps one descriptor open).
       if (stream.rexec!.reply) release(stream);

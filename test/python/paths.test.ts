@@ -98,3 +98,16 @@ held`);
     rx.dispose();
   }
 });
+
+test("/dev/random and /dev/urandom stay random (rexec's own devices take device numbers of their own)", async () => {
+  // rexec's devices were registered as majors 64-66, emscripten's numbers for /dev/random and /dev/urandom: reading
+  // /dev/random gave the runner's request text and /dev/urandom failed. Seen failing.
+  const rx = new PythonRExec({ spare: false });
+  try {
+    const seen = await rx.r_eval<number[]>("[len(set(open(d, 'rb').read(64))) for d in ('/dev/random', '/dev/urandom')]");
+    assert.ok(seen.every((distinct) => distinct > 16), JSON.stringify(seen));
+    assert.equal(await rx.r_eval("1 + 1"), 2);
+  } finally {
+    rx.dispose();
+  }
+});
