@@ -178,3 +178,27 @@ test("hostile TypeScript is refused cleanly and the page and the sandbox stay us
   assert.ok(r["ms"] < 20_000, `hostile inputs took ${r["ms"]} ms`);
   assert.deepEqual(page.errors, []);
 });
+
+test("TypeScript whose parse backtracks exponentially (arrow-or-conditional ambiguity, 500 bytes) is refused quickly on the page's thread and in the worker, never a hang", { timeout: 60_000 }, async () => {
+  const r = await inPage<Record<string, any>>(`
+    const rx = new m.RExec();
+    const wx = new m.WebWorkerRExec();
+    // sucrase re-parses "(b): c => …" as an arrow and then as a conditional at every level: 2^n work.
+    const hostile = "x = " + "a ? (b): c => ".repeat(36) + "d;";
+    const t0 = performance.now();
+    try {
+      return {
+        page: await grab(rx.r_eval(hostile, { language: "ts" })),
+        worker: await grab(wx.r_eval(hostile, { filename: "e.ts" })),
+        after: await grab(rx.r_eval("const f = (a: number): number => a * 2; const g = (b: boolean) => b ? (n: number): number => n : null; f(21)", { language: "ts" })),
+        ms: performance.now() - t0,
+      };
+    } finally { rx.dispose(); wx.dispose(); }`);
+  for (const k of ["page", "worker"]) {
+    assert.equal(r[k].guestName, "SyntaxError", `${k}: ${JSON.stringify(r[k])}`);
+    assert.match(r[k].msg, /too complex for the TypeScript transpiler/, k);
+  }
+  assert.deepEqual(r["after"], { value: 42 });
+  assert.ok(r["ms"] < 20_000, `took ${r["ms"]} ms`);
+  assert.deepEqual(page.errors, []);
+});

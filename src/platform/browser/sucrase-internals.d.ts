@@ -1,5 +1,5 @@
 /**
- * Declarations for the three modules of sucrase's parser that typescript.ts
+ * Declarations for the four modules of sucrase's parser that typescript.ts
  * imports by path (sucrase publishes types for them under dist/types/, which a
  * deep import of dist/esm/ does not find). Only the members used here.
  */
@@ -20,4 +20,15 @@ declare module "sucrase/dist/esm/parser/tokenizer/types.js" {
 
 declare module "sucrase/dist/esm/parser/tokenizer/keywords.js" {
   export const ContextualKeyword: Readonly<Record<string, number>>;
+}
+
+declare module "sucrase/dist/esm/parser/tokenizer/state.js" {
+  /** A parser position to rewind to (only `pos`, the input offset, is read here). */
+  export interface SucraseSnapshot {
+    readonly pos: number;
+  }
+  export default class State {
+    pos: number;
+    restoreFromSnapshot(snapshot: SucraseSnapshot): void;
+  }
 }

@@ -22,7 +22,8 @@
  * ~6 000+ terms in Node's default stack) or near its limits (~900 `[`) — is a
  * RangeError caught here and reported as the input's syntax error, never a
  * crash (the parser's state is module-level and reset by the next parse). The namespace check walks the token array
- * iteratively.
+ * iteratively. Backtracking (exponential on nested ambiguous arrows) is
+ * bounded linearly in the input by a budget on rewinds ({@link budgeted}).
  *
  * @packageDocumentation
  */
@@ -30,7 +31,46 @@ import { transform } from "sucrase";
 import { parse, type SucraseToken } from "sucrase/dist/esm/parser/index.js";
 import { TokenType as tt } from "sucrase/dist/esm/parser/tokenizer/types.js";
 import { ContextualKeyword as ck } from "sucrase/dist/esm/parser/tokenizer/keywords.js";
+import State, { type SucraseSnapshot } from "sucrase/dist/esm/parser/tokenizer/state.js";
 import { failure } from "./esbuild-failure.js";
+
+/**
+ * The parser's backtracking budget. sucrase resolves TypeScript's ambiguities
+ * (is `(b): c => …` an arrow with a return type, or the branch of a
+ * conditional?) by parsing ahead and rewinding to a snapshot, and nested
+ * ambiguities multiply: `a ? (b): c => ` repeated 30 times (400 bytes) takes
+ * 2^30 steps. Parsing work is the input's length plus everything re-read after
+ * rewinds, so charging each rewind its length against a budget linear in the
+ * input bounds the whole parse linearly; past it the input is refused.
+ * Measured: ~3 000 rewound characters per ms, so the base is ~0.3 s of
+ * backtracking and a 1 MB input may backtrack ~6 s at most. Legitimate code
+ * rewinds a few characters per ambiguity; what the budget refuses besides
+ * hostile input is one expression of many hundreds of comma-separated `a < b`
+ * comparisons (sucrase re-reads each as a possible type argument list: quadratic).
+ */
+const REWIND_PER_CHAR = 20;
+const REWIND_BASE = 1_000_000;
+let rewindBudget = Infinity;
+
+class TooComplex extends Error {}
+
+// This bundle's own copy of sucrase's parser state (never anything of the page).
+const restore = State.prototype.restoreFromSnapshot;
+State.prototype.restoreFromSnapshot = function restoreFromSnapshot(this: State, snapshot: SucraseSnapshot): void {
+  rewindBudget -= Math.max(0, this.pos - snapshot.pos);
+  if (rewindBudget < 0) throw new TooComplex();
+  restore.call(this, snapshot);
+};
+
+/** Run one sucrase parse of `source` under the backtracking budget. */
+function budgeted<T>(source: string, run: () => T): T {
+  rewindBudget = REWIND_BASE + REWIND_PER_CHAR * source.length;
+  try {
+    return run();
+  } finally {
+    rewindBudget = Infinity;
+  }
+}
 
 /** The parts of esbuild's `transformSync` result transpile.ts reads. */
 export interface TranspileResult {
@@ -55,7 +95,7 @@ const VALUE_TOKENS = new Set([tt["_var"], tt["_let"], tt["_const"], tt["_functio
 export function transpileTs(source: string, sourcefile: string, format: "cjs" | "esm" | undefined): TranspileResult {
   let result: ReturnType<typeof transform>;
   try {
-    result = transform(source, {
+    result = budgeted(source, () => transform(source, {
       transforms: format === "cjs" ? ["typescript", "imports"] : ["typescript"],
       filePath: sourcefile,
       sourceMapOptions: { compiledFilename: sourcefile },
@@ -65,7 +105,7 @@ export function transpileTs(source: string, sourcefile: string, format: "cjs" | 
       keepUnusedImports: false,
       // As esbuild's cjs output: `import()` stays a dynamic import, not a require.
       preserveDynamicImport: true,
-    });
+    }));
   } catch (e) {
     throw asFailure(e, sourcefile);
   }
@@ -75,6 +115,9 @@ export function transpileTs(source: string, sourcefile: string, format: "cjs" | 
 
 /** A sucrase error (message `Error transforming <file>: <text> (<line>:<col>)`, `loc` 1-based) as esbuild's failure. */
 function asFailure(e: unknown, sourcefile: string): Error {
+  if (e instanceof TooComplex) {
+    return failure("too complex for the TypeScript transpiler (its parser would re-read the input too many times: deeply nested ambiguous arrow functions, type arguments or conditionals)");
+  }
   if (e instanceof RangeError) {
     // The parser ran out of stack: nesting the core's bracket count does not see, or one
     // expression of thousands of binary operators (sucrase recurses per operator; esbuild loops).
@@ -108,7 +151,7 @@ function locate(source: string, pos: number): { line: number; column: number } {
 function refuseValueNamespaces(source: string, sourcefile: string): void {
   let tokens: SucraseToken[];
   try {
-    tokens = parse(source, false, true, false).tokens;
+    tokens = budgeted(source, () => parse(source, false, true, false).tokens);
   } catch (e) {
     throw asFailure(e, sourcefile);
   }
