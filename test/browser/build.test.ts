@@ -12,7 +12,7 @@ import { BlockList as NodeBlockList, isIP as nodeIsIP } from "node:net";
 import { createHash as nodeCreateHash, randomBytes } from "node:crypto";
 import { buildSync as realBuildSync, build as realBuild } from "esbuild";
 import { BlockList, isIP } from "../../src/platform/browser/net.js";
-import { createHash } from "../../src/platform/browser/crypto.js";
+import { createHash, randomFillSync } from "../../src/platform/browser/crypto.js";
 import { Buffer as BrowserBuffer } from "../../src/platform/browser/buffer-class.js";
 import { build as scanBuild, buildSync as detectBuildSync } from "../../src/platform/browser/esbuild.js";
 // @ts-expect-error — a plain .mjs module without declarations.
@@ -92,6 +92,25 @@ describe("browser stand-ins answer as Node does", () => {
       assert.deepEqual(Buffer.from(createHash(algorithm).update(bytes).digest()), nodeCreateHash(algorithm).update(bytes).digest());
       assert.equal(createHash(algorithm).update("é\u{1F600}").update("x").digest("hex"), nodeCreateHash(algorithm).update("é\u{1F600}").update("x").digest("hex"));
       assert.equal(createHash(algorithm).update("").digest("base64"), nodeCreateHash(algorithm).update("").digest("base64"));
+    }
+  });
+
+  test("crypto: randomFillSync draws every byte from crypto.getRandomValues (the CSPRNG), in chunks it accepts", () => {
+    const real = globalThis.crypto.getRandomValues.bind(globalThis.crypto);
+    const asked: number[] = [];
+    const spy = <T extends ArrayBufferView | null>(view: T): T => {
+      asked.push(view!.byteLength);
+      if (view!.byteLength > 65536) throw new RangeError("getRandomValues: more than 65536 bytes");
+      new Uint8Array(view!.buffer, view!.byteOffset, view!.byteLength).fill(0xa5);
+      return view;
+    };
+    globalThis.crypto.getRandomValues = spy as typeof globalThis.crypto.getRandomValues;
+    try {
+      const view = randomFillSync(new Uint8Array(150_000));
+      assert.deepEqual(asked, [65536, 65536, 150_000 - 131072]);
+      assert.ok(view.every((b) => b === 0xa5), "every byte came from getRandomValues");
+    } finally {
+      globalThis.crypto.getRandomValues = real as typeof globalThis.crypto.getRandomValues;
     }
   });
 
