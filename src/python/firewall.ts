@@ -107,10 +107,15 @@ export const PATH_MAX = 4096;
 /** Open flags, as emscripten's libc defines them. */
 const O_ACCMODE = 3;
 const O_APPEND = 0o2000;
+const O_CREAT = 0o100;
+const O_TRUNC = 0o1000;
 
-/** The mode an `openat` asks for, in r_open's terms. */
+/**
+ * The mode an `openat` asks for, in r_open's terms. A read-only open that
+ * creates or truncates changes the file system: a write, whatever its access mode.
+ */
 export function openMode(flags: number): "r" | "w" | "a" {
-  if ((flags & O_ACCMODE) === 0) return "r";
+  if ((flags & O_ACCMODE) === 0 && (flags & (O_CREAT | O_TRUNC)) === 0) return "r";
   return flags & O_APPEND ? "a" : "w";
 }
 

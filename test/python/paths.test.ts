@@ -111,3 +111,24 @@ test("/dev/random and /dev/urandom stay random (rexec's own devices take device 
     rx.dispose();
   }
 });
+
+test("a read-only open that creates or truncates is a write (the read-only standard library stays read-only)", async () => {
+  // openMode looked only at O_ACCMODE: O_RDONLY | O_CREAT planted a file in /lib/python3.14 (whose frames the import
+  // gate trusts as the standard library) and O_RDONLY | O_TRUNC would empty one. Seen failing: both opened.
+  const rx = new PythonRExec({ spare: false });
+  try {
+    const seen = await rx.r_eval<string[]>(`import os
+out = []
+for path, flags in (('/lib/python3.14/planted.py', os.O_RDONLY | os.O_CREAT), ('/lib/python3.14/planted2.py', os.O_RDONLY | os.O_CREAT | os.O_TRUNC)):
+    try:
+        os.close(os.open(path, flags))
+        out.append('opened')
+    except OSError as e:
+        out.append(type(e).__name__)
+out`);
+    assert.deepEqual(seen, ["PermissionError", "PermissionError"]);
+    assert.equal(await rx.r_eval("import os\nos.close(os.open('/tmp/new', os.O_RDONLY | os.O_CREAT))\nimport textwrap\nos.path.exists('/lib/python3.14/planted.py')"), false);
+  } finally {
+    rx.dispose();
+  }
+});
