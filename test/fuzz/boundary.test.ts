@@ -6,6 +6,11 @@ test("fuzz: arbitrary values round-trip host → guest → host exactly (or a cl
   await roundTripProperty(300);
 });
 
+test("fuzz: the same round trip through a worker-mode sandbox and through a pool run's input", async () => {
+  await roundTripProperty(100, undefined, "worker");
+  await roundTripProperty(100, undefined, "pool");
+});
+
 test("fuzz: arbitrary hostile JSON / node tables never crash, pollute or hang the host decoder", () => {
   hostileTableProperty(5000);
 });

@@ -15,7 +15,8 @@ import fc from "fast-check";
 import assert from "node:assert/strict";
 import { decodeGuestValue } from "../../src/boundary/host-decode.js";
 import { encodeHostValue } from "../../src/boundary/host-encode.js";
-import { CloneError, RExec, RExecError } from "../../src/index.js";
+import { CloneError, RExec, RExecError, RExecPool } from "../../src/index.js";
+import { assertExactCopy } from "./exact-copy.js";
 
 const protoKeys = () => [Object.prototype, Array.prototype, Function.prototype].map((p) => Reflect.ownKeys(p).map(String).sort().join(",")).join("|");
 const PROTO_BASELINE = protoKeys();
@@ -47,10 +48,12 @@ export const copyableValue = fc.anything({
   key: fc.oneof(fc.string(), fc.constantFrom("__proto__", "constructor", "prototype", "then", "toJSON", "valueOf", "length", "0", "-1", "1e3")),
 });
 
-export async function roundTripProperty(numRuns: number, seed?: number): Promise<void> {
-  const rx = new RExec({ limits: { timeoutMs: 5000 } });
+/** Where the identity runs: an in-thread sandbox, a worker-mode sandbox, or a pool run's `input`. */
+export type RoundTripMode = "in-thread" | "worker" | "pool";
+
+export async function roundTripProperty(numRuns: number, seed?: number, mode: RoundTripMode = "in-thread"): Promise<void> {
+  const { identity, close } = await identityIn(mode);
   try {
-    const identity = (await rx.r_eval("(x) => x")) as (x: unknown) => Promise<unknown>;
     await fc.assert(
       fc.asyncProperty(copyableValue, async (value) => {
         let back: unknown;
@@ -61,14 +64,24 @@ export async function roundTripProperty(numRuns: number, seed?: number): Promise
           assert.ok(error instanceof CloneError, `round trip failed with ${String(error)}`);
           return;
         }
-        assert.deepStrictEqual(back, value);
+        assertExactCopy(back, value);
         assertNoPollution();
       }),
       { numRuns, seed, endOnFailure: true },
     );
   } finally {
-    rx.dispose();
+    await close();
   }
+}
+
+async function identityIn(mode: RoundTripMode): Promise<{ identity: (x: unknown) => Promise<unknown>; close: () => Promise<void> | void }> {
+  if (mode === "pool") {
+    const pool = new RExecPool({ size: 1, limits: { timeoutMs: 5000 } });
+    return { identity: async (x) => (await pool.run("input", { input: x })).value, close: () => pool.close() };
+  }
+  const rx = new RExec({ limits: { timeoutMs: 5000 }, worker: mode === "worker" });
+  const identity = (await rx.r_eval("(x) => x")) as (x: unknown) => Promise<unknown>;
+  return { identity, close: () => rx.dispose() };
 }
 
 // ---------------------------------------------------------------------------
