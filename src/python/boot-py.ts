@@ -66,9 +66,19 @@ class RestrictedError(ImportError):
     """The sandbox's policy denied this."""
 
 _HOSTFD = [None]
+_PLAIN = frozenset((str, bool, type(None)))
+_SAFE = 2**53
 
 def _hostcall(op, *args):
-    req = _json.dumps({"op": op, "args": _enc(list(args))}).encode()
+    # Plain arguments (the usual case) need no tags: skip _enc's walk. Anything else
+    # (big ints, nan, containers, bytes) takes _enc as before.
+    for a in args:
+        t = type(a)
+        if t in _PLAIN or (t is int and -_SAFE < a < _SAFE) or (t is float and a - a == 0.0):
+            continue
+        args = _enc(list(args))
+        break
+    req = _json.dumps({"op": op, "args": args}).encode()
     # One descriptor for the interpreter's life (an open costs more than the call); a write
     # after an answer starts the next request. Reopened if guest code closed it.
     fd = _HOSTFD[0]
@@ -81,13 +91,15 @@ def _hostcall(op, *args):
             raise
         fd = _HOSTFD[0] = os.open("/dev/rexec_host", os.O_RDWR)
         os.write(fd, req)
-    chunks = []
-    while True:
-        b = os.read(fd, 1 << 20)
-        if not b:
-            break
-        chunks.append(b)
-    resp = _json.loads(b"".join(chunks))
+    # The device hands over the whole reply, up to the size asked for: a short read is the end.
+    b = os.read(fd, 1 << 20)
+    if len(b) == 1 << 20:
+        chunks = [b]
+        while b:
+            b = os.read(fd, 1 << 20)
+            chunks.append(b)
+        b = b"".join(chunks)
+    resp = _json.loads(b)
     if "restricted" in resp:
         raise RestrictedError(resp["restricted"])
     if "error" in resp:

@@ -11,6 +11,10 @@
  *   deadline, but always to the wall-clock deadline.
  * - Host replies are bounded by the reply buffer; a larger reply becomes an
  *   error for the guest, never a partial write.
+ * - A guest's request is guest-made JSON: the host parses it, checks its
+ *   shape and decodes its values with the codec's depth limit (codec.ts)
+ *   before any of it reaches a host function; a malformed one is answered
+ *   with an error, never thrown on the host.
  *
  * @packageDocumentation
  */
@@ -18,7 +22,9 @@ import { Worker } from "node:worker_threads";
 import { cappedModule, pyodideDirectory } from "./pyodide-files.js";
 import { pythonSnapshot } from "./snapshot.js";
 import { pythonWorkerScript } from "./worker-script.js";
-import type { BootData, CallReply, FromWorker, ToWorker } from "./py-protocol.js";
+import { fromGuest } from "./codec.js";
+import { HostCallExchange } from "./host-exchange.js";
+import { HOST_CONTROL_BYTES, type BootData, type CallReply, type FromWorker, type ToWorker } from "./py-protocol.js";
 
 /** Boot settings of an interpreter; interpreters with equal settings are interchangeable spares. */
 export interface InterpreterSettings {
@@ -46,14 +52,18 @@ const STACK_MB = 64;
 /** How long the soft stop (KeyboardInterrupt) gets before the thread is terminated. */
 const GRACE_MS = 250;
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** One interpreter in its own worker thread. */
 export class Interpreter {
   private dead: string | undefined;
   private services: CallServices | undefined;
   private current: ((outcome: CallOutcome) => void) | undefined;
-  private readonly control: Int32Array;
-  private readonly reply: Uint8Array;
+  private readonly exchange: HostCallExchange;
+  /** "out" messages received from the worker (see HostWord.OUT_POSTED). */
+  private outReceived = 0;
+  /** Wakes the exchange when output it waits for arrives, or the interpreter dies. */
+  private outArrived: (() => void) | undefined;
   private cpuTimer: NodeJS.Timeout | undefined;
   private cpuLeft = 0;
   private cpuStarted = 0;
@@ -61,14 +71,13 @@ export class Interpreter {
   memoryBytes = 0;
 
   private constructor(private readonly worker: Worker, hostReply: SharedArrayBuffer) {
-    this.control = new Int32Array(hostReply, 0, 2);
-    this.reply = new Uint8Array(hostReply, 8);
+    this.exchange = new HostCallExchange(hostReply);
   }
 
   /** Boot an interpreter from the process's snapshot. */
   static async start(settings: InterpreterSettings): Promise<Interpreter> {
     const [wasmModule, snapshot] = await Promise.all([cappedModule(settings.memoryBytes), pythonSnapshot()]);
-    const hostReply = new SharedArrayBuffer(8 + settings.resultBytes + 4096);
+    const hostReply = new SharedArrayBuffer(HOST_CONTROL_BYTES + settings.resultBytes + 4096);
     const boot: BootData = { pyodideDir: pyodideDirectory(), wasmModule, snapshot, hostReply, ...settings };
     const worker = new Worker(pythonWorkerScript(), {
       workerData: boot,
@@ -101,6 +110,11 @@ export class Interpreter {
       for (const [event, listener] of listeners) worker.off(event, listener);
     }
     worker.on("message", (message: FromWorker) => interpreter.onMessage(message));
+    void interpreter.exchange.serve({
+      answer: (request) => interpreter.answerHost(request),
+      outputArrived: (count) => interpreter.outputArrived(count),
+      onFailure: (error) => interpreter.fail(`the host-call channel failed: ${error instanceof Error ? error.message.slice(0, 200) : "unknown error"}`),
+    });
     worker.on("error", (error) => interpreter.fail(`worker error: ${error.message.slice(0, 200)}`));
     worker.on("exit", (code) => interpreter.fail(`worker exited (${code})`));
     worker.unref();
@@ -152,7 +166,9 @@ export class Interpreter {
   private onMessage(message: FromWorker): void {
     switch (message.t) {
       case "out":
+        this.outReceived++;
         this.services?.output(message.stream, message.chunk);
+        this.outArrived?.();
         return;
       case "death":
       case "done":
@@ -163,36 +179,43 @@ export class Interpreter {
         }
         this.current?.(message.reply);
         return;
-      case "host":
-        void this.answerHost(message.request);
-        return;
       default:
         return;
     }
   }
 
-  private async answerHost(request: unknown): Promise<void> {
+  /** Resolves once `count` output messages have arrived (or the interpreter died); undefined when they have. */
+  private outputArrived(count: number): Promise<void> | undefined {
+    if (this.outReceived >= count || this.dead) return undefined;
+    return new Promise<void>((resolve) => {
+      this.outArrived = () => {
+        if (this.outReceived < count && !this.dead) return;
+        this.outArrived = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** The reply to one guest request: never throws, never larger than the exchange. */
+  private async answerHost(requestJson: Uint8Array): Promise<Uint8Array> {
     const services = this.services;
     this.pauseCpu();
     let answer: Record<string, unknown>;
     try {
-      answer = services ? await services.host(request) : { error: "no call is running" };
+      answer = services ? await services.host(parseRequest(requestJson)) : { error: "no call is running" };
     } catch (error) {
       answer = { error: error instanceof Error ? error.message.slice(0, 1000) : "host function failed" };
     }
-    if (this.dead || this.services !== services) return;
     let bytes: Uint8Array;
     try {
       bytes = encoder.encode(JSON.stringify(answer));
     } catch {
       bytes = encoder.encode(JSON.stringify({ error: "the host's answer could not be encoded" }));
     }
-    if (bytes.length > this.reply.length) bytes = encoder.encode(JSON.stringify({ error: `the host's answer is larger than limits.resultBytes (${this.reply.length - 4096} bytes)` }));
-    this.reply.set(bytes);
-    Atomics.store(this.control, 1, bytes.length);
-    Atomics.store(this.control, 0, 1);
-    Atomics.notify(this.control, 0);
-    if (this.current) this.resumeCpu();
+    const capacity = this.exchange.capacity;
+    if (bytes.length > capacity) bytes = encoder.encode(JSON.stringify({ error: `the host's answer is larger than limits.resultBytes (${capacity - 4096} bytes)` }));
+    if (this.current && this.services === services && !this.dead) this.resumeCpu();
+    return bytes;
   }
 
   private fail(detail: string): void {
@@ -206,8 +229,19 @@ export class Interpreter {
     if (this.dead) return;
     this.dead = reason;
     this.pauseCpu();
+    this.exchange.stop();
+    this.outArrived?.();
     void this.worker.terminate();
   }
+}
+
+/** A guest's request, checked: `{ op, args?, path?, mode? }` with args decoded (codec.ts). Throws on anything else. */
+function parseRequest(json: Uint8Array): Record<string, unknown> {
+  const request: unknown = JSON.parse(decoder.decode(json));
+  if (typeof request !== "object" || request === null || Array.isArray(request)) throw new Error("malformed host request");
+  const { op, args, path, mode } = request as Record<string, unknown>;
+  if (typeof op !== "string" || (args !== undefined && !Array.isArray(args))) throw new Error("malformed host request");
+  return { op, args: args === undefined ? undefined : fromGuest(args), path, mode };
 }
 
 /** Settings (limits) with a spare at once. */

@@ -21,7 +21,8 @@ import { makeFirewall, openMode, type Firewall, SandboxViolation, GuestProcessEx
 import { BOOT_PY, RUN_LINE, SNAPSHOT_IMPORTS } from "./boot-py.js";
 import { fromGuest } from "./codec.js";
 import { wasmApi } from "./pyodide-files.js";
-import type { BootData, CallReply, CallRequest, FromWorker, HostReplyState, ToWorker } from "./py-protocol.js";
+import { askThroughExchange, exchangeCapacity } from "./host-exchange.js";
+import type { BootData, CallReply, CallRequest, FromWorker, ToWorker } from "./py-protocol.js";
 
 // Pyodide reports some failures on the console; in this thread that is never
 // guest output (which goes through the capped sink), and it must not reach the
@@ -45,19 +46,25 @@ function fixedOpen(path: string, mode: "r" | "w" | "a"): boolean | undefined {
   return undefined;
 }
 
-const control = new Int32Array(data.hostReply, 0, 2);
-const replyBytes = new Uint8Array(data.hostReply, 8);
+/** "out" messages posted so far (see HostWord.OUT_POSTED). */
+let outPosted = 0;
 
 /** Blocks this thread until the host thread answers (or terminates it). */
-function askHost(request: unknown): Record<string, unknown> {
-  Atomics.store(control, 0, 0 satisfies HostReplyState);
-  port.postMessage({ t: "host", request } satisfies FromWorker);
+function askHost(request: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(decoder.decode(askHostJson(encoder.encode(JSON.stringify(request))))) as Record<string, unknown>;
+}
+
+/**
+ * The same in JSON both ways: a guest's host call is passed on unparsed (the
+ * host checks it) and its reply, JSON the host made, goes back as it came.
+ */
+function askHostJson(request: Uint8Array): Uint8Array {
+  if (request.length > exchangeCapacity(data.hostReply)) return encoder.encode(JSON.stringify({ error: `the request is larger than limits.resultBytes (${data.resultBytes} bytes)` }));
   const started = performance.now();
-  Atomics.wait(control, 0, 0);
+  const reply = askThroughExchange(data.hostReply, request, outPosted);
   // Time spent waiting on the host is not guest CPU time.
   call.deadline += performance.now() - started;
-  const length = Atomics.load(control, 1);
-  return JSON.parse(decoder.decode(replyBytes.slice(0, length))) as Record<string, unknown>;
+  return reply;
 }
 
 /** State of the running call. */
@@ -172,7 +179,10 @@ async function boot(): Promise<void> {
     write(buffer: Uint8Array): number {
       const room = data.outputBytes - call.outputBytes;
       call.outputBytes += buffer.length;
-      if (room > 0) port.postMessage({ t: "out", stream, chunk: buffer.slice(0, room) } satisfies FromWorker);
+      if (room > 0) {
+        port.postMessage({ t: "out", stream, chunk: buffer.slice(0, room) } satisfies FromWorker);
+        outPosted++;
+      }
       if (buffer.length > room) call.outputExceeded = true;
       return buffer.length;
     },
@@ -341,18 +351,11 @@ function installDevices(FS: any): void {
     read(stream, buffer, offset, length) {
       const state = stream.rexec!;
       if (!state.reply) {
-        let answer: unknown;
-        try {
-          const request = JSON.parse(decoder.decode(Buffer.concat(state.chunks))) as { op?: unknown; args?: unknown };
-          if (typeof request.op !== "string" || !Array.isArray(request.args)) throw new Error("malformed host request");
-          answer = askHost({ op: request.op, args: fromGuest(request.args) });
-        } catch (error) {
-          answer = { error: error instanceof Error ? error.message.slice(0, 500) : "malformed host request" };
-        }
+        const answer = askHostJson(Buffer.concat(state.chunks));
         // The request's bytes are done with; the reply (at most the host's reply buffer) takes their place.
         held -= state.length;
         state.chunks = [];
-        state.reply = encoder.encode(JSON.stringify(answer));
+        state.reply = answer;
         state.length = 0;
       }
       return readFrom(state.reply, stream, buffer, offset, length);

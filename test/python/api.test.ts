@@ -42,6 +42,10 @@ test("values cross by copy both ways", async () => {
   assert.deepEqual(await rx.r_eval("echo({'x': [1, b'ab', 2**64]})"), { x: [1, new Uint8Array([97, 98]), 2n ** 64n] });
   // a guest key that looks like a tag stays data
   assert.deepEqual(await rx.r_eval("{'$bytes': 'x'}"), new Map([["$bytes", "x"]]));
+  // Host-function arguments of every kind, plain ones (sent untagged) beside ones that need tags.
+  const args = await rx.r_eval<unknown[]>("[echo(v) for v in (1, -2**53 + 1, 2**53, -2**53, 2.5, float('nan'), float('inf'), float('-inf'), 's', '\\ud800', None, True, b'x', [1], {'k': 1}, (1,), {2})]");
+  assert.deepEqual(args, [1, -(2 ** 53) + 1, 2n ** 53n, -(2n ** 53n), 2.5, NaN, Infinity, -Infinity, "s", "\ud800", null, true, new Uint8Array([120]), [1], { k: 1 }, [1], new Set([2])]);
+  assert.equal(await rx.r_eval("echo(True) is True and echo(1) == 1 and type(echo(1)) is int"), true);
   await assert.rejects(rx.r_eval("object()"), (e: unknown) => e instanceof GuestError && e.guestName === "TypeError");
 });
 
@@ -88,6 +92,16 @@ test("sys.exit / raise SystemExit become SystemExit with code; the host's exit c
   assert.equal(rx.output.stderr, "bye\n".slice(0, 0) || rx.output.stderr);
   assert.equal(await rx.r_eval("'still alive'"), "still alive");
   assert.equal(process.exitCode, undefined);
+});
+
+test("guest output and host function calls reach the host in the order the guest made them", async () => {
+  // Output travels by message, host calls through shared memory: the host must not answer a
+  // call before the output written ahead of it has arrived.
+  const events: string[] = [];
+  const rx = py({ stdio: { stdout: (t) => events.push(`out ${t.trim()}`) }, globals: { mark: (i: number) => void events.push(`mark ${i}`) } });
+  await rx.s_exec("for i in range(200):\n    print(i, flush=True)\n    mark(i)");
+  const expected = Array.from({ length: 200 }, (_, i) => [`out ${i}`, `mark ${i}`]).flat();
+  assert.deepEqual(events, expected);
 });
 
 test("state persists; output is captured per r_* call; s_* writes to stdio", async () => {
