@@ -8,7 +8,7 @@
 import { ServiceMetrics } from "../service/metrics.js";
 import { startMetricsServer, type MetricsServer } from "../service/metrics-server.js";
 import { DEFAULT_QUEUE, startWorker, type QueueWorker } from "../service/queue-worker.js";
-import { parseDuration, UsageError } from "./options.js";
+import { parseDuration, parseSize, UsageError } from "./options.js";
 import { COMMON_HELP, COMMON_OPTIONS, failure, parseCount, parseFlags, runnerFromFlags, shutdownTimeout, untilSignal } from "./service-flags.js";
 
 export const WORKER_HELP = `rexec worker — run guest jobs from a BullMQ queue on Redis
@@ -32,6 +32,7 @@ Queue:
   --job-timeout <duration>     deadline of one job from when it gets a thread (default: 2 x timeout + wall-time + 2s)
   --prefetch <n>               jobs taken beyond the threads, so Redis round trips overlap runs (default: threads)
   --fail-on-guest-error        fail the job (no retry) when the guest fails, instead of storing {"error"}
+  --max-job-size <size>        largest job data, input included (default 1m); a larger job fails unrun
 
 Probes:
   --metrics-port <n>           serve GET /health, /ready and /metrics (Prometheus) on this port (0: a free one)
@@ -51,6 +52,7 @@ const OPTIONS = {
   "job-timeout": { type: "string" },
   prefetch: { type: "string" },
   "fail-on-guest-error": { type: "boolean" },
+  "max-job-size": { type: "string" },
   "metrics-port": { type: "string" },
   "metrics-host": { type: "string" },
 } as const;
@@ -96,6 +98,7 @@ export async function main(args: string[]): Promise<number> {
       ...(maxStalledCount === undefined ? {} : { maxStalledCount }),
       ...(prefetch === undefined ? {} : { prefetch }),
       failOnGuestError: values["fail-on-guest-error"] ?? false,
+      ...(values["max-job-size"] === undefined ? {} : { maxJobBytes: parseSize(values["max-job-size"], "--max-job-size") }),
       onError: (error) => process.stderr.write(`rexec worker: ${error.message}\n`),
     });
     if (metrics !== undefined) {

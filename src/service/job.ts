@@ -172,6 +172,35 @@ export function narrowModules(given: unknown, allowed: readonly string[]): reado
   return [...out].sort();
 }
 
+/**
+ * Whether `data` (parsed JSON: plain objects, arrays, strings, numbers,
+ * booleans, null) serializes to at most `max` characters. Stops as soon as it
+ * knows it does not, so a huge job costs no more than `max` to refuse; walks
+ * iteratively, so deep nesting cannot overflow the stack.
+ */
+export function jsonFitsIn(data: unknown, max: number): boolean {
+  let size = 0;
+  const stack: unknown[] = [data];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value === "string") size += value.length + 2;
+    else if (typeof value === "number" || typeof value === "boolean") size += String(value).length;
+    else if (Array.isArray(value)) {
+      size += value.length + 1;
+      for (const item of value) stack.push(item);
+    } else if (typeof value === "object" && value !== null) {
+      const keys = Object.keys(value);
+      size += keys.length + 1;
+      for (const key of keys) {
+        size += key.length + 3;
+        stack.push((value as Record<string, unknown>)[key]);
+      }
+    } else size += 4;
+    if (size > max) return false;
+  }
+  return true;
+}
+
 /** A stable key of a job's pool: equal limits and modules share a pool. */
 export function poolKey(limits: Limits, modules: readonly string[]): string {
   return `${LIMIT_KEYS.map((k) => limits[k]).join(",")}|${modules.join(",")}`;

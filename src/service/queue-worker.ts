@@ -24,9 +24,12 @@
 import { availableParallelism, hostname } from "node:os";
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job as BullJob } from "bullmq";
 import type { Limits } from "../host/limits.js";
-import { checkJob, InvalidJobError, type Job } from "./job.js";
+import { checkJob, InvalidJobError, jsonFitsIn, type Job } from "./job.js";
 import type { RunResult } from "./result.js";
 import { ServiceRunner, type RunnerOptions } from "./runner.js";
+
+/** Largest job data unless configured (JSON characters; `rexec serve`'s default body limit). */
+export const DEFAULT_MAX_JOB_BYTES = 1024 * 1024;
 
 /** The queue's name unless configured. */
 export const DEFAULT_QUEUE = "rexec";
@@ -62,6 +65,12 @@ export interface QueueWorkerOptions extends RunnerOptions {
   readonly prefetch?: number;
   /** Fail the job (`UnrecoverableError`, no retry) when the guest fails, instead of storing `{ error }` as its result. */
   readonly failOnGuestError?: boolean;
+  /**
+   * Largest job data, in JSON characters (default 1 Mi, as `rexec serve`'s
+   * body limit): `input` included. A larger job fails without running
+   * (`UnrecoverableError`).
+   */
+  readonly maxJobBytes?: number;
   /** Called when BullMQ or Redis reports an error (default: ignored; the worker reconnects by itself). */
   readonly onError?: (error: Error) => void;
 }
@@ -108,9 +117,11 @@ export type JobRunner = Pick<ServiceRunner, "limits" | "maxCodeBytes" | "modules
  * thrown as `UnrecoverableError`, and only the service's own failures are
  * thrown as retryable errors.
  */
-export function createProcessor(runner: JobRunner, options: { jobTimeoutMs?: number; failOnGuestError?: boolean } = {}): (job: BullJob, token?: string, signal?: AbortSignal) => Promise<RunResult> {
-  const { jobTimeoutMs: fixedTimeout, failOnGuestError = false } = options;
+export function createProcessor(runner: JobRunner, options: { jobTimeoutMs?: number; failOnGuestError?: boolean; maxJobBytes?: number } = {}): (job: BullJob, token?: string, signal?: AbortSignal) => Promise<RunResult> {
+  const { jobTimeoutMs: fixedTimeout, failOnGuestError = false, maxJobBytes = DEFAULT_MAX_JOB_BYTES } = options;
   return async (job, _token, signal) => {
+    // The HTTP body limit bounds a POST /run; nothing bounds what a producer puts on the queue.
+    if (!jsonFitsIn(job.data, maxJobBytes)) throw new UnrecoverableError(`invalid rexec job: its data is more than ${maxJobBytes} characters of JSON (the worker's maxJobBytes / --max-job-size)`);
     let checked: Job;
     try {
       checked = checkJob(job.data, runner.limits, runner.maxCodeBytes, runner.modules);
@@ -139,7 +150,8 @@ export function createProcessor(runner: JobRunner, options: { jobTimeoutMs?: num
  * ```
  */
 export async function startWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
-  const { connection, queue = DEFAULT_QUEUE, prefix, name, lockDurationMs, stalledIntervalMs, maxStalledCount, jobTimeoutMs: fixedTimeout, failOnGuestError = false, onError, prefetch, ...runnerOptions } = options;
+  const { connection, queue = DEFAULT_QUEUE, prefix, name, lockDurationMs, stalledIntervalMs, maxStalledCount, jobTimeoutMs: fixedTimeout, failOnGuestError = false, maxJobBytes = DEFAULT_MAX_JOB_BYTES, onError, prefetch, ...runnerOptions } = options;
+  if (!Number.isSafeInteger(maxJobBytes) || maxJobBytes < 1) throw new RangeError(`maxJobBytes must be a positive number of characters, got ${String(maxJobBytes)}`);
   if (prefetch !== undefined && (!Number.isInteger(prefetch) || prefetch < 0)) throw new RangeError(`prefetch must be a whole number ≥ 0, got ${prefetch}`);
   // BullMQ hands this process threads + prefetch jobs at once; the runner holds the prefetched ones.
   const threads = runnerOptions.concurrency ?? availableParallelism();
@@ -147,7 +159,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
   const runner = new ServiceRunner({ ...runnerOptions, concurrency: threads, queueLimit: held });
   let active = 0;
   let idle: (() => void) | undefined;
-  const handle = createProcessor(runner, { jobTimeoutMs: fixedTimeout, failOnGuestError });
+  const handle = createProcessor(runner, { jobTimeoutMs: fixedTimeout, failOnGuestError, maxJobBytes });
   const processor = async (job: BullJob, token?: string, signal?: AbortSignal): Promise<RunResult> => {
     active++;
     try {

@@ -116,6 +116,26 @@ describe("queue worker: which failures are retried", () => {
     await assert.rejects(createProcessor(runnerAnswering(async () => guestFailure), { failOnGuestError: true })(job), (error: Error) => error instanceof UnrecoverableError && error.message === "TimeoutError: t");
   });
 
+  it("job data larger than maxJobBytes (input included) fails unrun and unretried; at the bound it runs", async () => {
+    // Nothing else bounds what a producer puts on the queue (POST /run has the HTTP body limit).
+    let ran = 0;
+    const counting = runnerAnswering(async () => (ran++, guestFailure));
+    const processor = createProcessor(counting, { maxJobBytes: 1000 });
+    const refused = (error: Error) => error instanceof UnrecoverableError && /more than 1000 characters of JSON/.test(error.message) && /--max-job-size/.test(error.message);
+    await assert.rejects(processor({ data: { code: "1", input: "x".repeat(1000) } } as Job), refused);
+    await assert.rejects(processor({ data: { code: "1", input: { list: Array.from({ length: 600 }, (_, i) => i) } } } as Job), refused);
+    let deep: unknown = 1;
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    await assert.rejects(processor({ data: { code: "1", input: deep } } as Job), refused);
+    // The default is 1 Mi characters: 5 MB of input is refused at once.
+    await assert.rejects(createProcessor(counting)({ data: { code: "1", input: "y".repeat(5_000_000) } } as Job), (error: Error) => error instanceof UnrecoverableError && /1048576/.test(error.message));
+    assert.equal(ran, 0);
+    const exact = { code: "1", input: "z".repeat(1000 - JSON.stringify({ code: "1", input: "" }).length) };
+    assert.equal(JSON.stringify(exact).length, 1000);
+    await processor({ data: exact } as Job);
+    assert.equal(ran, 1);
+  });
+
   it("each job runs under its deadline: jobTimeoutMs of its limits, or the worker's fixed one", async () => {
     const seen: (number | undefined)[] = [];
     const recording = runnerAnswering((async (_job: unknown, options: { timeoutMs?: number }) => { seen.push(options.timeoutMs); return guestFailure; }) as never);
