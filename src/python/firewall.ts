@@ -84,7 +84,14 @@ export const ALWAYS_DENY: Readonly<Record<string, number | "throw">> = {
   emscripten_run_script: "throw", emscripten_run_script_int: "throw", emscripten_run_script_string: "throw",
   emscripten_async_run_script: "throw", emscripten_create_worker: "throw", emscripten_debugger: 0,
   getaddrinfo: -2, getnameinfo: -2, _emscripten_lookup_name: 0,
+  // Pyodide asks it before every fcntl (os.dup among them) whether the descriptor is a socket. No guest socket
+  // exists, so "not a socket" (0) is the truth and lets fcntl go on to the file system; as a violation it
+  // killed the sandbox on os.dup.
+  _try_fcntl64: 0,
 };
+
+/** Denied names remembered in {@link Firewall.violations}: a guest calling socket() in a loop must not grow it without bound. */
+export const MAX_VIOLATIONS_KEPT = 100;
 
 /**
  * Allowed syscalls that take paths, and which arguments are path pointers.
@@ -145,7 +152,7 @@ export interface Firewall {
   arm(): void;
   /** The first violation or guest exit after arming, if any: the interpreter is dead. */
   readonly death: SandboxViolation | GuestProcessExit | undefined;
-  /** Names of every denied import the guest reached (for reports and tests). */
+  /** Names of denied imports the guest reached, the first {@link MAX_VIOLATIONS_KEPT} (for reports and tests). */
   readonly violations: readonly string[];
 }
 
@@ -159,6 +166,8 @@ export function makeFirewall(open: OpenCheck, options: { disabledForTests?: bool
   let module: FirewallModule | undefined;
   let death: SandboxViolation | GuestProcessExit | undefined;
   const violations: string[] = [];
+  // Bounded: the list lives in the worker's JS heap and a guest decides how often it is added to.
+  const remember = (name: string) => { if (violations.length < MAX_VIOLATIONS_KEPT) violations.push(name); };
   const disabled = options.disabledForTests === true;
 
   // The first death is reported at once: the guest may catch the exception
@@ -171,7 +180,7 @@ export function makeFirewall(open: OpenCheck, options: { disabledForTests?: bool
     throw error;
   };
   const deny = (name: string): never => {
-    violations.push(name);
+    remember(name);
     return die(new SandboxViolation(name));
   };
 
@@ -220,7 +229,7 @@ export function makeFirewall(open: OpenCheck, options: { disabledForTests?: bool
         continue;
       } else if (Object.hasOwn(ALWAYS_DENY, name)) {
         const answer = ALWAYS_DENY[name]!;
-        wrapper = answer === "throw" ? () => deny(name) : () => { violations.push(name); return answer; };
+        wrapper = answer === "throw" ? () => deny(name) : () => { remember(name); return answer; };
       } else if (name === "proc_exit" || name === "exit") {
         // os._exit / abort-like paths: end the guest with its status; emscripten's
         // own handler would set the (worker) process's exit code and quit.
