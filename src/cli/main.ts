@@ -13,6 +13,7 @@ import { EXIT, exitCodeOf, formatError } from "./report.js";
 import type { Sandbox } from "./sandbox.js";
 import { DEFAULT_PRINT, printValue } from "./print.js";
 import { afterSetUp, oneShotProcess } from "./startup.js";
+import { flushStdout, guardClosedPipes } from "./pipes.js";
 
 export { EXIT } from "./report.js";
 
@@ -117,6 +118,7 @@ function guardRejections(verbose: boolean): void {
 
 /** Run the CLI with `args` (without node and script); resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
+  guardClosedPipes();
   // The service commands parse their own flags and load fastify/BullMQ only when used (serve.ts, worker.ts).
   if (args[0] === "serve") return (await import("./serve.js")).main(args.slice(1));
   if (args[0] === "worker") return (await import("./worker.js")).main(args.slice(1));
@@ -187,7 +189,7 @@ async function run(cli: CliArgs, release: (() => void) | undefined): Promise<num
     await box.rx.s_execfile(specifier);
     return EXIT.OK;
   } catch (error) {
-    return fail(error, box);
+    return await fail(error, box);
   } finally {
     // A guest that stopped reading mid-stream must not keep the process alive.
     if (!process.stdin.isTTY) process.stdin.destroy();
@@ -218,14 +220,15 @@ async function evaluate(cli: CliArgs, release: (() => void) | undefined): Promis
     await box.rx.s_exec("", { filename: "<rexec:idle>", untilIdle: true });
     return EXIT.OK;
   } catch (error) {
-    return fail(error, box);
+    return await fail(error, box);
   } finally {
     if (!process.stdin.isTTY) process.stdin.destroy();
     box?.rx.dispose();
   }
 }
 
-function fail(error: unknown, box: Sandbox | undefined): number {
+async function fail(error: unknown, box: Sandbox | undefined): Promise<number> {
+  await flushStdout();
   const code = exitCodeOf(error);
   if (!(error instanceof Error && error.name === "SystemExit")) {
     process.stderr.write(formatError(error, box?.sources ?? (() => undefined)));

@@ -23,6 +23,7 @@ import { readText, type SourceLookup } from "./report.js";
 import { escapeLogLine } from "../host/verbose.js";
 import { UsageError, type CliArgs, type Grant } from "./options.js";
 import { RemoteModules } from "./remote.js";
+import { guestStderr, guestStdout } from "./pipes.js";
 
 /** A configured sandbox plus what the CLI needs to report its errors. */
 export interface Sandbox {
@@ -118,7 +119,9 @@ export function sandbox(cli: CliArgs, extra: SandboxExtra): Sandbox {
   };
   options.okFetchOrigins = fetchOrigins(cli);
   // The guest's process.stdin is the process's for `run` and `eval`; the REPL keeps stdin for itself.
-  if (!extra.stdin) options.stdio = { stdin: Readable.from([]) };
+  // Output goes to the process's streams through pipes.ts: a reader that stops (`| head`) ends the run quietly.
+  options.stdio = { stdout: guestStdout, stderr: guestStderr };
+  if (!extra.stdin) options.stdio.stdin = Readable.from([]);
   if (cli.worker) options.worker = true;
   if (cli.seed !== undefined) options.deterministic = { seed: cli.seed };
   if (cli.verbose) {
