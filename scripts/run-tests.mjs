@@ -17,7 +17,31 @@ function collect(dir) {
   }
   return out;
 }
+/** Newest modification time of the files under `dir`. */
+function newest(dir) {
+  let latest = 0;
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    const stat = statSync(path);
+    latest = Math.max(latest, stat.isDirectory() ? newest(path) : stat.mtimeMs);
+  }
+  return latest;
+}
+
+// Worker threads and pool threads load ~100 modules each; through tsx's hooks that is ~0.5 s per
+// thread. When dist/ was built after the last change to src/ (npm test builds first), threads
+// start from the build (src/worker/spawn.ts); otherwise from the sources, as before.
+const env = { ...process.env };
+let distFresh = false;
+try {
+  distFresh = newest(join(root, "dist")) >= newest(join(root, "src"));
+} catch {
+  // no dist/: threads load the sources
+}
+if (distFresh) env.REXEC_WORKERS_FROM_DIST ??= "1";
+else process.stderr.write("run-tests: dist/ is older than src/ (or missing): worker threads load the TypeScript sources (slower); `node scripts/build.mjs` first to speed them up\n");
+
 let files = collect(join(root, "test"));
 if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
-const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", ...files], { stdio: "inherit", cwd: root });
+const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", ...files], { stdio: "inherit", cwd: root, env });
 process.exit(result.status ?? 1);

@@ -6,17 +6,24 @@
  * script is the compiled `.js` next to this module. When rexec runs from its
  * TypeScript sources (its own tests, under `node --import tsx`), the script is
  * the `.ts` file and the worker loads tsx itself, so tests exercise the current
- * sources rather than a possibly stale build.
+ * sources rather than a possibly stale build. Loading ~100 modules through
+ * tsx's hooks costs each thread ~0.5 s, so the test runner, after checking
+ * that `dist/` was built from the current sources, sets
+ * `REXEC_WORKERS_FROM_DIST=1` and threads start from the build instead.
  *
  * @packageDocumentation
  */
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { ResourceLimits } from "node:worker_threads";
 import type { Limits } from "../host/limits.js";
 import { adoptWarmUpFlag, warmUpFlag } from "../engine/warm-up.js";
 import { adoptCompiledModule, compiledModule, engineBinaryFacts, ENGINE_VARIANT, type EngineBinaryFacts, type EngineVariantName } from "../engine/wasm-variant.js";
 
-const FROM_SOURCES = import.meta.url.endsWith(".ts");
+const RUNNING_FROM_SOURCES = import.meta.url.endsWith(".ts");
+const DIST_WORKERS = RUNNING_FROM_SOURCES && process.env["REXEC_WORKERS_FROM_DIST"] === "1" && existsSync(new URL("../../dist/worker/spawn.js", import.meta.url));
+const FROM_SOURCES = RUNNING_FROM_SOURCES && !DIST_WORKERS;
+const BASE = DIST_WORKERS ? new URL("../../dist/worker/", import.meta.url) : new URL("./", import.meta.url);
 
 /**
  * The module a worker starts with, for a worker module beside this file
@@ -27,7 +34,7 @@ const FROM_SOURCES = import.meta.url.endsWith(".ts");
  * inside the worker works.
  */
 export function workerScript(relative: string): URL {
-  const target = new URL(`${relative}.${FROM_SOURCES ? "ts" : "js"}`, import.meta.url);
+  const target = new URL(`${relative}.${FROM_SOURCES ? "ts" : "js"}`, BASE);
   if (!FROM_SOURCES) return target;
   const api = import.meta.resolve("tsx/esm/api");
   const source = [
@@ -79,7 +86,7 @@ export function workerResourceLimits(limits: Limits, override?: ResourceLimits):
  * `execArgv` (which does apply to modules the pool's own worker imports later).
  */
 export function poolScript(relative: string): { filename: string; execArgv: string[] | undefined } {
-  const target = new URL(`${relative}.${FROM_SOURCES ? "ts" : "js"}`, import.meta.url);
+  const target = new URL(`${relative}.${FROM_SOURCES ? "ts" : "js"}`, BASE);
   return { filename: fileURLToPath(target), execArgv: FROM_SOURCES ? ["--import", import.meta.resolve("tsx")] : undefined };
 }
 

@@ -81,6 +81,22 @@ async function endsWith(shape: Shape, run: () => Promise<unknown>, boundMs: numb
   assert.ok(ms < boundMs, `${shape.name}: took ${ms.toFixed(0)} ms (bound ${boundMs} ms)`);
 }
 
+/**
+ * A trivial call after the shape. The budget is wall time while guest code
+ * runs, and this sandbox's is 100 ms: a loaded 2-core CI machine once
+ * descheduled the thread that long during it (TimeoutError). A sandbox the
+ * shape broke fails every attempt; a descheduled one passes the next.
+ */
+async function stillWorks(rx: RExec): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await rx.r_eval("[1, 2, 3].join('-') + new Uint8Array(2).join()");
+    } catch (error) {
+      if (!(error instanceof TimeoutError) || attempt === 3) throw error;
+    }
+  }
+}
+
 describe("CPU shapes, in-thread", () => {
   const rx = new RExec({ limits: LIMITS });
   after(() => rx.dispose());
@@ -89,7 +105,7 @@ describe("CPU shapes, in-thread", () => {
       // In a block: the shapes share this sandbox's global scope.
       await endsWith(shape, () => rx.r_eval(`{\n${shape.code}\n}`), IN_THREAD_BOUND_MS);
       // The sandbox, and the guards in it, still work.
-      assert.equal(await rx.r_eval("[1, 2, 3].join('-') + new Uint8Array(2).join()"), "1-2-3" + "0,0");
+      assert.equal(await stillWorks(rx), "1-2-3" + "0,0");
     });
   }
 });
