@@ -11,6 +11,7 @@
  *
  * @packageDocumentation
  */
+import { CloneError } from "../host/errors.js";
 import { decodeValue, encodeError, encodeValue, type GuestValueChecks, type Wire } from "../worker/codec.js";
 
 /** Messages on the link. */
@@ -62,6 +63,8 @@ export class Link {
   readonly #answering = new Map<number, AbortController>();
   #nextFunction = 1;
   #nextSeq = 1;
+  /** Set once the other side is gone: what every later request rejects with (see {@link close}). */
+  #closed: (() => unknown) | undefined;
   /** Handles `call` messages (the worker side). */
   onCall: ((method: string, args: unknown[], signal: AbortSignal) => Promise<{ ok: boolean; value: unknown; stats?: RunStats }>) | undefined;
 
@@ -91,8 +94,16 @@ export class Link {
     const seq = this.#nextSeq++;
     onSent?.(seq);
     return new Promise((resolve, reject) => {
+      // A request to a terminated worker would never be answered: a function that crossed
+      // (r_import's, a guest callback a page function kept) must reject, not hang its caller.
+      if (this.#closed) return reject(this.#closed());
       this.#pending.set(seq, { resolve, reject });
-      this.#port.postMessage({ ...message, seq });
+      try {
+        this.#port.postMessage({ ...message, seq });
+      } catch (error) {
+        this.#pending.delete(seq);
+        reject(cloneFailure(error));
+      }
     });
   }
 
@@ -105,6 +116,12 @@ export class Link {
   failAll(error: unknown): void {
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
+  }
+
+  /** The other side is gone for good: pending requests reject with `error`, later ones with `later()`. */
+  close(error: unknown, later: () => unknown): void {
+    this.#closed ??= later;
+    this.failAll(error);
   }
 
   get pendingRequests(): number {
@@ -156,6 +173,19 @@ export class Link {
     } catch (error) {
       reply = { ok: false, v: encodeError(error, this.exportFunction) };
     }
-    this.#port.postMessage({ t: "reply", seq: message.seq, ...reply });
+    try {
+      this.#port.postMessage({ t: "reply", seq: message.seq, ...reply });
+    } catch (error) {
+      // The browser's structured clone recurses on its own stack, which in a worker is shallower
+      // than the codec's depth bound (MAX_DEPTH): a value ~1 000+ levels deep can overflow it. Unanswered,
+      // the call would hang until the page's deadline killed the sandbox; answer with the failure instead.
+      this.#port.postMessage({ t: "reply", seq: message.seq, ok: false, v: encodeError(cloneFailure(error), this.exportFunction), stats: reply.stats });
+    }
   }
+}
+
+/** A value postMessage refused (too deep for structured clone, or not cloneable), as the codec's own refusal. */
+function cloneFailure(error: unknown): CloneError {
+  const why = error instanceof Error ? error.message.slice(0, 200) : "not cloneable";
+  return new CloneError(`value cannot cross between the page and its Web Worker (${why}); return a flatter value`);
 }

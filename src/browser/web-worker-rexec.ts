@@ -245,7 +245,7 @@ export class WebWorkerRExec {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#worker.terminate();
-    this.#link.failAll(error);
+    this.#link.close(error, () => new DisposedError(reason));
   }
 }
 

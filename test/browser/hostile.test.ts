@@ -1,0 +1,57 @@
+/**
+ * Hostile guests against the browser build's page-side machinery: values and
+ * functions that come back from a Web Worker must never leave page code
+ * hanging or the sandbox dead without a clear error.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { startHarness, type Harness } from "./harness.js";
+
+let h: Harness;
+let page: Page & { errors: string[] };
+
+before(async () => {
+  h = await startHarness();
+  page = await h.newPage();
+  await page.goto(`${h.url}blank.html`);
+  await page.evaluate(async () => {
+    (globalThis as any).rexec = await import("/dist/browser/rexec.js");
+  });
+});
+
+after(async () => {
+  await h?.close();
+});
+
+/** Run `fn` in the page with the bundle's exports as `m`. */
+function inPage<T>(fn: string): Promise<T> {
+  return page.evaluate(`(async () => { const m = globalThis.rexec; ${fn} })()`) as Promise<T>;
+}
+
+/** Page-side: settle `p` or say "hang" after `ms`. */
+const SETTLE = `const settle = (p, ms = 3000) => Promise.race([p.then((v) => ["resolved", v], (e) => ["rejected", e?.constructor?.name]), new Promise((r) => setTimeout(() => r("hang"), ms))]);`;
+
+test("a guest function held by the page (r_import's, or a callback given to a host function) rejects with DisposedError once the worker is gone, never hangs", async () => {
+  const r = await inPage<unknown>(`${SETTLE}
+    let callback;
+    const wx = new m.WebWorkerRExec({ globals: { keep: (f) => { callback = f; } }, files: { "/lib.js": "export const inc = (x) => x + 1;" } });
+    const ns = await wx.r_import("/lib.js");
+    await wx.r_eval("await keep((x) => x * 2)");
+    const before = [await ns.inc(1), await callback(4)];
+    wx.dispose();
+    return { before, inc: await settle(ns.inc(2)), callback: await settle(callback(2)) };`);
+  assert.deepEqual(r, { before: [2, 8], inc: ["rejected", "DisposedError"], callback: ["rejected", "DisposedError"] });
+});
+
+test("a result the browser's structured clone cannot carry (nested ~2000 deep, within the codec's bound) is a CloneError at once; the sandbox stays usable", async () => {
+  const r = await inPage<unknown>(`${SETTLE}
+    const wx = new m.WebWorkerRExec({ limits: { timeoutMs: 2000 }, wallTimeoutMs: 6000 });
+    try {
+      const t0 = performance.now();
+      const arrays = await settle(wx.r_eval("{ let a = 0; for (let i = 0; i < 1990; i++) a = [a]; a }"));
+      const objects = await settle(wx.r_eval("{ let a = 0; for (let i = 0; i < 1990; i++) a = { a }; a }"));
+      return { arrays, objects, quick: performance.now() - t0 < 3000, after: await wx.r_eval("1 + 1"), alive: wx.alive };
+    } finally { wx.dispose(); }`);
+  assert.deepEqual(r, { arrays: ["rejected", "CloneError"], objects: ["rejected", "CloneError"], quick: true, after: 2, alive: true });
+});
