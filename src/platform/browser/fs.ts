@@ -1,6 +1,6 @@
 /**
- * `node:fs` for the browser build: only `readFileSync`, served from the
- * sources embedded at build time.
+ * `node:fs` for the browser build: only `readFileSync` (and `existsSync`),
+ * served from the sources embedded at build time.
  *
  * The core reads its guest-side sources next to its own modules
  * (`new URL("./guest/kernel.js", import.meta.url)`); the build rewrites each
@@ -30,4 +30,9 @@ export function readFileSync(path: string | URL, encoding?: string | { encoding?
   return enc === undefined ? Buffer.from(text, "utf8") : text;
 }
 
-export default { readFileSync };
+/** Whether `path` names an embedded file (the core probes for optional build outputs; a page has no others). */
+export function existsSync(path: string | URL): boolean {
+  return Object.hasOwn(files, String(path));
+}
+
+export default { readFileSync, existsSync };
