@@ -141,8 +141,12 @@ _STDLIB = ("/lib/python3.14/", "/lib/python314.zip/")
 def _importer_is_stdlib():
     # The first frame outside the import machinery: stdlib code may import its own
     # helpers (datetime -> _datetime); guest code only what okBuiltinModules lists.
+    # zipimport imports zlib to read a module stored compressed in the stdlib zip
+    # (hashlib, csv, uuid...): that import is the machinery's, whoever imported the module.
     f = sys._getframe(2)
     while f is not None and (f.f_code.co_filename.startswith("<frozen") or f.f_code.co_filename == "<rexec>"):
+        if f.f_code.co_filename == "<frozen zipimport>" and f.f_code.co_name == "_get_decompress_func":
+            return True
         f = f.f_back
     return f is not None and f.f_code.co_filename.startswith(_STDLIB)
 

@@ -421,7 +421,10 @@ export class PythonRExec {
         return { value: toGuest(await fn(...rest)) };
       }
       if (op === "stdin" && typeof args[0] === "number") return { value: toGuest(await this.readStdin(args[0])) };
-      if (op === "find" && typeof args[0] === "string" && MODULE_NAME.test(args[0]) && args[0].length <= 512) {
+      if (op === "find" && typeof args[0] === "string") {
+        // A name the hooks cannot serve (`_sysconfigdata_…-emscripten`, which sysconfig imports for zoneinfo;
+        // unicode) is simply not found: an error here failed the import instead of letting the stdlib go on.
+        if (args[0].length > 512 || !MODULE_NAME.test(args[0])) return { value: null };
         const found = await findPythonModule(this.hooks, args[0]);
         return { value: found ?? null };
       }
