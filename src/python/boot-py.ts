@@ -200,7 +200,7 @@ def _frames(tb):
     while tb is not None:
         co = tb.tb_frame.f_code
         if co.co_filename != "<rexec>":
-            out.append([co.co_filename, tb.tb_lineno or 0, co.co_name])
+            out.append([co.co_filename[:300], tb.tb_lineno or 0, co.co_name[:200]])
             if len(out) > 200:
                 del out[50:150]
         tb = tb.tb_next
@@ -208,7 +208,8 @@ def _frames(tb):
 
 def _exec_code(code, filename, want_value):
     _lc.cache[filename] = (len(code), None, code.splitlines(True), filename)
-    tree = _ast.parse(code, filename, "exec")
+    # compile(), not ast.parse: a SyntaxError then carries no frame of the runner's parser.
+    tree = compile(code, filename, "exec", _ast.PyCF_ONLY_AST)
     last = None
     if want_value and tree.body and isinstance(tree.body[-1], _ast.Expr):
         last = _ast.Expression(tree.body.pop().value)
@@ -284,8 +285,12 @@ def __rexec_main():
             msg = str(e)[:4000]
         except BaseException:
             msg = "<exception str() failed>"
+        frames = _frames(e.__traceback__)
+        # Where the syntax is wrong is no frame of the traceback: CPython prints it after them.
+        if isinstance(e, SyntaxError) and type(e.filename) is str and type(e.lineno) is int:
+            frames.append([e.filename[:300], e.lineno, "<module>"])
         out = {"ok": False, "name": type(e).__name__ if type(type(e).__name__) is str else "BaseException",
-               "message": msg, "frames": _frames(e.__traceback__),
+               "message": msg, "frames": frames,
                "restricted": isinstance(e, RestrictedError)}
     try:
         data = _json.dumps(out).encode()

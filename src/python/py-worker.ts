@@ -265,7 +265,8 @@ function serve(request: CallRequest, run: () => number, memory: WebAssembly.Memo
     const text = decoder.decode(Buffer.concat(call.response));
     const parsed = JSON.parse(text) as Record<string, unknown>;
     if (parsed.ok === true) return { ...base, kind: "ok", value: fromGuest(parsed.value) };
-    if (typeof parsed.exit === "number" && Number.isSafeInteger(parsed.exit)) return { ...base, kind: "exit", code: parsed.exit, ended: false };
+    // An exit code no process could have (SystemExit(10**100)) is still an exit: a failing one, as CPython's.
+    if (typeof parsed.exit === "number") return { ...base, kind: "exit", code: Number.isSafeInteger(parsed.exit) ? parsed.exit : 1, ended: false };
     const frames = Array.isArray(parsed.frames)
       ? parsed.frames.slice(-100).filter((f): f is [string, number, string] => Array.isArray(f) && typeof f[0] === "string" && typeof f[1] === "number" && typeof f[2] === "string")
         .map(([file, line, name]) => ({ file: file.slice(0, 300), line, name: name.slice(0, 200) }))

@@ -1,0 +1,29 @@
+// Python guests, friendly edges of the API: what a new user meets on unusual but legal input.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { GuestError, SystemExit } from "../../src/host/errors.js";
+import { MemoryHooks } from "../../src/loader/hooks/memory-hooks.js";
+import { PythonRExec } from "../../src/python/python-rexec.js";
+
+const rx = new PythonRExec({ spare: false, hooks: new MemoryHooks({ files: { "/bad.py": "x = 1\ny = (2,\n", "/uses_bad.py": "import bad\n" } }) });
+after(() => rx.dispose());
+
+test("SystemExit with an exit code no process could have is still SystemExit (code 1), and the sandbox stays usable", async () => {
+  // Seen failing: GuestError "Exception" with an empty message (the code was not a safe integer).
+  for (const code of ["raise SystemExit(10**100)", "import sys\nsys.exit(-2**70)"]) {
+    const error = await rx.r_exec(code).catch((e: unknown) => e);
+    assert.ok(error instanceof SystemExit, `${code}: ${String(error)}`);
+    assert.equal(error.code, 1);
+  }
+  assert.equal(await rx.r_eval("'alive'"), "alive");
+});
+
+test("a SyntaxError's traceback names the guest file and line, not the runner's parser", async () => {
+  // Seen failing: the only frame was /lib/python314.zip/ast.py (the runner's ast.parse).
+  for (const [run, file, line] of [[() => rx.r_execfile("bad.py"), "/bad.py", 2], [() => rx.r_exec("import uses_bad"), "/bad.py", 2], [() => rx.r_exec("a = 1\n\nb = )", { filename: "cell.py" }), "cell.py", 3]] as const) {
+    const error = await (run as () => Promise<unknown>)().catch((e: unknown) => e);
+    assert.ok(error instanceof GuestError && error.guestName === "SyntaxError", String(error));
+    assert.deepEqual(error.frames.map((f) => [f.fileName, f.line]).filter(([f]) => !String(f).startsWith("<")).at(0), [file, line], error.guestStack);
+    assert.doesNotMatch(error.guestStack, /ast\.py/);
+  }
+});
