@@ -180,7 +180,7 @@ export function decodeGuestValue(json: string, buffers: readonly Uint8Array[], g
         }
         const frames = parseGuestStack(stack);
         values[i] = new GuestError(name.slice(0, 200), message, formatGuestStack(frames), frames);
-        // Whether the top parsed frame is where it was thrown (RExec.mapError improves only those).
+        // Whether the top parsed frame is where it was thrown (EvalMemory.mapError improves only those).
         noteStackTop(values[i] as GuestError, stack);
         break;
       }

@@ -20,7 +20,7 @@
  * {@link MAX_NAME} characters. It is a heuristic: when the source allows more
  * than one reading, it names every candidate instead of guessing one.
  *
- * Which errors it may run on is decided by the caller (RExec.mapError): only
+ * Which errors it may run on is decided by the caller (EvalMemory.mapError, eval-memory.ts): only
  * when the guest stack's first line is a guest frame ({@link noteStackTop}) —
  * a native function that threw (`[1].forEach(undefined)`) reports the position
  * of its caller's call, and naming that callee would blame the wrong function.

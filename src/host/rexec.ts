@@ -7,28 +7,27 @@
  * @packageDocumentation
  */
 import { readFileSync } from "node:fs";
-import type { Writable } from "node:stream";
 import { GuestRealm, type OutputSink } from "../boundary/realm.js";
 import type { RealmSetup } from "../boundary/realm-image.js";
 import { formatGuestStack } from "../boundary/guest-stack.js";
 import { handled } from "../boundary/handled.js";
-import { ENGINE_VARIANT, type EngineVariantName } from "../engine/wasm-variant.js";
-import { enrichEngineError, hasGuestTopFrame, type EnrichedErrorSite } from "./error-enrich.js";
+import { ENGINE_VARIANT } from "../engine/wasm-variant.js";
 import { AbortError, DisposedError, GuestError, RestrictedError, SystemExit, type GuestFrame } from "./errors.js";
 import { checkSignal, stopRunningCall } from "./call-abort.js";
 import { prepareEval, type PreparedEval } from "./eval-source.js";
+import { EvalMemory } from "./eval-memory.js";
 import { preloadEsbuildSoon } from "../loader/esbuild-api.js";
 import { ModuleHost, MODULE_RUNTIME } from "./module-host.js";
 import type { OpenMode } from "./open-mode.js";
 import { installWebGlobals } from "./web-natives.js";
 import { FetchHost } from "./fetch-host.js";
 import { parseOrigins } from "../loader/hooks/net-policy.js";
-import { installDeterminism, resolveDeterministic, seededRandomBytes, type DeterministicOptions, type ResolvedDeterministic } from "./deterministic.js";
+import { installDeterminism, resolveDeterministic, seededRandomBytes, type ResolvedDeterministic } from "./deterministic.js";
 import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
 import { GuestTimers } from "./guest-timers.js";
-import { WorkerRExec, type WorkerModeOptions, type WorkerRExecOptions } from "../worker/worker-rexec.js";
+import { WorkerRExec, type WorkerRExecOptions } from "../worker/worker-rexec.js";
 import { resolveLimits, type Limits } from "./limits.js";
-import { makeLogger, type Verbose } from "./verbose.js";
+import { makeLogger } from "./verbose.js";
 import type { RHooks } from "../loader/types.js";
 import type { Engine, GuestRef } from "../engine/engine.js";
 
@@ -41,78 +40,6 @@ const NATIVE_GUARDS_SOURCE = readFileSync(new URL("./guest/native-guards.js", im
  */
 const NATIVE_LOOP_MAX = 2 ** 20;
 const NATIVE_REFUSE_MAX = 2 ** 22;
-/** Characters of r_eval/r_exec code kept for error reports (about 4 MB of host memory). */
-const EVAL_SOURCE_CHARS = 2 * 1024 * 1024;
-/** File names whose r_eval/r_exec history is kept for error reports. */
-const EVAL_SOURCE_NAMES = 256;
-
-/** A host function the guest may call: called with copies, its result (or rejection) copied back. */
-export type HostFunction = (...args: any[]) => unknown;
-
-/** Where the s_* methods connect the guest's output: a stream or a function. */
-export type OutputTarget = Pick<Writable, "write"> | ((text: string) => void);
-
-/** The QuickJS builds rexec can run: `"quickjs-ng"` (the default) or the classic `"quickjs"`. */
-export type EngineName = "quickjs-ng" | "quickjs";
-// Kept equal to the engine's own list (a compile-time check; not part of the declarations).
-const ENGINE_NAMES_MATCH: [EngineName] extends [EngineVariantName] ? ([EngineVariantName] extends [EngineName] ? true : never) : never = true;
-void ENGINE_NAMES_MATCH;
-
-/** Options of {@link RExec}. Everything not granted here is denied. */
-export interface RExecOptions {
-  /** Where guest modules and files come from (default: an empty MemoryHooks). */
-  hooks?: RHooks;
-  /** `false` (default), `true` (log decisions to stderr) or a function receiving each line. */
-  verbose?: Verbose;
-  /** Limits; each defaults to {@link DEFAULT_LIMITS}. */
-  limits?: Partial<Limits>;
-  /**
-   * Capabilities the host grants: each value is copied into the guest as a
-   * global; each function becomes a guest function that calls it with copies of
-   * its arguments. An async function becomes a promise the guest can await.
-   */
-  globals?: Record<string, unknown>;
-  /** What the s_* methods connect guest stdout/stderr to (default: the host's own streams). */
-  stdio?: { stdin?: NodeJS.ReadableStream; stdout?: OutputTarget; stderr?: OutputTarget };
-  /** Safe builtin modules the guest may import (default: the class's `okBuiltinModules`). */
-  okBuiltinModules?: readonly string[];
-  /** Environment variable names the guest's `process.env` may show (default: the class's `okEnv`). */
-  okEnv?: readonly string[];
-  /** Members of the guest's `process` (default: the class's `okProcessNames`). */
-  okProcessNames?: readonly string[];
-  /**
-   * Origins the guest's `fetch` may reach, e.g. `["https://api.example.com", "http://127.0.0.1:8080"]`
-   * (`"*"`: any public origin). Default: the class's `okFetchOrigins` (none: `fetch` rejects).
-   * Private and loopback addresses are refused unless that origin itself is listed.
-   */
-  okFetchOrigins?: readonly string[];
-  /** Globals removed from the guest realm (default: the class's `nokBuiltinNames`). */
-  nokBuiltinNames?: readonly string[];
-  /** Directories (inside the hooks' roots) where the guest may write files. */
-  okWritePaths?: readonly string[];
-  /** Arguments the guest sees in `process.argv` after the interpreter and script names. */
-  argv?: readonly string[];
-  /** Which QuickJS build to run (default: the benchmarked choice). */
-  engine?: EngineName;
-  /**
-   * Run the realm in a worker thread: the host's event loop never blocks on
-   * guest code, a wall-clock deadline terminates runaway workers, and worker
-   * `resourceLimits` back up the engine's own caps. Same API; all methods async.
-   */
-  worker?: boolean | WorkerModeOptions;
-  /**
-   * Reproducible runs: `Math.random` and `crypto` from a seeded generator, `Date`
-   * and `performance.now()` from a virtual clock that starts at `now` and moves
-   * only as guest timers fire (in virtual-time order, without real waiting).
-   * `true` means `{ seed: 0, now: 0 }`. See src/host/deterministic.ts.
-   */
-  deterministic?: boolean | DeterministicOptions;
-  /**
-   * `"python"`: a Python sandbox instead (a `PythonRExec`, same method names;
-   * needs the optional `pyodide` package). Default `"javascript"`.
-   */
-  language?: "javascript" | "python";
-}
 
 /**
  * @internal Sandboxes of other guest languages by name. The package entry
@@ -121,43 +48,8 @@ export interface RExecOptions {
  */
 export const GUEST_LANGUAGES = new Map<string, new (options: any) => object>();
 
-/** Options of one eval/exec call. */
-export interface CallOptions {
-  /**
-   * The file name guest stacks show for this code (default `<eval>`). A name
-   * ending in `.ts`, `.mts` or `.cts` makes the code TypeScript.
-   */
-  filename?: string;
-  /** `"ts"`: the code is TypeScript (types are stripped first); default `"js"`, or `"ts"` for a `.ts` filename. */
-  language?: "js" | "ts";
-  /**
-   * Cancels the call: a running guest is stopped at its next poll, a queued
-   * call never starts, an already-aborted signal rejects at once — with
-   * {@link AbortError} (`cause`: the signal's reason). The sandbox stays usable.
-   */
-  signal?: AbortSignal;
-  /**
-   * `true`: resolve only once the guest is idle — its timers, host calls and
-   * reads done, as `node -e` ends — and reject with the first uncaught error
-   * of a timer or unhandled rejection after the code itself finished (the
-   * value is the code's own). Default `false`: resolve with the value at once.
-   * A guest that never goes idle (`setInterval`) keeps the call running, so
-   * a `signal` or the worker's wall-clock deadline is the way to end it.
-   */
-  untilIdle?: boolean;
-}
-
-/** Options of one execfile/import/reload/unload call. */
-export interface ModuleCallOptions {
-  /** Cancels the call, as {@link CallOptions.signal} does. */
-  signal?: AbortSignal;
-}
-
-/** Output a guest wrote during the last r_* call. */
-export interface CapturedOutput {
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import type { CallOptions, CapturedOutput, ModuleCallOptions, OutputTarget, RExecOptions } from "./rexec-options.js";
+export type { CallOptions, CapturedOutput, EngineName, HostFunction, ModuleCallOptions, OutputTarget, RExecOptions } from "./rexec-options.js";
 
 const KNOWN_OPTIONS = new Set([
   "hooks", "verbose", "limits", "globals", "stdio", "okBuiltinModules", "okEnv", "okProcessNames",
@@ -227,13 +119,8 @@ export class RExec {
   private readonly timers = new GuestTimers();
   /** The guest's fetch, when okFetchOrigins grants any origin. */
   private fetchHost: FetchHost | undefined;
-  /** The code of the latest r_eval/r_exec per file name, for error reports (see rememberEvalSource). */
-  private readonly evalSources = new Map<string, { code: string | undefined; serial: number; only: boolean }>();
-  private evalSourceChars = 0;
-  /** A name was dropped from evalSources: a name not in it may have run other code before. */
-  private evalSourcesForgotten = false;
-  /** Position maps of rewritten eval code per file name (see rememberEvalMap). */
-  private readonly evalMaps = new Map<string, { map: NonNullable<PreparedEval["mapPosition"]>; serial: number }>();
+  /** What eval code ran under which name, to report its errors against the host's text. */
+  private readonly evalMemory = new EvalMemory(() => this.modules, () => (this.options.engine ?? ENGINE_VARIANT) === "quickjs-ng");
 
   /** Deterministic mode's settings, when on. */
   private deterministic: ResolvedDeterministic | undefined;
@@ -298,7 +185,7 @@ export class RExec {
     this.modules = modules;
     // Every call's error, including calls of guest functions the host holds:
     // host originals for denials, TypeScript frames mapped to the .ts lines.
-    realm.errorMapper = (error) => this.mapError(modules.original(error)) as Error;
+    realm.errorMapper = (error) => this.evalMemory.mapError(modules.original(error)) as Error;
     for (const [name, value] of Object.entries(this.options.globals ?? {})) {
       await realm.defineGlobal(name, value);
     }
@@ -464,8 +351,7 @@ export class RExec {
     if (prepared.imports.length > 0 || prepared.requires.length > 0) await this.prefetchFor(prepared, filename);
     return this.runCall((engine, modules) => {
       if (prepared.usesRequire && !this.nokBuiltinNames.includes("require")) modules.defineGlobalRequire(engine);
-      this.rememberEvalSource(filename, prepared.code);
-      this.rememberEvalMap(filename, prepared.mapPosition);
+      this.evalMemory.remember(filename, prepared.code, prepared.mapPosition);
       return engine.evalScript(prepared.code, filename);
     }, sink, copyResult, options?.untilIdle === true, signal);
   }
@@ -477,28 +363,6 @@ export class RExec {
     const referrer = filename.startsWith("<") ? undefined : filename;
     for (const specifier of prepared.imports) await loader.prefetch(specifier, referrer, "import").catch(() => {});
     for (const specifier of prepared.requires) await loader.prefetch(specifier, undefined, "require").catch(() => {});
-  }
-
-  /**
-   * Keep the way from the engine's positions back to the host's text for the
-   * latest code run under `filename` (TypeScript, top-level-await rewrite);
-   * bounded like {@link rememberEvalSource}.
-   */
-  private rememberEvalMap(filename: string, map: PreparedEval["mapPosition"]): void {
-    this.evalMaps.delete(filename);
-    if (!map) return;
-    this.evalMaps.set(filename, { map, serial: this.modules?.compileSerial ?? 0 });
-    if (this.evalMaps.size > EVAL_SOURCE_NAMES) this.evalMaps.delete(this.evalMaps.keys().next().value!);
-  }
-
-  /** A frame of eval code mapped back to the host's text, if that code was rewritten. */
-  private mapEvalFrame(fileName: string, line: number, column: number): { line: number; column: number } | undefined {
-    const entry = this.evalMaps.get(fileName);
-    if (!entry) return undefined;
-    // A module of the same name compiled since then is what the frame names.
-    const module = this.modules?.compiledSource(fileName);
-    if (module && module.serial > entry.serial) return undefined;
-    return entry.map(line, column);
   }
 
   /**
@@ -559,89 +423,6 @@ export class RExec {
     const { value, done } = await this.stdinIterator.next();
     if (done) return null;
     return typeof value === "string" ? value : this.stdinDecoder.decode(value, { stream: true });
-  }
-
-  /**
-   * Improve a GuestError for the host: a QuickJS-ng TypeError names what failed
-   * and points at where it failed (see error-enrich.ts; the engine records no
-   * position at property accesses), then TypeScript frames point at the .ts
-   * file's own lines. Reads only host-held copies: never runs guest code.
-   */
-  private mapError(error: unknown): unknown {
-    if (!(error instanceof GuestError) || !this.modules) return error;
-    const enriched = this.enrichedTop(error);
-    let changed = enriched !== undefined;
-    const frames = error.frames.map((original, i) => {
-      // The enriched position is in the compiled text's coordinates, like the engine's: map it as any frame.
-      const frame = i === 0 && enriched ? { ...original, line: enriched.line, column: enriched.column } : original;
-      const mapped = this.mapEvalFrame(frame.fileName, frame.line, frame.column) ?? this.modules!.mapFrame(frame.fileName, frame.line, frame.column);
-      if (!mapped) return frame;
-      changed = true;
-      return { ...frame, line: mapped.line, column: mapped.column };
-    });
-    if (!changed) return error;
-    return new GuestError(error.guestName, enriched?.message ?? error.message, formatGuestStack(frames), frames, error.thrown);
-  }
-
-  /** The better message and top-frame position of a QuickJS-ng TypeError thrown in guest code, if any. */
-  private enrichedTop(error: GuestError): EnrichedErrorSite | undefined {
-    const top = error.frames[0];
-    // Classic QuickJS records these positions itself; a native or rexec-internal top frame is not the failed access or call.
-    if (error.guestName !== "TypeError" || !top || !this.enrichesErrors() || !hasGuestTopFrame(error)) return undefined;
-    try {
-      const source = this.compiledSourceOf(top);
-      return source === undefined ? undefined : enrichEngineError({ message: error.message, line: top.line, column: top.column }, source);
-    } catch {
-      return undefined; // a better message is optional; the engine's report stands
-    }
-  }
-
-  private enrichesErrors(): boolean {
-    return (this.options.engine ?? ENGINE_VARIANT) === "quickjs-ng";
-  }
-
-  /**
-   * Exactly the text the engine compiled for a frame's file: a module's, or the
-   * r_eval/r_exec code last run under that name — for a function frame only
-   * when no other code ever ran under that name (it may come from an earlier
-   * call), for the top-level `<eval>` frame always (that is the running call).
-   */
-  private compiledSourceOf(frame: GuestFrame): string | undefined {
-    const module = this.modules?.compiledSource(frame.fileName);
-    const evaluated = this.evalSources.get(frame.fileName);
-    if (module && (!evaluated || module.serial > evaluated.serial)) return module.source;
-    if (evaluated?.code === undefined) return undefined;
-    return frame.functionName === "<eval>" || evaluated.only ? evaluated.code : undefined;
-  }
-
-  /**
-   * Remember `code` as what the engine compiles under `filename` now (called as
-   * the call starts running, not when it is queued). Bounded: one entry per
-   * name, code kept for at most {@link EVAL_SOURCE_CHARS} characters in all
-   * (oldest dropped first) and at most {@link EVAL_SOURCE_NAMES} names.
-   */
-  private rememberEvalSource(filename: string, code: string): void {
-    // "<input>" is the engine's own name for code the guest evaluates itself: never ours to describe.
-    if (!this.enrichesErrors() || filename === "<input>") return;
-    const old = this.evalSources.get(filename);
-    if (old) {
-      this.evalSources.delete(filename);
-      this.evalSourceChars -= old.code?.length ?? 0;
-    }
-    const only = old ? old.only && old.code === code : !this.evalSourcesForgotten;
-    const kept = code.length <= EVAL_SOURCE_CHARS ? code : undefined;
-    this.evalSources.set(filename, { code: kept, serial: this.modules?.compileSerial ?? 0, only });
-    this.evalSourceChars += kept?.length ?? 0;
-    // Map order is oldest first; the newest entry fits by itself, so the loop stops before it.
-    for (const [name, entry] of this.evalSources) {
-      if (this.evalSourceChars <= EVAL_SOURCE_CHARS && this.evalSources.size <= EVAL_SOURCE_NAMES) break;
-      this.evalSourceChars -= entry.code?.length ?? 0;
-      entry.code = undefined; // its name stays known: a later call under it is not taken for the only one
-      if (this.evalSources.size > EVAL_SOURCE_NAMES) {
-        this.evalSources.delete(name);
-        this.evalSourcesForgotten = true;
-      }
-    }
   }
 
   // ---------------------------------------------------------------------------

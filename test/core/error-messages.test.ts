@@ -1,7 +1,7 @@
 /**
  * End-to-end: QuickJS-ng's TypeErrors, as a host sees them through RExec, name
  * what failed and point at the line it failed on (src/host/error-enrich.ts,
- * wired in RExec.mapError) — for r_eval, ES modules, CommonJS, TypeScript and
+ * wired in EvalMemory.mapError, src/host/eval-memory.ts) — for r_eval, ES modules, CommonJS, TypeScript and
  * worker mode. Errors a native function threw, and errors in code the host
  * cannot identify exactly, keep the engine's own report.
  */
@@ -178,7 +178,7 @@ test("remembered r_eval code is bounded, and a forgotten file name is never take
   const e = await guestError(() => rx.r_eval("f({})"));
   assert.equal(e.message, "cannot read property 'b' of undefined");
   for (let i = 0; i < 5; i++) await rx.r_exec(`var big${i} = 1;${" ".repeat(1_500_000)}`, { filename: `/big${i}.js` });
-  const kept = [...(rx as unknown as { evalSources: Map<string, { code?: string }> }).evalSources.values()];
+  const kept = [...(rx as unknown as { evalMemory: { evalSources: Map<string, { code?: string }> } }).evalMemory.evalSources.values()];
   assert.ok(kept.length <= 256, `${kept.length} names`);
   const chars = kept.reduce((n, entry) => n + (entry.code?.length ?? 0), 0);
   assert.ok(chars <= 2 * 1024 * 1024, `${chars} characters kept`);
