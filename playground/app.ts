@@ -14,6 +14,7 @@ import { EditorView, basicSetup } from "codemirror";
 import { Compartment } from "@codemirror/state";
 import { javascript } from "@codemirror/lang-javascript";
 import { WebWorkerRExec } from "../src/browser/web-worker-rexec.js";
+import { show } from "./show.js";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -79,7 +80,7 @@ const HOST_FUNCTIONS: Record<string, { doc: string; fn: (...args: any[]) => unkn
     doc: "fetchQuote(n) → { n, text } after 50 ms",
     fn: (n: number) => new Promise((resolve) => setTimeout(() => resolve({ n, text: `quote #${n}: simple is better than complex` }), 50)),
   },
-  notify: { doc: "notify(message) → writes to the host log", fn: (message: unknown) => void hostLog(`notify: ${String(message).slice(0, 500)}`) },
+  notify: { doc: "notify(message) → writes to the host log", fn: (message: unknown) => void hostLog(`notify: ${(typeof message === "string" ? message : show(message)).slice(0, 500)}`) },
 };
 
 /** The TypeScript examples: choosing one switches the language. */
@@ -159,15 +160,6 @@ function currentSandbox(): WebWorkerRExec {
   return sandbox;
 }
 
-function show(value: unknown): string {
-  if (value === undefined) return "undefined";
-  try {
-    return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? `${v}n` : typeof v === "function" ? `[function ${v.name}]` : v), 2) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
 /**
  * Source lines around the guest frame in the editor's code, with a caret under
  * the column. TypeScript positions are the `.ts` source's (mapped by the
@@ -181,10 +173,14 @@ function codeFrame(error: any, code: string, file: string): string {
   if (!frame && at && at[1] === file) frame = { line: Number(at[2]), column: Number(at[3]) };
   if (!frame) return "";
   const lines = code.split("\n");
+  // Both numbers are guest-derived (a message can claim any file:line:col; a stack can be rewritten):
+  // a frame outside the code is not shown, and the caret never goes past the end of its line.
+  if (!Number.isSafeInteger(frame.line) || frame.line < 1 || frame.line > lines.length) return "";
+  const column = Math.min(Math.max(1, Number.isSafeInteger(frame.column) ? frame.column : 1), lines[frame.line - 1]!.length + 1);
   const out: string[] = [];
   for (let n = Math.max(1, frame.line - 2); n <= Math.min(lines.length, frame.line + 2); n++) {
     out.push(`${n === frame.line ? ">" : " "} ${String(n).padStart(3)} | ${lines[n - 1]}`);
-    if (n === frame.line) out.push(`      | ${" ".repeat(Math.max(0, frame.column - 1))}^`);
+    if (n === frame.line) out.push(`      | ${" ".repeat(column - 1)}^`);
   }
   return out.join("\n");
 }

@@ -123,6 +123,38 @@ test("TypeScript: the language picker runs the editor's code as playground.ts; r
   assert.match(await text("error"), /^GuestError \(SyntaxError\)/); // JavaScript again: type annotations are a syntax error
 });
 
+test("hostile guest values are rendered bounded, as text: a message claiming a far column, a result whose pretty-print is gigabytes, HTML in output, errors and results", async () => {
+  await page.fill("#limit-timeout", "2000");
+  await page.fill("#limit-wall", "");
+  // An error without a stack whose message looks like a syntax error's file:line:col: the code
+  // frame's caret line must not be 300 million spaces (the page ran out of memory and crashed).
+  await run('const e = new Error("playground.js:1:300000000: boom");\ne.stack = "";\nthrow e');
+  assert.match(await text("error"), /boom/);
+  const frame = await text("codeframe");
+  assert.ok(frame.length < 500, `code frame of ${frame.length} characters`);
+
+  // One chain 900 deep shared 1000 times passes the walk bound (~1 MB as a tree) but pretty-printed
+  // with indentation it is gigabytes: JSON.stringify froze the page for seconds, then threw.
+  const ticksBefore = Number(await text("ticks"));
+  const t0 = Date.now();
+  await run("const c = (() => { let a = 0; for (let i = 0; i < 900; i++) a = [a]; return a })();\nArray.from({ length: 1000 }, () => c)");
+  const ticks = Number(await text("ticks")) - ticksBefore;
+  const result = await text("result");
+  assert.equal(await text("error"), "");
+  assert.ok(result.length < 300_000, `result panel of ${result.length} characters`);
+  assert.match(result, /^\[\n  \[\n    \[/);
+  assert.match(result, /truncated/);
+  // The ticker runs every 50 ms: a page frozen while it formats would not have advanced.
+  assert.ok(ticks >= (Date.now() - t0) / 50 / 4, `ticks during the run: ${ticks} in ${Date.now() - t0} ms`);
+
+  await run('console.log("<img src=x onerror=window.pwned=1>");\nconsole.error("<script>window.pwned=2</script>");\nsetTimeout(() => {}, 0);\nconst r = { html: "<img src=x onerror=window.pwned=3>" };\nthrow new Error("<img src=x onerror=window.pwned=4>")');
+  await run('({ "<img src=x onerror=window.pwned=5>": "<b>x</b>" })');
+  assert.match(await text("result"), /<img src=x onerror=window\.pwned=5>/);
+  await page.waitForTimeout(100);
+  assert.equal(await page.evaluate(() => (window as any).pwned), undefined);
+  assert.equal(await page.evaluate(() => document.querySelectorAll("img, .panel *").length), 0);
+});
+
 test("no uncaught page errors", () => {
   assert.deepEqual(page.errors, []);
 });
