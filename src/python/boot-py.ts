@@ -289,7 +289,7 @@ def __rexec_main():
         # Where the syntax is wrong is no frame of the traceback: CPython prints it after them.
         if isinstance(e, SyntaxError) and type(e.filename) is str and type(e.lineno) is int:
             frames.append([e.filename[:300], e.lineno, "<module>"])
-        out = {"ok": False, "name": type(e).__name__ if type(type(e).__name__) is str else "BaseException",
+        out = {"ok": False, "name": type(e).__name__[:200] if type(type(e).__name__) is str else "BaseException",
                "message": msg, "frames": frames,
                "restricted": isinstance(e, RestrictedError)}
     try:

@@ -27,3 +27,27 @@ test("a SyntaxError's traceback names the guest file and line, not the runner's 
     assert.doesNotMatch(error.guestStack, /ast\.py/);
   }
 });
+
+test("empty writes to stdout send the host nothing (they are not counted by outputBytes, so they must cost it nothing)", async () => {
+  // Each os.write(1, b'') posted a message to the host thread: ~90,000 a second for as long as timeoutMs allows,
+  // none of them charged to outputBytes. Seen failing: 1,000 empty calls of the stdout target.
+  const chunks: string[] = [];
+  const out = new PythonRExec({ spare: false, stdio: { stdout: (text) => void chunks.push(text) } });
+  try {
+    await out.s_exec("import os, sys\nfor i in range(1000):\n    os.write(1, b'')\n    sys.stdout.buffer.write(b''); sys.stdout.flush()\nprint('done')");
+    assert.deepEqual(chunks.filter((c) => c === "").length, 0);
+    assert.equal(chunks.join(""), "done\n");
+  } finally {
+    out.dispose();
+  }
+});
+
+test("an exception with a huge class name or file name is still that exception (cut to size), not a resultBytes error", async () => {
+  // Seen failing: MemoryLimitError (resultBytes) — the runner's answer carried the 10 MB names whole.
+  for (const code of ["raise type('E' * 10**7, (Exception,), {})('boom')", "exec(compile('1/0', 'f' * 10**7, 'exec'))"]) {
+    const error = await rx.r_exec(code).catch((e: unknown) => e);
+    assert.ok(error instanceof GuestError, `${code.slice(0, 30)}: ${String(error).slice(0, 200)}`);
+    assert.ok(error.guestName.length <= 200 && error.guestStack.length < 10_000);
+  }
+  assert.equal(await rx.r_eval("'alive'"), "alive");
+});
