@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { createServer } from "../service/http-server.js";
-import { parseSize, UsageError } from "./options.js";
+import { parseDuration, parseSize, UsageError } from "./options.js";
 import { COMMON_HELP, COMMON_OPTIONS, failure, parseCount, parseFlags, runnerFromFlags, shutdownTimeout, untilSignal } from "./service-flags.js";
 
 export const SERVE_HELP = `rexec serve — run guest jobs over HTTP
@@ -28,6 +28,7 @@ Server:
   --token <secret>         require "Authorization: Bearer <secret>" on /run and /metrics
                            (default: the REXEC_TOKEN environment variable; prefer it: flags show in ps)
   --body-limit <size>      largest request body (default 1m)
+  --request-timeout <duration>  time a client has to send its whole request (default 30s; then 408)
   --log                    log requests (JSON lines on stdout)
 
 ${COMMON_HELP}
@@ -39,6 +40,7 @@ const OPTIONS = {
   port: { type: "string" },
   token: { type: "string" },
   "body-limit": { type: "string" },
+  "request-timeout": { type: "string" },
   log: { type: "boolean" },
 } as const;
 
@@ -62,6 +64,7 @@ export async function main(args: string[]): Promise<number> {
       ...runnerFromFlags(values),
       ...(token === undefined ? {} : { token }),
       ...(values["body-limit"] === undefined ? {} : { bodyLimit: parseSize(values["body-limit"], "--body-limit") }),
+      ...(values["request-timeout"] === undefined ? {} : { requestTimeoutMs: parseDuration(values["request-timeout"], "--request-timeout") }),
       shutdownTimeoutMs: timeoutMs,
       logger: values.log ?? false,
     });

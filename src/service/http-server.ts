@@ -37,6 +37,12 @@ export interface ServerOptions extends RunnerOptions {
   readonly token?: string;
   /** Largest request body in bytes (default 1 MiB); larger ones get 413. */
   readonly bodyLimit?: number;
+  /**
+   * Time a client has to send a whole request, headers and body (default
+   * 30 000 ms); a slower one gets 408 and its connection is closed, so slow
+   * senders (slowloris) cannot hold connections open.
+   */
+  readonly requestTimeoutMs?: number;
   /** How long {@link RExecServer.close} lets running jobs finish before cancelling them (default 10 000 ms). */
   readonly shutdownTimeoutMs?: number;
   /** fastify's request log (pino, JSON lines on stdout); default off. */
@@ -75,8 +81,9 @@ const RETRY_AFTER_SECONDS = "1";
  * ```
  */
 export function createServer(options: ServerOptions = {}): RExecServer {
-  const { token, bodyLimit = 1024 * 1024, shutdownTimeoutMs = 10_000, logger = false, defaultMetrics, ...runnerOptions } = options;
+  const { token, bodyLimit = 1024 * 1024, requestTimeoutMs = 30_000, shutdownTimeoutMs = 10_000, logger = false, defaultMetrics, ...runnerOptions } = options;
   if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1) throw new RangeError(`bodyLimit must be a positive number of bytes, got ${bodyLimit}`);
+  if (!Number.isSafeInteger(requestTimeoutMs) || requestTimeoutMs < 1) throw new RangeError(`requestTimeoutMs must be a positive number of ms, got ${requestTimeoutMs}`);
   const authorized = token === undefined ? undefined : bearerChecker(token);
   let runner: ServiceRunner | undefined;
   const metrics = new ServiceMetrics(() => runner, { defaultMetrics });
@@ -93,7 +100,16 @@ export function createServer(options: ServerOptions = {}): RExecServer {
   let closing: Promise<void> | undefined;
   jobs.warmUp().then(() => (ready = !jobs.closing), () => {});
 
-  const app = Fastify({ logger, bodyLimit, return503OnClosing: true, forceCloseConnections: "idle" });
+  // fastify's default requestTimeout is 0 (none): a client trickling its body held a connection forever.
+  // node checks the deadlines every connectionsCheckingInterval (default 30 s), so check more often.
+  const app = Fastify({
+    logger,
+    bodyLimit,
+    requestTimeout: requestTimeoutMs,
+    http: { headersTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, requestTimeoutMs) },
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+  });
 
   const refuse = (reply: FastifyReply, status: number, name: string, message: string): FastifyReply => {
     if (status === 429 || status === 503) reply.header("retry-after", RETRY_AFTER_SECONDS);

@@ -1,0 +1,45 @@
+// Hostile HTTP clients against rexec serve (library): slow senders cannot hold
+// a connection past the request timeout.
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { createServer, type RExecServer } from "../../src/service/index.ts";
+
+/** Open a raw connection, write `text`, and resolve with what the server sent and when it closed (ms). */
+function rawUntilClosed(port: number, text: string, guardMs = 8000): Promise<{ data: string; closedAfterMs: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const socket = connect(port, "127.0.0.1");
+    let data = "";
+    const guard = setTimeout(() => { socket.destroy(); reject(new Error(`the server held a slow client for ${guardMs} ms`)); }, guardMs);
+    socket.setEncoding("utf8").on("data", (d: string) => (data += d));
+    socket.on("error", () => {});
+    socket.on("close", () => { clearTimeout(guard); resolve({ data, closedAfterMs: Date.now() - t0 }); });
+    socket.write(text);
+  });
+}
+
+describe("rexec serve: slow clients", () => {
+  let server: RExecServer;
+  let port: number;
+  before(async () => {
+    server = createServer({ concurrency: 1, requestTimeoutMs: 500 });
+    port = Number(new URL(await server.listen({ host: "127.0.0.1", port: 0 })).port);
+  });
+  after(() => server.close({ timeoutMs: 0 }));
+
+  it("a body that never finishes arriving is cut off (408) after requestTimeoutMs, and so are unfinished headers", async () => {
+    const [body, headers] = await Promise.all([
+      rawUntilClosed(port, "POST /run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"co"),
+      rawUntilClosed(port, "POST /run HTTP/1.1\r\nHost: x\r\nContent-Type: appl"),
+    ]);
+    assert.match(body.data, /^HTTP\/1\.1 408/);
+    assert.match(headers.data, /^HTTP\/1\.1 408/);
+  });
+
+  it("the timeout is for receiving the request only: a run longer than it still answers", async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/run`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code: "{ const t = Date.now(); while (Date.now() - t < 900) {} } 5" }) });
+    assert.equal(response.status, 200);
+    assert.equal((await response.json()).value, 5);
+  });
+});
