@@ -47,9 +47,7 @@ export function initRExec(options: InitOptions = {}): Promise<void> {
 }
 
 async function load(url: string | URL): Promise<void> {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`rexec: could not load the engine from ${String(url)}: HTTP ${response.status}`);
-  const bytes = new Uint8Array(await response.arrayBuffer());
+  const bytes = await fetchBinary(url);
   const facts = { sha256: bytesToHex(sha256(bytes)) };
   const patched = patchEngineBinary(bytes);
   let mod: WebAssembly.Module;
@@ -62,4 +60,31 @@ async function load(url: string | URL): Promise<void> {
     mod = await compile(bytes);
     adoptCompiledModule(ENGINE_VARIANT, mod, { ...facts, stackTop: undefined, table: false });
   }
+}
+
+/** The wasm magic number and version 1: `\0asm` 01 00 00 00. */
+const WASM_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+
+/**
+ * The engine binary's bytes, or an error that names the URL and says what went
+ * wrong: a bare "Failed to fetch" or "expected magic word" from the browser
+ * does not say which file, and a server that answers every path with its HTML
+ * page (status 200) is the usual cause of the second.
+ */
+async function fetchBinary(url: string | URL): Promise<Uint8Array> {
+  const where = String(url).slice(0, 300);
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (error) {
+    const fileHint = String((globalThis as { location?: { protocol?: string } }).location?.protocol) === "file:" ? "; a page opened from file:// cannot fetch it: serve the page over http(s)" : "";
+    throw new Error(`rexec: could not load the engine from ${where}: ${error instanceof Error ? error.message : "fetch failed"}${fileHint} (pass initRExec({ wasmUrl }) or WebWorkerRExec's wasmUrl if the file is elsewhere)`, { cause: error });
+  }
+  if (!response.ok) throw new Error(`rexec: could not load the engine from ${where}: HTTP ${response.status}`);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (!WASM_HEADER.every((b, i) => bytes[i] === b)) {
+    const type = (response.headers.get("content-type") ?? "no content-type").slice(0, 80);
+    throw new Error(`rexec: the engine at ${where} is not a WebAssembly binary (${type}, ${bytes.length} bytes): the server answered that URL with something else; pass initRExec({ wasmUrl }) or WebWorkerRExec's wasmUrl with the URL of quickjs-ng.wasm`);
+  }
+  return bytes;
 }

@@ -169,7 +169,7 @@ export class WebWorkerRExec {
   async #call(method: string, args: unknown[], timed = true, signal?: AbortSignal): Promise<unknown> {
     if (this.#disposedReason !== undefined) throw new DisposedError(this.#disposedReason);
     if (signal?.aborted) throw new AbortError(signal.reason);
-    if (timed) await this.ready;
+    if (timed) await untilReady(this.ready, signal);
     if (signal?.aborted) throw new AbortError(signal.reason);
     if (timed) this.#callStarted();
     let seq = 0;
@@ -247,6 +247,21 @@ export class WebWorkerRExec {
     this.#worker.terminate();
     this.#link.close(error, () => new DisposedError(reason));
   }
+}
+
+/**
+ * Wait for the sandbox to start, unless the call's signal fires first: a worker
+ * whose engine never arrives (a wasm URL that never answers) must not hold a
+ * call its caller has cancelled. The worker's heartbeat runs while it waits for
+ * the fetch, so the deadline does not end that wait; the signal does.
+ */
+function untilReady(ready: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return ready;
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(new AbortError(signal.reason));
+    signal.addEventListener("abort", onAbort, { once: true });
+    ready.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** The options of an eval/exec that cross to the worker (the signal stays on the page). */

@@ -5,14 +5,25 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import type { ServerResponse } from "node:http";
 import type { Page } from "playwright-core";
 import { startHarness, type Harness } from "./harness.js";
 
 let h: Harness;
 let page: Page & { errors: string[] };
+/** Requests for /hang.wasm, never answered (ended before the server closes). */
+const hanging: ServerResponse[] = [];
 
 before(async () => {
-  h = await startHarness();
+  h = await startHarness((_req, res, url) => {
+    if (url.pathname === "/hang.wasm") return hanging.push(res) > 0;
+    if (url.pathname === "/fallback.wasm") {
+      // What a single-page-app server answers for any path: its HTML, status 200.
+      res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>app</title>");
+      return true;
+    }
+    return false;
+  });
   page = await h.newPage();
   await page.goto(`${h.url}blank.html`);
   await page.evaluate(async () => {
@@ -21,6 +32,7 @@ before(async () => {
 });
 
 after(async () => {
+  for (const res of hanging) res.destroy();
   await h?.close();
 });
 
@@ -54,4 +66,24 @@ test("a result the browser's structured clone cannot carry (nested ~2000 deep, w
       return { arrays, objects, quick: performance.now() - t0 < 3000, after: await wx.r_eval("1 + 1"), alive: wx.alive };
     } finally { wx.dispose(); }`);
   assert.deepEqual(r, { arrays: ["rejected", "CloneError"], objects: ["rejected", "CloneError"], quick: true, after: 2, alive: true });
+});
+
+test("a wrong or unreachable wasm URL is an error naming the URL and what came back, on the page and in the worker; a call still waiting for a worker whose engine never arrives is cancelled by its AbortSignal", async () => {
+  const r = await inPage<Record<string, unknown>>(`${SETTLE}
+    const message = (p) => p.then(() => "loaded", (e) => e.message);
+    const html = await message(m.initRExec({ wasmUrl: "/fallback.wasm" }));
+    const unreachable = await message(m.initRExec({ wasmUrl: "http://127.0.0.1:1/engine.wasm" }));
+    const wx = new m.WebWorkerRExec({ wasmUrl: "/fallback.wasm" });
+    const inWorker = await message(wx.r_eval("1"));
+    const stuck = new m.WebWorkerRExec({ wasmUrl: "/hang.wasm" });
+    const controller = new AbortController();
+    const call = settle(stuck.r_eval("1", { signal: controller.signal }), 4000);
+    setTimeout(() => controller.abort(), 300);
+    const aborted = await call;
+    stuck.dispose();
+    return { html, unreachable, inWorker, aborted };`);
+  assert.match(String(r["html"]), /\/fallback\.wasm.*not a WebAssembly binary.*text\/html/);
+  assert.match(String(r["unreachable"]), /http:\/\/127\.0\.0\.1:1\/engine\.wasm/);
+  assert.match(String(r["inWorker"]), /\/fallback\.wasm.*not a WebAssembly binary/);
+  assert.deepEqual(r["aborted"], ["rejected", "AbortError"]);
 });
