@@ -8,7 +8,7 @@ import { readFileSync, statSync } from "node:fs";
 // Only what every command needs is imported here; the library (~80 modules),
 // the REPL and the type checker load when a command uses them.
 import { RExecError, ModuleNotFoundError } from "../host/errors.js";
-import { parseCli, realFile, UsageError, type CliArgs } from "./options.js";
+import { parseCli, realFile, rexecFlagsIn, UsageError, type CliArgs } from "./options.js";
 import { EXIT, exitCodeOf, formatError } from "./report.js";
 import type { Sandbox } from "./sandbox.js";
 import { DEFAULT_PRINT, printValue } from "./print.js";
@@ -189,7 +189,7 @@ async function run(cli: CliArgs, release: (() => void) | undefined): Promise<num
     await box.rx.s_execfile(specifier);
     return EXIT.OK;
   } catch (error) {
-    return await fail(error, box);
+    return await fail(error, box, cli);
   } finally {
     // A guest that stopped reading mid-stream must not keep the process alive.
     if (!process.stdin.isTTY) process.stdin.destroy();
@@ -220,18 +220,29 @@ async function evaluate(cli: CliArgs, release: (() => void) | undefined): Promis
     await box.rx.s_exec("", { filename: "<rexec:idle>", untilIdle: true });
     return EXIT.OK;
   } catch (error) {
-    return await fail(error, box);
+    return await fail(error, box, cli);
   } finally {
     if (!process.stdin.isTTY) process.stdin.destroy();
     box?.rx.dispose();
   }
 }
 
-async function fail(error: unknown, box: Sandbox | undefined): Promise<number> {
+async function fail(error: unknown, box: Sandbox | undefined, cli: CliArgs): Promise<number> {
   await flushStdout();
   const code = exitCodeOf(error);
   if (!(error instanceof Error && error.name === "SystemExit")) {
     process.stderr.write(formatError(error, box?.sources ?? (() => undefined)));
+    // A refusal or a limit that a flag behind the script was meant to lift: say where the flag went.
+    if (code >= EXIT.TIMEOUT && code <= EXIT.RESTRICTED) process.stderr.write(misplacedFlagsNote(cli));
   }
   return code;
+}
+
+/** A note naming rexec flags the guest got as its own arguments (empty when there are none). */
+function misplacedFlagsNote(cli: CliArgs): string {
+  const flags = rexecFlagsIn(cli.rest);
+  if (flags.length === 0) return "";
+  const what = cli.command === "eval" ? "the code" : "the script";
+  const list = flags.map((f) => `"${f}"`).join(", ");
+  return `note: ${list} came after ${what}, so ${flags.length > 1 ? "they were" : "it was"} passed to ${what} (process.argv), not to rexec; rexec's flags go before ${what}: rexec ${cli.command} [flags] ${cli.command === "eval" ? "'<code>'" : "<file>"} [args...]\n`;
 }

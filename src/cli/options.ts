@@ -88,8 +88,10 @@ function takePermissions(args: string[]): { perms: Record<PermissionName, Grant>
   const short = new Map(Object.entries(PERMISSION_FLAGS).filter(([, s]) => s !== undefined).map(([k, s]) => [s as string, k as PermissionName]));
   const left: string[] = [];
   for (const arg of args) {
-    const m = /^--((?:allow|deny)-(?:read|write|env|net|import))(?:=(.*))?$/s.exec(arg);
-    const name = (m?.[1] as PermissionName | undefined) ?? short.get(arg);
+    // Long form, or Deno's short form with an optional "=value" (-R, -R=./data).
+    const long = /^--((?:allow|deny)-(?:read|write|env|net|import))(?:=(.*))?$/s.exec(arg);
+    const m = long ?? /^(-[A-Z])(?:=(.*))?$/s.exec(arg);
+    const name = long ? (long[1] as PermissionName) : m ? short.get(m[1]!) : undefined;
     if (name === undefined) { left.push(arg); continue; }
     const value = m?.[2];
     if (value === undefined) { perms[name] = true; continue; }
@@ -109,7 +111,10 @@ export function parseCli(args: string[]): CliArgs {
   // First pass, lenient, to find where the guest's own arguments start.
   let split = args.length;
   try {
-    const { tokens } = parseArgs({ args, options: { ...OPTIONS, ...permissionOptionsForSplit() }, strict: false, allowPositionals: true, tokens: true });
+    // A short permission flag with a value (-R=/tmp/a-b) would parse as a group of letters, and
+    // its "-" as the option terminator: it stands in as a plain flag here (same index).
+    const shown = args.map((arg) => (/^-[A-Z]=/s.test(arg) ? "-v" : arg));
+    const { tokens } = parseArgs({ args: shown, options: { ...OPTIONS, ...permissionOptionsForSplit() }, strict: false, allowPositionals: true, tokens: true });
     const positionals = tokens.filter((t) => t.kind === "positional");
     if (positionals[0] && (positionals[0].value === "run" || positionals[0].value === "eval" || positionals[0].value === "check") && positionals[1]) {
       split = positionals[1].index + 1;
@@ -163,6 +168,23 @@ export function parseCli(args: string[]): CliArgs {
     seed: values.seed === undefined ? undefined : /^-?\d{1,15}$/.test(values.seed) ? Number(values.seed) : values.seed,
     verbose: values.verbose ?? false,
   };
+}
+
+/**
+ * rexec's own flags among `args` (the words after the script or the code,
+ * which belong to the guest): `rexec run x.js --allow-read /etc` gives the
+ * script "--allow-read", as Deno and node do, and a refusal then says so.
+ * Each flag is named once, without its value.
+ */
+export function rexecFlagsIn(args: readonly string[]): string[] {
+  const shorts = new Set(["-A", ...Object.values(PERMISSION_FLAGS).filter((s) => s !== undefined)]);
+  const longs = new Set([...Object.keys(PERMISSION_FLAGS), ...Object.keys(OPTIONS)].map((name) => `--${name}`));
+  const found = new Set<string>();
+  for (const arg of args) {
+    const name = arg.split("=", 1)[0]!;
+    if (longs.has(name) || shorts.has(name)) found.add(name);
+  }
+  return [...found];
 }
 
 /** Builtin modules a guest can be given (`--allow-module`). */

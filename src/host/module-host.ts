@@ -310,8 +310,11 @@ export class ModuleHost {
     // The wrapper's header shares the module's first line, so line numbers in stacks stay the file's own.
     const header = record.format === "builtin" ? "(function (module, exports, require) {" : "(function (exports, require, module, __filename, __dirname) {";
     this.firstLineShift.set(id, header.length);
-    this.noteCompiled(id, header, record.code);
-    return engine.evalScript(`${header}${record.code}\n})`, this.engineName(id));
+    // A shebang line is legal only at the very start of a script: inside the wrapper it is
+    // a syntax error, so it becomes a comment of the same length (node strips it too).
+    const code = record.code.startsWith("#!") ? `//${record.code.slice(2)}` : record.code;
+    this.noteCompiled(id, header, code);
+    return engine.evalScript(`${header}${code}\n})`, this.engineName(id));
   }
 
   private noteCompiled(id: string, header: string, code: string): void {
@@ -377,9 +380,27 @@ export class ModuleHost {
           if (!st) return fail("ENOENT", `ENOENT: no such file or directory, stat '${guestPath}'`);
           return this.realm.copyInto(engine, [true, st]);
         }
-        case "mkdir":
-          fs.mkdir(path);
+        case "mkdir": {
+          if (arg !== true) {
+            fs.mkdir(path);
+            return this.realm.copyInto(engine, [true, undefined]);
+          }
+          // { recursive: true }: the missing parents too, each through the gate (as node: an
+          // existing directory is no error). The path is at most MAX_GUEST_NAME long, so is the walk.
+          const missing: string[] = [];
+          for (let p = path; fs.stat(p) === undefined; ) {
+            missing.push(p);
+            const up = p.slice(0, p.lastIndexOf("/")) || "/";
+            if (up === p) break;
+            p = up;
+          }
+          if (missing.length === 0 && fs.stat(path)?.kind !== "directory") fs.mkdir(path); // EEXIST, as node
+          for (const dir of missing.reverse()) {
+            if (dir !== path) this.gate(dir, "w");
+            fs.mkdir(dir);
+          }
           return this.realm.copyInto(engine, [true, undefined]);
+        }
         case "unlink":
           fs.unlink(path);
           return this.realm.copyInto(engine, [true, undefined]);

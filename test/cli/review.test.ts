@@ -40,4 +40,61 @@ describe("rexec CLI review", () => {
     assert.ok(!/EPIPE|Error/.test(writes.stderr) && !NODE_INTERNALS.test(writes.stderr), writes.stderr);
     assert.equal(writes.status, "0", writes.stderr);
   });
+
+  test("a refusal after rexec flags given behind the script says they went to the script (issue 13's read-passwd case)", async () => {
+    const r = await rexec(["run", "examples/read-passwd.js", "--allow-read", "/etc"]);
+    assert.equal(r.code, 7, r.stderr);
+    assert.match(r.stderr, /--allow-read=\/etc\/passwd/);
+    assert.match(r.stderr, /note: "--allow-read" came after the script/);
+    const limit = await rexec(["eval", "for(;;);", "--timeout", "5s"]);
+    assert.equal(limit.code, 3, limit.stderr);
+    assert.match(limit.stderr, /note: "--timeout" came after the code/);
+    const plain = await rexec(["run", "examples/read-passwd.js", "--verbose-ish"]);
+    assert.equal(plain.code, 7);
+    assert.ok(!/note:/.test(plain.stderr), plain.stderr);
+  });
+
+  test("short permission flags take a value after = like the long ones (-R=<path>, -W=<path>, -E=<NAME>)", async () => {
+    writeFileSync(join(dir, "short.txt"), "short\n");
+    const r = await rexec(["eval", `-R=${dir}`, `-W=${dir}`, "-E=HOME", `const fs = require("fs"); fs.writeFileSync(${JSON.stringify(join(dir, "w.txt"))}, "w"); console.log(fs.readFileSync(${JSON.stringify(join(dir, "short.txt"))}, "utf8").trim(), typeof process.env.HOME)`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "short string\n");
+    assert.ok(existsSync(join(dir, "w.txt")));
+  });
+
+  test("a script that starts with a shebang line runs (.js, .cjs, .ts), like node", async () => {
+    for (const ext of ["js", "cjs", "ts", "mjs"]) {
+      const file = join(dir, `shebang.${ext}`);
+      writeFileSync(file, "#!/usr/bin/env rexec\nconsole.log('ran ' + 1)\n");
+      const r = await rexec(["run", file]);
+      assert.equal(r.code, 0, `${ext}: ${r.stderr}`);
+      assert.equal(r.stdout, "ran 1\n", ext);
+    }
+  });
+
+  test("fs.mkdirSync(p, { recursive: true }) creates the missing parents inside a granted directory, and only there", async () => {
+    const out = join(dir, "out");
+    mkdirSync(out);
+    const r = await rexec(["eval", `--allow-write=${out}`, `--allow-read=${out}`, `const fs = require("fs"); fs.mkdirSync(${JSON.stringify(join(out, "a/b/c"))}, { recursive: true }); fs.mkdirSync(${JSON.stringify(join(out, "a/b"))}, { recursive: true }); fs.writeFileSync(${JSON.stringify(join(out, "a/b/c/x.txt"))}, "x"); console.log(JSON.stringify(fs.readdirSync(${JSON.stringify(join(out, "a/b"))})))`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '["c"]\n');
+    assert.ok(existsSync(join(out, "a/b/c/x.txt")));
+    const outside = await rexec(["eval", `--allow-write=${out}`, `require("fs").mkdirSync(${JSON.stringify(join(dir, "no/such"))}, { recursive: true })`]);
+    assert.equal(outside.code, 7, outside.stderr);
+    assert.match(outside.stderr, /--allow-write=/);
+    assert.ok(!existsSync(join(dir, "no")));
+  });
+
+  test("eval -p and the REPL print a guest Error as node does (its name, message and stack), not as the host's GuestError", async () => {
+    const r = await rexec(["eval", "-p", "new TypeError('boom')"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^TypeError: boom\n    at /);
+    assert.ok(!/GuestError/.test(r.stdout), r.stdout);
+    const nested = await rexec(["eval", "-p", "({ e: new RangeError('inner') })"]);
+    assert.match(nested.stdout, /RangeError: inner/);
+    assert.ok(!/GuestError/.test(nested.stdout), nested.stdout);
+    const repl = await rexec(["repl"], { input: "new Error('in repl')\n" });
+    assert.match(repl.stdout, /^Error: in repl\n    at /m);
+    assert.ok(!/GuestError/.test(repl.stdout), repl.stdout);
+  });
 });
