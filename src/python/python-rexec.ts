@@ -13,6 +13,7 @@
  *
  * @packageDocumentation
  */
+import { posix } from "node:path";
 import type { Writable } from "node:stream";
 import { CloneError, DisposedError, ModuleNotFoundError, RestrictedError } from "../host/errors.js";
 import { DEFAULT_LIMITS, resolveLimits, type Limits } from "../host/limits.js";
@@ -403,6 +404,9 @@ export class PythonRExec {
     const { op, args, path, mode } = (request ?? {}) as { op?: unknown; args?: unknown; path?: unknown; mode?: unknown };
     try {
       if (op === "open" && typeof path === "string" && (mode === "r" || mode === "w" || mode === "a")) {
+        // The worker asks only about canonical paths; a guest can forge this request itself, and r_open /
+        // hostFileFor are promised canonical paths ('/data/../secret' passed a prefix check in r_open).
+        if (!isCanonicalPath(path)) return { value: false };
         try {
           this.r_open(path, mode);
           const content = mode === "r" ? this.hostFileFor(path) : undefined;
@@ -455,6 +459,11 @@ const nothing = (): undefined => undefined;
 
 /** The directories the default {@link PythonRExec.r_open} allows (decided in the worker when r_open is not overridden). */
 const DEFAULT_OPEN_DIRS = Object.freeze(["/tmp", "/home/guest"]);
+
+/** Absolute, normalised (no `.`, `..`, `//`, trailing `/`), without NUL, shorter than PATH_MAX: what the worker asks about. */
+function isCanonicalPath(path: string): boolean {
+  return path.length < 4096 && path.startsWith("/") && !path.includes("\0") && posix.normalize(path) === path && (path === "/" || !path.endsWith("/"));
+}
 
 function strings(value: unknown, name: string): readonly string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) throw new TypeError(`${name} must be an array of strings`);
