@@ -284,12 +284,19 @@ class Pruner {
   /** An Error (a GuestError inside a result, say): its stack text, cut, and its own data keys. */
   private error(value: Error, level: number): unknown {
     const own = (key: string): unknown => Object.getOwnPropertyDescriptor(value, key)?.value;
+    const guestName = own("guestName");
+    const guestStack = own("guestStack");
     const stack = own("stack");
-    const name = own("guestName") ?? own("name");
+    const name = guestName ?? own("name");
     const message = own("message");
-    const head = typeof stack === "string" ? stack : `${typeof name === "string" ? name : "Error"}: ${typeof message === "string" ? message : ""}`;
+    const title = `${typeof name === "string" ? name : "Error"}: ${typeof message === "string" ? message : ""}`;
+    // A guest Error arrives as a GuestError: shown as the guest's error (as node shows an Error:
+    // its stack, bracketed only without one), never as the host class wrapping it.
+    const head = typeof guestName === "string"
+      ? typeof guestStack === "string" && guestStack.trim() !== "" ? `${title}\n${guestStack}` : `[${title}]`
+      : typeof stack === "string" ? `[${stack}]` : `[${title}]`;
     void level; // its own keys are not shown: an Error prints as its stack, as a one-node leaf
-    return new Shown(`[${cutChars(head, this.o.maxString)}${head.length > this.o.maxString ? "…" : ""}]`, "special");
+    return new Shown(`${cutChars(head, this.o.maxString)}${head.length > this.o.maxString ? "…" : ""}`, "special");
   }
 }
 
