@@ -69,9 +69,23 @@ const DEFAULT_GLOBALS = `{
   "config": { "greeting": "hello from the host", "items": [1, 2, 3] }
 }`;
 
+/** The host log keeps its last lines only, rendered at most every 50 ms and when a run ends: a guest can call notify() ~10 000 times a second. */
+const HOST_LOG_LINES = 200;
+const hostLines: string[] = [];
+let hostLogDirty = false;
 const hostLog = (line: string): void => {
-  $("host-log").textContent += `${new Date().toISOString().slice(11, 23)} ${line}\n`;
+  // Appending to the panel's text copied the whole log each time: quadratic, a flood froze the page for seconds.
+  hostLines.push(`${new Date().toISOString().slice(11, 23)} ${line.slice(0, 500)}\n`);
+  if (hostLines.length > HOST_LOG_LINES) hostLines.splice(0, hostLines.length - HOST_LOG_LINES);
+  if (hostLogDirty) return;
+  hostLogDirty = true;
+  setTimeout(renderHostLog, 50);
 };
+function renderHostLog(): void {
+  if (!hostLogDirty) return;
+  hostLogDirty = false;
+  $("host-log").textContent = hostLines.join("");
+}
 
 /** Demo host functions: each one is a capability the page may grant. */
 const HOST_FUNCTIONS: Record<string, { doc: string; fn: (...args: any[]) => unknown }> = {
@@ -219,6 +233,7 @@ async function run(): Promise<void> {
     $("status").className = "bad";
   } finally {
     const wall = performance.now() - t0;
+    renderHostLog();
     $("output").textContent = rx.output.stdout + (rx.output.stderr ? `\n[stderr]\n${rx.output.stderr}` : "");
     $("stats-cpu").textContent = `${rx.lastCallCpuMs.toFixed(1)} ms`;
     $("stats-heap").textContent = `${(rx.heapBytes / 1024).toFixed(0)} KiB`;

@@ -155,6 +155,22 @@ test("hostile guest values are rendered bounded, as text: a message claiming a f
   assert.equal(await page.evaluate(() => document.querySelectorAll("img, .panel *").length), 0);
 });
 
+test("a guest flooding a page host function (notify, unawaited, in a loop) neither freezes the page nor grows the host log without bound", async () => {
+  await page.fill("#limit-timeout", "1000");
+  const ticksBefore = Number(await text("ticks"));
+  const t0 = Date.now();
+  await run('for (let i = 0; i < 1e6; i++) notify("flood " + i);');
+  await page.waitForTimeout(300); // calls still queued when the run ended
+  const elapsed = Date.now() - t0;
+  const ticks = Number(await text("ticks")) - ticksBefore;
+  assert.match(await text("error"), /^TimeoutError/);
+  const log = await text("host-log");
+  assert.match(log, /notify: flood \d+\n$/);
+  assert.ok(log.length < 100_000, `host log of ${log.length} characters`);
+  // The ticker runs every 50 ms; each notify appended to the whole log (quadratic): ~3 ticks in 7 s.
+  assert.ok(ticks >= elapsed / 50 / 4, `ticks during the run: ${ticks} in ${elapsed} ms`);
+});
+
 test("no uncaught page errors", () => {
   assert.deepEqual(page.errors, []);
 });
