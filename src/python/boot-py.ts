@@ -24,6 +24,7 @@ for _n in [n for n in list(sys.modules) if n.split(".")[0] in ("js", "pyodide_js
     del sys.modules[_n]
 
 _MAXDEPTH = 200
+_BIGINT_LIMIT = 10**4300
 
 def _enc(v, depth=0):
     if depth > _MAXDEPTH:
@@ -32,7 +33,12 @@ def _enc(v, depth=0):
     if v is None or t is bool or t is str:
         return v
     if t is int:
-        return v if -(2**53) < v < 2**53 else {"$bigint": str(v)}
+        if -(2**53) < v < 2**53:
+            return v
+        # The host refuses more digits (codec.ts MAX_BIGINT_DIGITS): say so here, whatever the guest's own str() limit.
+        if abs(v) >= _BIGINT_LIMIT:
+            raise ValueError("an int of more than 4300 digits cannot be copied out of the sandbox")
+        return {"$bigint": str(v)}
     if t is float:
         return v if v == v and v not in (float("inf"), float("-inf")) else {"$float": repr(v)}
     if t is bytes or t is bytearray:

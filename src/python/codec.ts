@@ -11,7 +11,7 @@
  * |---------------------------|-------------------------------------|
  * | None                      | null (undefined goes in as None)    |
  * | bool, str                 | boolean, string                     |
- * | int                       | number when safe, else bigint       |
+ * | int (up to 4,300 digits)  | number when safe, else bigint       |
  * | float (nan, ±inf too)     | number                              |
  * | bytes, bytearray          | Uint8Array                          |
  * | list, tuple               | Array                               |
@@ -25,6 +25,14 @@ import { CloneError } from "../host/errors.js";
 
 /** Deeper values are refused both ways (the Python side uses the same bound). */
 export const MAX_DEPTH = 200;
+
+/**
+ * Digits of the largest int that crosses (CPython's own default `int_max_str_digits`, set for the same
+ * reason): decimal → BigInt is quadratic, and 100,000 digits cost the host thread ~36 ms, so one 8 MiB
+ * request of them froze the host's event loop for seconds. The Python side refuses the same.
+ */
+export const MAX_BIGINT_DIGITS = 4300;
+const BIGINT_TEXT = new RegExp(`^-?\\d{1,${MAX_BIGINT_DIGITS}}$`);
 
 /** Decode a parsed guest value. Throws CloneError on anything malformed. */
 export function fromGuest(value: unknown, depth = 0): unknown {
@@ -42,7 +50,7 @@ export function fromGuest(value: unknown, depth = 0): unknown {
         if (typeof inner !== "string") break;
         return new Uint8Array(Buffer.from(inner, "base64"));
       case "$bigint":
-        if (typeof inner !== "string" || !/^-?\d{1,100000}$/.test(inner)) break;
+        if (typeof inner !== "string" || inner.length > MAX_BIGINT_DIGITS + 1 || !BIGINT_TEXT.test(inner)) break;
         return BigInt(inner);
       case "$float":
         if (inner === "nan") return Number.NaN;
