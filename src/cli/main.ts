@@ -50,7 +50,9 @@ a bare flag allows everything of its kind and never takes the next word.
   --allow-env[=<NAME>...]   -E   those variables in process.env (bare: all)    none
   --allow-import[=<host>...] -I  modules over http(s) from those hosts         none
   --allow-net[=<host>...]   -N   the guest's fetch to those hosts (bare: any    none
-                                 public host; private/loopback only if named)
+                                 public host; private/loopback only if named).
+                                 A host without a port allows ports 80/443 only
+                                 (unlike Deno): name others (127.0.0.1:8080)
   --allow-all               -A   all of the above
   --deny-read[=<path>...]        never read these (wins over any allow, and -A)
   --deny-write[=<path>...]       never write these
@@ -146,11 +148,17 @@ export async function main(args: string[]): Promise<number> {
     case "repl": {
       const [{ runRepl }, { sandbox }] = await Promise.all([import("./repl.js"), import("./sandbox.js")]);
       const release = oneShotProcess(true);
-      return runRepl(cli, (extra) => {
-        const box = sandbox(cli, extra);
-        void afterSetUp(box.rx, release);
-        return box;
-      });
+      try {
+        return await runRepl(cli, (extra) => {
+          const box = sandbox(cli, extra);
+          void afterSetUp(box.rx, release);
+          return box;
+        });
+      } catch (error) {
+        // The first sandbox could not be made (a limit out of range, say): reported like run's.
+        process.stderr.write(formatError(error, () => undefined));
+        return exitCodeOf(error);
+      }
     }
   }
 }

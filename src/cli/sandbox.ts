@@ -43,6 +43,9 @@ export interface SandboxExtra {
   stdin?: boolean;
 }
 
+/** The flag that sets each library limit. */
+const LIMIT_FLAG: Record<string, string> = { memoryBytes: "--memory", timeoutMs: "--timeout", stackBytes: "--stack", outputBytes: "--max-output" };
+
 /** `-A` turns a permission not given into "all"; a given one stays as given. */
 function allowed(cli: CliArgs, grant: Grant): PathGrant {
   if (grant !== undefined) return grant;
@@ -136,6 +139,9 @@ export function sandbox(cli: CliArgs, extra: SandboxExtra): Sandbox {
   try {
     rx = new Klass(options);
   } catch (error) {
+    // A limit the library does not accept (--stack=1, --memory=99999g) is the command line's fault.
+    const limit = error instanceof RangeError ? /^limits\.(\w+) (.*)$/s.exec(error.message) : null;
+    if (limit && LIMIT_FLAG[limit[1]!]) throw new UsageError(`${LIMIT_FLAG[limit[1]!]}: ${limit[2]}`);
     if (cli.worker && error instanceof TypeError && /worker/.test(error.message)) {
       throw new UsageError(`--isolate=worker is not supported by this build of the rexec library (${error.message})`);
     }

@@ -97,4 +97,16 @@ describe("rexec CLI review", () => {
     assert.match(repl.stdout, /^Error: in repl\n    at /m);
     assert.ok(!/GuestError/.test(repl.stdout), repl.stdout);
   });
+
+  test("a limit out of the library's range is a usage error naming the flag (exit 2), not an internal error", async () => {
+    for (const [flag, value] of [["--stack", "1"], ["--memory", "99999g"], ["--timeout", "99999h"], ["--max-output", "99999g"]] as const) {
+      const r = await rexec(["eval", `${flag}=${value}`, "1"]);
+      assert.equal(r.code, 2, `${flag}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^rexec: ${flag}: `), r.stderr);
+      assert.ok(!/internal error|at /.test(r.stderr), r.stderr);
+    }
+    const repl = await rexec(["repl", "--stack=1"], { input: "1\n" });
+    assert.equal(repl.code, 2, repl.stderr);
+    assert.match(repl.stderr, /^rexec: --stack: /);
+  });
 });
