@@ -32,6 +32,8 @@ import { BEAT_MS, type WebWorkerSandboxOptions } from "./protocol.js";
 
 /** How long an apparent expiry waits for the page to read queued messages before it is believed. */
 const CONFIRM_MS = 4 * BEAT_MS;
+/** The longest delay setTimeout honours (2^31 - 1 ms); a longer deadline is re-checked when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The few DOM Worker members used here (the project's TypeScript lib has no DOM). */
 interface BrowserWorker {
@@ -218,7 +220,8 @@ export class WebWorkerRExec {
 
   #arm(ms: number): void {
     if (this.#disposedReason !== undefined) return;
-    this.#timer = setTimeout(() => this.#check(false), Math.max(0, ms));
+    // A delay past setTimeout's 32-bit range runs at once (browsers and Node): the timer would spin, re-armed every few ms.
+    this.#timer = setTimeout(() => this.#check(false), Math.min(Math.max(0, ms), MAX_TIMER_MS));
   }
 
   /** The timer fired: the worker was silent for the whole deadline (confirmed once), or it was not: wait for the rest. */

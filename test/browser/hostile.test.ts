@@ -87,3 +87,21 @@ test("a wrong or unreachable wasm URL is an error naming the URL and what came b
   assert.match(String(r["inWorker"]), /\/fallback\.wasm.*not a WebAssembly binary/);
   assert.deepEqual(r["aborted"], ["rejected", "AbortError"]);
 });
+
+test("a wallTimeoutMs past setTimeout's range (2^31 ms) does not make the page's deadline timer fire over and over", async () => {
+  const calls = await inPage<number>(`
+    let calls = 0;
+    const real = globalThis.setTimeout;
+    globalThis.setTimeout = (f, ms, ...a) => { calls++; return real(f, ms, ...a); };
+    try {
+      const fresh = await import("/dist/browser/web-worker.js?timer-range"); // binds the counting setTimeout
+      const wx = new fresh.WebWorkerRExec({ limits: { timeoutMs: 5000 }, wallTimeoutMs: 2 ** 32 });
+      await wx.ready;
+      const before = calls;
+      await wx.r_eval("const t = Date.now(); while (Date.now() - t < 600);");
+      wx.dispose();
+      return calls - before;
+    } finally { globalThis.setTimeout = real; }`);
+  // One deadline timer per call (a browser runs a delay past 2^31-1 ms at once: it was re-armed every few ms, ~60 times).
+  assert.ok(calls <= 3, `setTimeout called ${calls} times during one 600 ms call`);
+});
