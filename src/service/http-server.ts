@@ -40,7 +40,8 @@ export interface ServerOptions extends RunnerOptions {
   /**
    * Time a client has to send a whole request, headers and body (default
    * 30 000 ms); a slower one gets 408 and its connection is closed, so slow
-   * senders (slowloris) cannot hold connections open.
+   * senders (slowloris) cannot hold connections open. Likewise a client that
+   * stops reading its answer for this long is disconnected.
    */
   readonly requestTimeoutMs?: number;
   /** How long {@link RExecServer.close} lets running jobs finish before cancelling them (default 10 000 ms). */
@@ -127,9 +128,14 @@ export function createServer(options: ServerOptions = {}): RExecServer {
     }
   });
 
-  // While shutting down, every answer ends its connection, so close() need not wait out keep-alive.
   app.addHook("onSend", async (_request, reply) => {
+    // While shutting down, every answer ends its connection, so close() need not wait out keep-alive.
     if (closing !== undefined) reply.header("connection", "close");
+    // A client must keep reading its answer: one that stalls for requestTimeoutMs is dropped
+    // (node destroys a socket whose timeout nobody handles), instead of holding an answer of
+    // up to resultBytes + outputBytes (JSON-escaped: several times that) in memory for ever.
+    // node sets the socket's timeout to keepAliveTimeout once the answer is written.
+    reply.raw.socket?.setTimeout(requestTimeoutMs);
   });
 
   app.post("/run", async (request, reply) => {

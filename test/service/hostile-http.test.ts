@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { createServer, type RExecServer } from "../../src/service/index.ts";
+import { until } from "./helpers.ts";
 
 /** Open a raw connection, write `text`, and resolve with what the server sent and when it closed (ms). */
 function rawUntilClosed(port: number, text: string, guardMs = 8000): Promise<{ data: string; closedAfterMs: number }> {
@@ -23,8 +24,9 @@ describe("rexec serve: slow clients", () => {
   let server: RExecServer;
   let port: number;
   before(async () => {
-    server = createServer({ concurrency: 1, requestTimeoutMs: 500 });
+    server = createServer({ concurrency: 1, requestTimeoutMs: 500, limits: { timeoutMs: 5000 } });
     port = Number(new URL(await server.listen({ host: "127.0.0.1", port: 0 })).port);
+    await server.runner.warmUp();
   });
   after(() => server.close({ timeoutMs: 0 }));
 
@@ -37,8 +39,24 @@ describe("rexec serve: slow clients", () => {
     assert.match(headers.data, /^HTTP\/1\.1 408/);
   });
 
+  it("a client that stops reading its (large) answer is cut off after requestTimeoutMs, not held with the answer in memory", async () => {
+    // ~10 MB of JSON (stdout's control characters escape to 6 bytes each): more than the socket buffers take.
+    const body = JSON.stringify({ code: "console.log('\\u0001'.repeat(1e6 - 10)); 'x'.repeat(3.9e6)" });
+    const socket = connect(port, "127.0.0.1");
+    socket.on("error", () => {});
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.pause();
+    socket.write(`POST /run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    const connections = (): Promise<number> => new Promise((resolve, reject) => server.app.server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+    try {
+      await until("the server to drop the client that does not read", async () => ((await connections()) === 0 ? true : undefined), 10_000, 100);
+    } finally {
+      socket.destroy();
+    }
+  });
+
   it("the timeout is for receiving the request only: a run longer than it still answers", async () => {
-    const response = await fetch(`http://127.0.0.1:${port}/run`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code: "{ const t = Date.now(); while (Date.now() - t < 900) {} } 5" }) });
+    const response = await fetch(`http://127.0.0.1:${port}/run`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code: "{ const t = Date.now(); while (Date.now() - t < 1500) {} } 5" }) });
     assert.equal(response.status, 200);
     assert.equal((await response.json()).value, 5);
   });
