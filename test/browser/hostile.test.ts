@@ -105,3 +105,15 @@ test("a wallTimeoutMs past setTimeout's range (2^31 ms) does not make the page's
   // One deadline timer per call (a browser runs a delay past 2^31-1 ms at once: it was re-armed every few ms, ~60 times).
   assert.ok(calls <= 3, `setTimeout called ${calls} times during one 600 ms call`);
 });
+
+test("options the browser build cannot honour are refused when the sandbox is made, saying why: Python guests, the guest's fetch", async () => {
+  const r = await inPage<string[]>(`
+    const out = [];
+    for (const options of [{ language: "python" }, { okFetchOrigins: ["https://api.example"] }]) {
+      try { new m.RExec(options); out.push("constructed"); } catch (e) { out.push(e.constructor.name + ": " + e.message); }
+    }
+    new m.RExec({ okFetchOrigins: [] }).dispose(); // nothing granted: nothing to refuse
+    return out;`);
+  assert.match(r[0]!, /^TypeError: rexec \(browser\): Python guests .*not available in a browser/);
+  assert.match(r[1]!, /^TypeError: rexec \(browser\): okFetchOrigins: the guest's fetch is not available in a browser/);
+});
