@@ -7,7 +7,7 @@
  *
  * @packageDocumentation
  */
-import { closeSync, mkdirSync, openSync, readSync, writeFileSync } from "node:fs";
+import { closeSync, fchmodSync, mkdirSync, openSync, readSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -45,7 +45,14 @@ export function saveHistory(path: string, entries: readonly string[]): void {
   try {
     const kept = entries.filter((l) => l !== "" && l.length <= MAX_HISTORY_LINE && !l.includes("\n")).slice(0, MAX_HISTORY);
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    writeFileSync(path, kept.length ? `${[...kept].reverse().join("\n")}\n` : "", { mode: 0o600 });
+    // The mode of open() applies only to a new file: one that exists (say 0644) is made private too.
+    const fd = openSync(path, "w", 0o600);
+    try {
+      fchmodSync(fd, 0o600);
+      writeFileSync(fd, kept.length ? `${[...kept].reverse().join("\n")}\n` : "");
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     // unwritable home: the session still worked
   }

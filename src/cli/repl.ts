@@ -14,7 +14,7 @@
 import { createInterface, type Completer } from "node:readline";
 import { historyFile, loadHistory, saveHistory } from "./repl-history.js";
 import { completer } from "./repl-complete.js";
-import { GuestError, SystemExit } from "../host/errors.js";
+import { AbortError, GuestError, SystemExit } from "../host/errors.js";
 import type { RExec } from "../host/rexec.js";
 import type { CliArgs } from "./options.js";
 import { EXIT, formatError, processExitCode } from "./report.js";
@@ -66,12 +66,35 @@ export async function runRepl(cli: CliArgs, makeSandbox: (extra: { stdin?: boole
   prompt(false);
   let pending = "";
   let code: number = EXIT.OK;
+  // Ctrl-C, as in node's REPL: it interrupts a running input (when the host is free to see
+  // it: with --isolate=worker at once, in-thread once the input ends or its --timeout does),
+  // clears a half-typed one, and only a second one on an empty prompt leaves. Without a
+  // handler readline closes the session at the first Ctrl-C, dropping what was typed.
+  let running: AbortController | undefined;
+  let warned = false;
+  rl.on("SIGINT", () => {
+    if (running) { running.abort(); return; }
+    if (rl.line !== "" || pending !== "") {
+      pending = "";
+      warned = false;
+      rl.write(null, { ctrl: true, name: "e" });
+      rl.write(null, { ctrl: true, name: "u" });
+      process.stdout.write("\n");
+      prompt(false);
+      return;
+    }
+    if (warned) { rl.close(); return; }
+    warned = true;
+    process.stdout.write("\n(To exit, press Ctrl+C again or Ctrl+D or type .exit)\n");
+    prompt(false);
+  });
   const reset = (why: string) => {
     box.rx.dispose();
     box = makeSandbox({});
     if (why) process.stderr.write(`(${why}; started a new sandbox)\n`);
   };
   for await (const line of rl) {
+    warned = false;
     // .exit works even in the middle of a multi-line entry.
     if (line.trim() === ".exit") break;
     if (pending === "") {
@@ -89,8 +112,9 @@ export async function runRepl(cli: CliArgs, makeSandbox: (extra: { stdin?: boole
     }
     const filename = `<repl${++counter}>`;
     box.inline.set(filename, input);
+    running = new AbortController();
     try {
-      const value = await evalInput(box.rx, input, filename);
+      const value = await evalInput(box.rx, input, filename, running.signal);
       pending = "";
       box.inline.delete(filename);
       process.stdout.write(`${printValue(value, { colors: terminal, depth: 4, maxBytes: Math.min(cli.maxOutput ?? DEFAULT_PRINT.maxBytes, DEFAULT_PRINT.maxBytes) })}\n`);
@@ -103,9 +127,12 @@ export async function runRepl(cli: CliArgs, makeSandbox: (extra: { stdin?: boole
       }
       pending = "";
       if (error instanceof SystemExit) { code = processExitCode(error.code); break; }
-      process.stderr.write(formatError(error, box.sources, { uncaught: true }));
+      if (error instanceof AbortError && running?.signal.aborted) process.stderr.write("Interrupted (Ctrl-C)\n");
+      else process.stderr.write(formatError(error, box.sources, { uncaught: true }));
       if (!box.rx.alive) reset("the sandbox was discarded");
       // Like `node -i`: an error is reported and the session goes on (exit code unchanged).
+    } finally {
+      running = undefined;
     }
     prompt(false);
   }
@@ -116,14 +143,14 @@ export async function runRepl(cli: CliArgs, makeSandbox: (extra: { stdin?: boole
 }
 
 /** Evaluate one input: an object literal `{…}` is tried as an expression first, like Node. */
-async function evalInput(rx: RExec, input: string, filename: string): Promise<unknown> {
+async function evalInput(rx: RExec, input: string, filename: string, signal: AbortSignal): Promise<unknown> {
   // trim + startsWith/endsWith, not /;\s*$/: that pattern is quadratic in a run of white space.
   if (input.trimStart().startsWith("{") && !input.trimEnd().endsWith(";")) {
     try {
-      return await rx.s_eval(`(${input}\n)`, { filename });
+      return await rx.s_eval(`(${input}\n)`, { filename, signal });
     } catch (error) {
       if (!(error instanceof GuestError && error.guestName === "SyntaxError")) throw error;
     }
   }
-  return rx.s_eval(input, { filename });
+  return rx.s_eval(input, { filename, signal });
 }

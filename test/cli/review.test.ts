@@ -3,7 +3,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, existsSync, mkdirSync, realpathSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync, existsSync, mkdirSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bin, rexec } from "./helpers.js";
@@ -109,4 +109,46 @@ describe("rexec CLI review", () => {
     assert.equal(repl.code, 2, repl.stderr);
     assert.match(repl.stderr, /^rexec: --stack: /);
   });
+
+  test("REPL on a terminal: Ctrl-C clears a half-typed line, warns once on an empty prompt, interrupts a running input; the history file is made private", async () => {
+    const history = join(dir, "history");
+    writeFileSync(history, "old entry\n", { mode: 0o644 });
+    chmodSync(history, 0o644);
+    const r = await ptySession(["repl", "--isolate=worker", "--timeout=60s"], [
+      { after: /> $/, type: "12345" },
+      { after: /12345$/, type: "\x03" },
+      { after: /> $/, type: "6 * 7\r" },
+      { after: /42[\s\S]*> $/, type: "\x03" },
+      { after: /To exit, press Ctrl\+C again[\s\S]*> $/, type: "while (true) {}\r" },
+      { after: /while \(true\) \{\}\n/, type: "\x03" },
+      { after: /Interrupted \(Ctrl-C\)[\s\S]*> $/, type: "3 + 4\r" },
+      { after: /7[\s\S]*> $/, type: ".exit\r" },
+    ], { REXEC_REPL_HISTORY: history });
+    assert.equal(r.steps, 8, `the session ended early:\n${r.out}`);
+    assert.equal(r.code, 0, r.out);
+    assert.ok(!/12345\s*\n.*Uncaught/.test(r.out), r.out);
+    assert.equal(statSync(history).mode & 0o777, 0o600);
+  });
 });
+
+/** `rexec args` in a pty (util-linux script), typing each step once the output (since the last step) matches. */
+function ptySession(args: string[], steps: { after: RegExp; type: string }[], env: Record<string, string>): Promise<{ out: string; code: number | null; steps: number }> {
+  return new Promise((resolve, reject) => {
+    const cmd = [process.execPath, bin, ...args].map((a) => JSON.stringify(a)).join(" ");
+    const child = spawn("script", ["-qfec", cmd, "/dev/null"], { env: { ...process.env, ...env, NODE_OPTIONS: "" }, stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let step = 0;
+    let from = 0;
+    const guard = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`pty session hung at step ${step}; output so far:\n${out}`)); }, 20_000);
+    const advance = () => {
+      while (step < steps.length && steps[step]!.after.test(out.slice(from).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, ""))) {
+        from = out.length;
+        child.stdin.write(steps[step]!.type);
+        step++;
+      }
+    };
+    child.stdout.setEncoding("utf8").on("data", (d: string) => { out += d; advance(); });
+    child.on("error", reject);
+    child.on("close", (code) => { clearTimeout(guard); resolve({ out, code, steps: step }); });
+  });
+}
