@@ -47,7 +47,15 @@ export class HostCallExchange {
   private readonly bytes: Uint8Array;
   private stopped = false;
 
-  constructor(shared: SharedArrayBuffer) {
+  /**
+   * @param timing - how long to watch after an answer, and the longest hold of the event loop
+   *   (ms; defaults {@link HOST_SPIN_MS}, {@link HOST_HOLD_MS}); tests lengthen the watch to
+   *   make the hold limit the only thing that gives timers a turn
+   */
+  constructor(
+    shared: SharedArrayBuffer,
+    private readonly timing: { readonly spinMs: number; readonly holdMs: number } = { spinMs: HOST_SPIN_MS, holdMs: HOST_HOLD_MS },
+  ) {
     this.control = new Int32Array(shared, 0, HOST_CONTROL_BYTES / 4);
     this.bytes = new Uint8Array(shared, HOST_CONTROL_BYTES);
   }
@@ -79,7 +87,7 @@ export class HostCallExchange {
     while (!this.stopped) {
       let state = Atomics.load(this.control, HostWord.STATE);
       if (state !== HostState.REQUEST && justAnswered) {
-        const until = performance.now() + HOST_SPIN_MS;
+        const until = performance.now() + this.timing.spinMs;
         while (state !== HostState.REQUEST && performance.now() < until) state = Atomics.load(this.control, HostWord.STATE);
       }
       justAnswered = false;
@@ -93,7 +101,7 @@ export class HostCallExchange {
       }
       // Calls caught while watching are answered without a turn of the event loop (a sync
       // host function settles in microtasks): give timers and I/O theirs now and then.
-      if (performance.now() - heldSince > HOST_HOLD_MS) {
+      if (performance.now() - heldSince > this.timing.holdMs) {
         await new Promise((resolve) => setImmediate(resolve));
         heldSince = performance.now();
         continue;

@@ -22,7 +22,9 @@ function client(shared: SharedArrayBuffer, ms: number): Promise<number> {
 
 test("a worker asking without pause never starves the host thread's timers", async () => {
   const shared = new SharedArrayBuffer(HOST_CONTROL_BYTES + 1024);
-  const exchange = new HostCallExchange(shared);
+  // A 50 ms watch after each answer: the client's next request (µs later) is always caught, so
+  // only the hold limit gives the event loop a turn.
+  const exchange = new HostCallExchange(shared, { spinMs: 50, holdMs: 1 });
   let answered = 0;
   void exchange.serve({ answer: async () => (answered++, reply), outputArrived: () => undefined, onFailure: (e) => assert.fail(String(e)) });
   let ticks = 0;
