@@ -218,7 +218,11 @@ async function run(): Promise<void> {
   try {
     rx = currentSandbox();
   } catch (error) {
+    // Settings the sandbox refuses (a bad limit, globals that are no JSON object): say which, in the error panel.
+    $("error").textContent = describeError(error);
     $("status").textContent = "bad settings";
+    $("status").className = "bad";
+    document.body.dataset.runs = String(Number(document.body.dataset.runs ?? 0) + 1);
     return;
   }
   const t0 = performance.now();

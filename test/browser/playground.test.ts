@@ -171,6 +171,20 @@ test("a guest flooding a page host function (notify, unawaited, in a loop) neith
   assert.ok(ticks >= elapsed / 50 / 4, `ticks during the run: ${ticks} in ${elapsed} ms`);
 });
 
+test("settings the sandbox refuses (a zero hard-kill deadline, globals that are not a JSON object) are reported in the error panel", async () => {
+  await page.fill("#limit-wall", "0");
+  await run("1 + 1");
+  assert.match(await text("error"), /wallTimeoutMs must be a positive number/);
+  await page.fill("#limit-wall", "");
+  const globals = await page.inputValue("#globals");
+  await page.fill("#globals", "[1, 2]");
+  await run("1 + 1");
+  assert.match(await text("error"), /globals must be a JSON object/);
+  await page.fill("#globals", globals);
+  await run("1 + 1");
+  assert.equal(await text("result"), "2");
+});
+
 test("no uncaught page errors", () => {
   assert.deepEqual(page.errors, []);
 });
