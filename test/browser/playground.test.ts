@@ -7,7 +7,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { startHarness, type Harness } from "./harness.js";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { root, startHarness, type Harness } from "./harness.js";
 
 let h: Harness;
 let page: Page & { errors: string[] };
@@ -183,6 +185,17 @@ test("settings the sandbox refuses (a zero hard-kill deadline, globals that are 
   await page.fill("#globals", globals);
   await run("1 + 1");
   assert.equal(await text("result"), "2");
+});
+
+test("opened from file:// (where module scripts cannot load) the page says how to serve it instead of 'starting…' forever", async () => {
+  const local = await h.newPage();
+  try {
+    await local.goto(pathToFileURL(join(root, "playground", "index.html")).href);
+    await local.waitForTimeout(300);
+    assert.match(await local.evaluate(() => document.getElementById("status")!.textContent ?? ""), /npm run playground/);
+  } finally {
+    await local.close();
+  }
 });
 
 test("no uncaught page errors", () => {
