@@ -9,7 +9,7 @@ import { readFileSync, statSync } from "node:fs";
 // the REPL and the type checker load when a command uses them.
 import { RExecError, ModuleNotFoundError } from "../host/errors.js";
 import { parseCli, realFile, rexecFlagsIn, UsageError, type CliArgs } from "./options.js";
-import { EXIT, exitCodeOf, formatError } from "./report.js";
+import { EXIT, exitCodeOf, formatError, processExitCode } from "./report.js";
 import type { Sandbox } from "./sandbox.js";
 import { DEFAULT_PRINT, printValue } from "./print.js";
 import { afterSetUp, oneShotProcess } from "./startup.js";
@@ -195,7 +195,7 @@ async function run(cli: CliArgs, release: (() => void) | undefined): Promise<num
     await afterSetUp(box.rx, release);
     // s_execfile runs like `node file`: until the script's host calls, reads and timers are done.
     await box.rx.s_execfile(specifier);
-    return EXIT.OK;
+    return await guestExitCode(box);
   } catch (error) {
     return await fail(error, box, cli);
   } finally {
@@ -220,19 +220,38 @@ async function evaluate(cli: CliArgs, release: (() => void) | undefined): Promis
     box = (await import("./sandbox.js")).sandbox(cli, { stdin: true });
     await afterSetUp(box.rx, release);
     box.inline.set("<eval>", cli.target!);
-    const value = await box.rx.s_eval(cli.target!, { filename: "<eval>" });
+    // Without -p the value is not copied out at all, as node -e ignores it: a symbol, a WeakMap
+    // or a huge string is no error, and no guest getter runs to copy it.
+    const value = cli.print ? await box.rx.s_eval(cli.target!, { filename: "<eval>" }) : await box.rx.s_exec(cli.target!, { filename: "<eval>" });
     // Bounded in time and bytes whatever the value (see print.ts); --max-output bounds it too.
     if (cli.print) process.stdout.write(`${printValue(value, { colors: Boolean(process.stdout.isTTY), rawString: true, maxBytes: Math.min(cli.maxOutput ?? DEFAULT_PRINT.maxBytes, DEFAULT_PRINT.maxBytes) })}\n`);
     // Then, like node -e/-p: on until the guest is idle (its timers, host calls and reads done);
     // an error thrown by a timer, or a rejection left unhandled, ends the command with exit 1.
     await box.rx.s_exec("", { filename: "<rexec:idle>", untilIdle: true });
-    return EXIT.OK;
+    return await guestExitCode(box);
   } catch (error) {
     return await fail(error, box, cli);
   } finally {
     if (!process.stdin.isTTY) process.stdin.destroy();
     box?.rx.dispose();
   }
+}
+
+/**
+ * The exit status of a guest that ended without exit(): its `process.exitCode`, as
+ * in node (an integer, or a string of one, which node 20 still accepts), else 0.
+ * Read as a data property only, so no guest getter runs; the question is guest
+ * code under the sandbox's own limits, and any failure of it means 0.
+ */
+async function guestExitCode(box: Sandbox): Promise<number> {
+  let code: unknown;
+  try {
+    code = await box.rx.r_eval(`(() => { const p = globalThis.process; const d = typeof p === "object" && p !== null ? Object.getOwnPropertyDescriptor(p, "exitCode") : undefined; const v = d !== undefined && "value" in d ? d.value : undefined; return typeof v === "number" || (typeof v === "string" && v.length < 20) ? v : undefined; })()`, { filename: "<rexec:exit-code>" });
+  } catch {
+    return EXIT.OK;
+  }
+  if (typeof code === "string" && /^\s*-?\d+\s*$/.test(code)) code = Number(code);
+  return typeof code === "number" && Number.isSafeInteger(code) ? processExitCode(code) : EXIT.OK;
 }
 
 async function fail(error: unknown, box: Sandbox | undefined, cli: CliArgs): Promise<number> {

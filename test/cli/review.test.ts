@@ -129,6 +129,36 @@ describe("rexec CLI review", () => {
     assert.ok(!/12345\s*\n.*Uncaught/.test(r.out), r.out);
     assert.equal(statSync(history).mode & 0o777, 0o600);
   });
+
+  test("eval without -p ignores the completion value, like node -e: a symbol, a WeakMap, a huge string or a getter is no error", async () => {
+    for (const code of ["Symbol('x')", "new WeakMap()", "'x'.repeat(2e7)", "({ get x() { for (;;); } })"]) {
+      const r = await rexec(["eval", code]);
+      assert.equal(r.code, 0, `${code}: ${r.stderr}`);
+      assert.equal(r.stderr, "", code);
+    }
+  });
+
+  test("process.exitCode set by the guest is the exit status, as in node (run, eval, worker mode); a getter or a non-integer is ignored", async () => {
+    const file = join(dir, "exitcode.js");
+    writeFileSync(file, "process.exitCode = 3; setTimeout(() => console.log('timer ran'), 5);\n");
+    const [run, evaluated, text, worker, odd, getter, thrown] = await Promise.all([
+      rexec(["run", file]),
+      rexec(["eval", "process.exitCode = 7"]),
+      rexec(["eval", "process.exitCode = '9'"]),
+      rexec(["eval", "--isolate=worker", "process.exitCode = 4"]),
+      rexec(["eval", "process.exitCode = { valueOf() { return 5 } }"]),
+      rexec(["eval", "Object.defineProperty(process, 'exitCode', { get() { for (;;); } })"]),
+      rexec(["eval", "process.exitCode = 6; throw new Error('x')"]),
+    ]);
+    assert.equal(run.code, 3, run.stderr);
+    assert.equal(run.stdout, "timer ran\n");
+    assert.equal(evaluated.code, 7, evaluated.stderr);
+    assert.equal(text.code, 9, text.stderr);
+    assert.equal(worker.code, 4, worker.stderr);
+    assert.equal(odd.code, 0, odd.stderr);
+    assert.equal(getter.code, 0, getter.stderr);
+    assert.equal(thrown.code, 1, thrown.stderr);
+  });
 });
 
 /** `rexec args` in a pty (util-linux script), typing each step once the output (since the last step) matches. */
