@@ -12,6 +12,7 @@
 // sources, web bundles and builtins from dist/, and embeds them).
 //
 // Usage: node scripts/build-browser.mjs. Exports buildBrowser() for the tests.
+import { createHash } from "node:crypto";
 import { build } from "esbuild";
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -138,6 +139,8 @@ const common = {
   inject: [join(platform, "globals.ts")],
   // quickjs-emscripten's browser build; the `buffer` package, not Node's.
   conditions: ["browser"],
+  // The engine binary shipped beside the bundles: the loader refuses any other (src/browser/engine-loader.ts).
+  define: { __REXEC_ENGINE_SHA256__: JSON.stringify(createHash("sha256").update(readFileSync(createRequire(import.meta.url).resolve("@jitl/quickjs-ng-wasmfile-release-sync/wasm"))).digest("hex")) },
 };
 
 /**

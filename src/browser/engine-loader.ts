@@ -22,6 +22,9 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import { adoptCompiledModule, ENGINE_VARIANT } from "../engine/wasm-variant.js";
 import { patchEngineBinary } from "../engine/wasm-table-export.js";
 
+/** The sha256 of dist/browser/quickjs-ng.wasm, set by scripts/build-browser.mjs (absent when not bundled: no check). */
+declare const __REXEC_ENGINE_SHA256__: string | undefined;
+
 /** Options of {@link initRExec}. */
 export interface InitOptions {
   /** Where the engine's wasm binary is served (default: `quickjs-ng.wasm` beside this bundle). */
@@ -49,6 +52,13 @@ export function initRExec(options: InitOptions = {}): Promise<void> {
 async function load(url: string | URL): Promise<void> {
   const bytes = await fetchBinary(url);
   const facts = { sha256: bytesToHex(sha256(bytes)) };
+  // Another build of the engine (a stale cached file, another rexec version's) does not fail cleanly:
+  // the glue code runs it and it aborts on an assertion later, or behaves differently from the one the
+  // boundary was checked against. The bundle knows the hash of the binary it was built with.
+  const expected = typeof __REXEC_ENGINE_SHA256__ === "string" ? __REXEC_ENGINE_SHA256__ : undefined;
+  if (expected !== undefined && facts.sha256 !== expected) {
+    throw new Error(`rexec: the wasm at ${String(url).slice(0, 300)} is not the engine this build of rexec was made with (sha256 ${facts.sha256.slice(0, 12)}…, expected ${expected.slice(0, 12)}…): a stale cached copy, or another version's file; serve the quickjs-ng.wasm from the same build as the bundle`);
+  }
   const patched = patchEngineBinary(bytes);
   let mod: WebAssembly.Module;
   try {

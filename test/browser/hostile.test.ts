@@ -5,7 +5,9 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
+import { createRequire } from "node:module";
 import type { Page } from "playwright-core";
 import { startHarness, type Harness } from "./harness.js";
 
@@ -17,6 +19,12 @@ const hanging: ServerResponse[] = [];
 before(async () => {
   h = await startHarness((_req, res, url) => {
     if (url.pathname === "/hang.wasm") return hanging.push(res) > 0;
+    if (url.pathname === "/other-engine.wasm") {
+      // A valid wasm of another engine build (a stale cache, another rexec version's file).
+      const require = createRequire(import.meta.url);
+      res.writeHead(200, { "content-type": "application/wasm" }).end(readFileSync(require.resolve("@jitl/quickjs-wasmfile-release-sync/wasm")));
+      return true;
+    }
     if (url.pathname === "/fallback.wasm") {
       // What a single-page-app server answers for any path: its HTML, status 200.
       res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>app</title>");
@@ -116,4 +124,16 @@ test("options the browser build cannot honour are refused when the sandbox is ma
     return out;`);
   assert.match(r[0]!, /^TypeError: rexec \(browser\): Python guests .*not available in a browser/);
   assert.match(r[1]!, /^TypeError: rexec \(browser\): okFetchOrigins: the guest's fetch is not available in a browser/);
+});
+
+test("a wasm binary that is not the engine this build was made with (a stale cache, another version) is refused by its hash, naming the URL, not run", async () => {
+  const r = await inPage<string[]>(`
+    const message = (p) => p.then(() => "loaded", (e) => e.message);
+    const fresh = await import("/dist/browser/rexec.js?other-engine"); // its own engine state
+    const page = await message(fresh.initRExec({ wasmUrl: "/other-engine.wasm" }).then(() => new fresh.RExec().r_eval("1")));
+    const wx = new m.WebWorkerRExec({ wasmUrl: "/other-engine.wasm" });
+    const worker = await message(wx.r_eval("1"));
+    wx.dispose();
+    return [page, worker];`);
+  for (const seen of r) assert.match(seen, /\/other-engine\.wasm is not the engine this build of rexec was made with \(sha256 [0-9a-f]{12}/);
 });
