@@ -26,6 +26,8 @@ Queue:
   --queue <redis-url>          redis://[user:password@]host:port[/db] or rediss://... (required)
   --queue-name <name>          queue name (default "${DEFAULT_QUEUE}")
   --prefix <prefix>            BullMQ key prefix (default "bull")
+  --connect-timeout <duration> how long to wait for Redis at start before exiting 70 (default 30s);
+                               once running, the worker reconnects to Redis by itself
   --lock-duration <duration>   job lock without renewal (default 30s)
   --stalled-interval <duration> how often to recover jobs of dead workers (default 30s)
   --max-stalled <n>            recoveries of one job before it fails (default 1)
@@ -46,6 +48,7 @@ const OPTIONS = {
   queue: { type: "string" },
   "queue-name": { type: "string" },
   prefix: { type: "string" },
+  "connect-timeout": { type: "string" },
   "lock-duration": { type: "string" },
   "stalled-interval": { type: "string" },
   "max-stalled": { type: "string" },
@@ -67,8 +70,10 @@ export async function main(args: string[]): Promise<number> {
   let worker: QueueWorker | undefined;
   let probes: MetricsServer | undefined;
   let timeoutMs: number;
+  let queueUrl: string | undefined;
   try {
     const { values, positionals } = parseFlags(args, OPTIONS);
+    queueUrl = values.queue;
     if (values.help) {
       process.stdout.write(WORKER_HELP);
       return 0;
@@ -77,10 +82,11 @@ export async function main(args: string[]): Promise<number> {
     if (values.queue === undefined) throw new UsageError("rexec worker needs --queue <redis-url>, e.g. --queue redis://127.0.0.1:6379");
     if (!/^rediss?:\/\//i.test(values.queue)) throw new UsageError(`--queue must be a redis:// or rediss:// URL, got "${redact(values.queue).slice(0, 100)}"`);
     timeoutMs = shutdownTimeout(values);
-    const duration = (flag: "lock-duration" | "stalled-interval" | "job-timeout"): number | undefined => (values[flag] === undefined ? undefined : parseDuration(values[flag], `--${flag}`));
+    const duration = (flag: "lock-duration" | "stalled-interval" | "job-timeout" | "connect-timeout"): number | undefined => (values[flag] === undefined ? undefined : parseDuration(values[flag], `--${flag}`));
     const lockDurationMs = duration("lock-duration");
     const stalledIntervalMs = duration("stalled-interval");
     const jobTimeoutMs = duration("job-timeout");
+    const connectTimeoutMs = duration("connect-timeout");
     const maxStalledCount = parseCount(values["max-stalled"], "--max-stalled", 0);
     const prefetch = parseCount(values.prefetch, "--prefetch", 0);
     const metricsPort = parseCount(values["metrics-port"], "--metrics-port", 0);
@@ -95,6 +101,7 @@ export async function main(args: string[]): Promise<number> {
       ...(lockDurationMs === undefined ? {} : { lockDurationMs }),
       ...(stalledIntervalMs === undefined ? {} : { stalledIntervalMs }),
       ...(jobTimeoutMs === undefined ? {} : { jobTimeoutMs }),
+      ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
       ...(maxStalledCount === undefined ? {} : { maxStalledCount }),
       ...(prefetch === undefined ? {} : { prefetch }),
       failOnGuestError: values["fail-on-guest-error"] ?? false,
@@ -110,7 +117,8 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     await worker?.close({ timeoutMs: 0 });
     await probes?.close();
-    return failure("worker", error);
+    const where = queueUrl === undefined ? "" : ` at ${redact(queueUrl)}`;
+    return failure("worker", error instanceof Error && error.message.startsWith("could not connect to Redis") ? new Error(error.message.replace("Redis", `Redis${where}`)) : error);
   }
   const running = worker;
   const endpoint = probes;

@@ -71,6 +71,12 @@ export interface QueueWorkerOptions extends RunnerOptions {
    * (`UnrecoverableError`).
    */
   readonly maxJobBytes?: number;
+  /**
+   * How long {@link startWorker} waits for Redis before it fails (default
+   * 30 000 ms). Once started, the worker rides out Redis going away and
+   * reconnects by itself.
+   */
+  readonly connectTimeoutMs?: number;
   /** Called when BullMQ or Redis reports an error (default: ignored; the worker reconnects by itself). */
   readonly onError?: (error: Error) => void;
 }
@@ -97,6 +103,10 @@ export interface QueueWorker {
  */
 export function jobTimeoutMs(limits: Limits): number {
   return limits.timeoutMs * 2 + 1000 + limits.wallTimeMs + 1000;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** `redis://…` → BullMQ connection options (BullMQ parses the URL). */
@@ -150,7 +160,8 @@ export function createProcessor(runner: JobRunner, options: { jobTimeoutMs?: num
  * ```
  */
 export async function startWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
-  const { connection, queue = DEFAULT_QUEUE, prefix, name, lockDurationMs, stalledIntervalMs, maxStalledCount, jobTimeoutMs: fixedTimeout, failOnGuestError = false, maxJobBytes = DEFAULT_MAX_JOB_BYTES, onError, prefetch, ...runnerOptions } = options;
+  const { connection, queue = DEFAULT_QUEUE, prefix, name, lockDurationMs, stalledIntervalMs, maxStalledCount, jobTimeoutMs: fixedTimeout, failOnGuestError = false, maxJobBytes = DEFAULT_MAX_JOB_BYTES, onError, prefetch, connectTimeoutMs = 30_000, ...runnerOptions } = options;
+  if (!Number.isSafeInteger(connectTimeoutMs) || connectTimeoutMs < 1) throw new RangeError(`connectTimeoutMs must be a positive number of ms, got ${String(connectTimeoutMs)}`);
   if (!Number.isSafeInteger(maxJobBytes) || maxJobBytes < 1) throw new RangeError(`maxJobBytes must be a positive number of characters, got ${String(maxJobBytes)}`);
   if (prefetch !== undefined && (!Number.isInteger(prefetch) || prefetch < 0)) throw new RangeError(`prefetch must be a whole number ≥ 0, got ${prefetch}`);
   // BullMQ hands this process threads + prefetch jobs at once; the runner holds the prefetched ones.
@@ -181,8 +192,23 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
     autorun: false,
   });
   // Without a listener an 'error' event would throw; BullMQ reconnects by itself.
-  worker.on("error", (error) => onError?.(error));
-  await worker.waitUntilReady();
+  let lastError: Error | undefined;
+  worker.on("error", (error) => {
+    lastError = error;
+    onError?.(error);
+  });
+  // Unreachable Redis: BullMQ retries for ever; a worker that never starts must say so and stop.
+  let timer: NodeJS.Timeout | undefined;
+  const ready = await Promise.race([
+    worker.waitUntilReady().then(() => true, (error: unknown) => (lastError = error instanceof Error ? error : lastError, false)),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), connectTimeoutMs))),
+  ]).finally(() => clearTimeout(timer));
+  if (!ready) {
+    // Closed by force: there is no Redis to hand anything back to, and the threads must not outlive the failure.
+    await worker.close(true).catch(() => {});
+    await runner.close({ force: true });
+    throw new Error(`could not connect to Redis within ${connectTimeoutMs} ms${lastError ? ` (${lastError.message.slice(0, 200)})` : ""}`);
+  }
   void worker.run().catch((error: unknown) => onError?.(error instanceof Error ? error : new Error(String(error))));
 
   let closing: Promise<void> | undefined;
@@ -204,7 +230,10 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
           clearTimeout(timer);
         }
         // Unfinished jobs keep their (now unrenewed) locks: BullMQ's stalled check gives them to another worker.
-        await worker.close(!finished).catch(() => {});
+        // Without Redis a graceful close waits for it for ever (seen: SIGTERM with Redis down never
+        // exited); nothing can be handed back then anyway, so close at once.
+        const connected = await Promise.race([worker.getBackend().client.then((client) => client.status === "ready", () => false), sleep(1000).then(() => false)]);
+        await worker.close(!finished || !connected).catch(() => {});
         await runner.close({ force: true });
       })();
       return closing;
