@@ -31,6 +31,7 @@ export const HELP = `rexec — run untrusted JavaScript/TypeScript in a QuickJS 
 
 Usage:
   rexec run [flags] <file|url> [args...]   run a script (.js .mjs .cjs .ts .mts .cts); args go to process.argv
+  rexec run [flags] - [args...]            ... read from stdin, like node -
   rexec eval [flags] '<code>'              run code, like node -e (stdin, require, top-level await)
   rexec eval -p '<expr>'                   ... and print its value, like node -p
   rexec repl [flags]                       interactive console (also runs piped stdin line by line)
@@ -141,6 +142,12 @@ export async function main(args: string[]): Promise<number> {
       return EXIT.OK;
     case "run":
     case "check":
+      // `run -`: the script is stdin, as with node and deno (run as eval's code, named <stdin>).
+      if (cli.command === "run" && cli.target === "-") {
+        const code = await readStdin();
+        if (code === undefined) return EXIT.USAGE;
+        return evaluate({ ...cli, target: code, print: false }, oneShotProcess(false), "<stdin>");
+      }
       // One sandbox per process: start-up latency first (see startup.ts).
       return run(cli, oneShotProcess(false));
     case "eval":
@@ -205,6 +212,26 @@ async function run(cli: CliArgs, release: (() => void) | undefined): Promise<num
   }
 }
 
+/** Longest script `run -` reads from stdin (UTF-16 code units, as a file script's own bound is the loader's). */
+const MAX_STDIN_SCRIPT = 16 * 1024 * 1024;
+
+/** All of stdin as text, or undefined (reported) when it is longer than {@link MAX_STDIN_SCRIPT}. */
+async function readStdin(): Promise<string | undefined> {
+  const chunks: string[] = [];
+  let length = 0;
+  process.stdin.setEncoding("utf8");
+  for await (const chunk of process.stdin as AsyncIterable<string>) {
+    length += chunk.length;
+    if (length > MAX_STDIN_SCRIPT) {
+      process.stderr.write(`rexec: the script on stdin is longer than ${MAX_STDIN_SCRIPT} characters\n`);
+      process.stdin.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return chunks.join("");
+}
+
 function isDirectory(path: string): boolean {
   try {
     return statSync(path).isDirectory();
@@ -214,15 +241,15 @@ function isDirectory(path: string): boolean {
 }
 
 /** `rexec eval '<code>'`: like `node -e` (prints only what the code logs); with `-p`, like `node -p`. */
-async function evaluate(cli: CliArgs, release: (() => void) | undefined): Promise<number> {
+async function evaluate(cli: CliArgs, release: (() => void) | undefined, filename = "<eval>"): Promise<number> {
   let box: Sandbox | undefined;
   try {
     box = (await import("./sandbox.js")).sandbox(cli, { stdin: true });
     await afterSetUp(box.rx, release);
-    box.inline.set("<eval>", cli.target!);
+    box.inline.set(filename, cli.target!);
     // Without -p the value is not copied out at all, as node -e ignores it: a symbol, a WeakMap
     // or a huge string is no error, and no guest getter runs to copy it.
-    const value = cli.print ? await box.rx.s_eval(cli.target!, { filename: "<eval>" }) : await box.rx.s_exec(cli.target!, { filename: "<eval>" });
+    const value = cli.print ? await box.rx.s_eval(cli.target!, { filename }) : await box.rx.s_exec(cli.target!, { filename });
     // Bounded in time and bytes whatever the value (see print.ts); --max-output bounds it too.
     if (cli.print) process.stdout.write(`${printValue(value, { colors: Boolean(process.stdout.isTTY), rawString: true, maxBytes: Math.min(cli.maxOutput ?? DEFAULT_PRINT.maxBytes, DEFAULT_PRINT.maxBytes) })}\n`);
     // Then, like node -e/-p: on until the guest is idle (its timers, host calls and reads done);

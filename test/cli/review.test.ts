@@ -138,6 +138,15 @@ describe("rexec CLI review", () => {
     }
   });
 
+  test("run - reads the script from stdin, like node - and deno run -", async () => {
+    const r = await rexec(["run", "-", "an-arg"], { input: "console.log('from stdin', process.argv.slice(2).join(' '));\nprocess.exitCode = 5;\n" });
+    assert.equal(r.code, 5, r.stderr);
+    assert.equal(r.stdout, "from stdin an-arg\n");
+    const bad = await rexec(["run", "-"], { input: "let a = 1;\nthrow new Error('boom')\n" });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^<stdin>:2:\d+\nthrow new Error\('boom'\)\n +\^/);
+  });
+
   test("process.exitCode set by the guest is the exit status, as in node (run, eval, worker mode); a getter or a non-integer is ignored", async () => {
     const file = join(dir, "exitcode.js");
     writeFileSync(file, "process.exitCode = 3; setTimeout(() => console.log('timer ran'), 5);\n");
