@@ -14,6 +14,7 @@
 import { resolveLimits, type Limits } from "../host/limits.js";
 import { MemoryHooks } from "../loader/hooks/memory-hooks.js";
 import { MAX_RUN_FILE_BYTES, MAX_RUN_FILES } from "../pool/pool.js";
+import { MAX_DEPTH as MAX_INPUT_DEPTH } from "../worker/codec.js";
 
 /** A job as a client sends it (the body of `POST /run`, or the data of a queue job). */
 export interface JobData {
@@ -103,6 +104,9 @@ export function checkJob(data: unknown, max: Limits, maxCodeBytes = Infinity, mo
   if (language !== undefined && language !== "js" && language !== "ts") throw new InvalidJobError(`"language" must be "js" or "ts"`);
   // Also within what RExecPool.run takes as files: a server with a larger body limit must still answer 400, not 500.
   const files = checkFiles(data.files, Math.min(maxCodeBytes - code.length, MAX_RUN_FILE_BYTES));
+  // The worker boundary refuses deeper values with a CloneError that reads like the guest's fault
+  // ("return a flatter value"): the client's input is what is wrong, so say so (400 / a failed job).
+  if (!nestedWithin(data.input, MAX_INPUT_DEPTH)) throw new InvalidJobError(`"input" is nested deeper than ${MAX_INPUT_DEPTH} levels; send a flatter value`);
   return {
     code,
     hasInput: Object.hasOwn(data, "input"),
@@ -197,6 +201,20 @@ export function jsonFitsIn(data: unknown, max: number): boolean {
       }
     } else size += 4;
     if (size > max) return false;
+  }
+  return true;
+}
+
+/** Whether parsed JSON `data` nests arrays/objects at most `max` levels deep (iterative: deep data cannot overflow it). */
+export function nestedWithin(data: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[data, 0]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value !== "object" || value === null) continue;
+    if (depth + 1 > max) return false;
+    for (const item of Array.isArray(value) ? value : Object.values(value)) {
+      if (typeof item === "object" && item !== null) stack.push([item, depth + 1]);
+    }
   }
   return true;
 }

@@ -61,3 +61,30 @@ describe("rexec serve: slow clients", () => {
     assert.equal((await response.json()).value, 5);
   });
 });
+
+describe("rexec serve: hostile input", () => {
+  let server: RExecServer;
+  let url: string;
+  before(async () => {
+    server = createServer({ concurrency: 1 });
+    url = await server.listen({ host: "127.0.0.1", port: 0 });
+  });
+  after(() => server.close({ timeoutMs: 0 }));
+
+  const nested = async (depth: number): Promise<{ status: number; json: any }> => {
+    const body = `{"code":"let n = 0, v = input; while (Array.isArray(v)) { v = v[0]; n++ } n","input":${"[".repeat(depth)}${"]".repeat(depth)}}`;
+    const response = await fetch(`${url}/run`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    return { status: response.status, json: await response.json() };
+  };
+
+  it("input nested deeper than the worker boundary takes is the client's error (400 InvalidJobError), not the guest's (422 CloneError); at the bound it runs", async () => {
+    const deep = await nested(2001);
+    assert.equal(deep.status, 400);
+    assert.equal(deep.json.error.name, "InvalidJobError");
+    assert.match(deep.json.error.message, /"input" is nested deeper than 2000 levels/);
+    const atBound = await nested(2000);
+    assert.equal(atBound.status, 200);
+    assert.equal(atBound.json.value, 2000);
+  });
+});
+
