@@ -21,7 +21,8 @@
 import { readFileSync, statSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { OpenMode } from "../host/open-mode.js";
-import { canonicalHostPath, PathGrants } from "../loader/hooks/path-grants.js";
+import { canonicalHostPath, type PathGrants } from "../loader/hooks/path-grants.js";
+import { CliGrants } from "./cli-grants.js";
 import { FileSystemHooks } from "../loader/hooks/file-system-hooks.js";
 import { GuestError, RestrictedError, SystemExit } from "../host/errors.js";
 import { PythonRExec } from "../python/python-rexec.js";
@@ -93,12 +94,12 @@ export async function runPython(cli: CliArgs): Promise<number> {
     }
     const script = realFile(cli.target!);
     if (script === undefined) throw new UsageError(`cannot find the script ${cli.target}`);
-    const grants = new PathGrants({
+    const grants = new CliGrants({
       read: cli.perms["allow-read"] ?? (cli.allowAll ? true : []),
       write: [],
       denyRead: cli.perms["deny-read"] ?? [],
       denyWrite: [],
-    });
+    }, cli.allowAll);
     const Python = cliPython(grants, 8 * 1024 * 1024);
     rx = new Python({
       hooks: new FileSystemHooks({ root: dirname(script) }),

@@ -19,6 +19,7 @@ import type { OpenMode } from "../host/open-mode.js";
 import type { RHooks } from "../loader/types.js";
 import { HostPathHooks } from "../loader/hooks/host-path-hooks.js";
 import { isAtOrBelow, PathGrants, type PathGrant } from "../loader/hooks/path-grants.js";
+import { CliGrants } from "./cli-grants.js";
 import { readText, type SourceLookup } from "./report.js";
 import { escapeLogLine } from "../host/verbose.js";
 import { UsageError, type CliArgs, type Grant } from "./options.js";
@@ -93,12 +94,12 @@ export function sandbox(cli: CliArgs, extra: SandboxExtra): Sandbox {
     }
     hooks = new RemoteModules(extra.url, importAllow, importDeny);
   } else {
-    grants = new PathGrants({
+    grants = new CliGrants({
       read: allowed(cli, cli.perms["allow-read"]),
       write: allowed(cli, cli.perms["allow-write"]),
       denyRead: cli.perms["deny-read"] ?? [],
       denyWrite: cli.perms["deny-write"] ?? [],
-    });
+    }, cli.allowAll);
     const remote = importAllow === true || importAllow.length > 0 ? new RemoteModules("http://localhost/", importAllow, importDeny) : undefined;
     hooks = new HostPathHooks({
       grants,

@@ -147,6 +147,25 @@ describe("rexec CLI review", () => {
     assert.match(bad.stderr, /^<stdin>:2:\d+\nthrow new Error\('boom'\)\n +\^/);
   });
 
+  test("a bare --allow-read/--allow-write does not reach the process entries in /proc (environment, memory, open files) without -A, as in Deno", async () => {
+    const env = { REXEC_REVIEW_SECRET: "s3cr3t" };
+    for (const path of ["/proc/self/environ", "/proc/thread-self/environ", "/dev/fd/0", `/proc/${process.pid}/environ`]) {
+      const r = await rexec(["eval", "-R", `const fs = require("fs"); console.log(fs.readFileSync(${JSON.stringify(path)}, "utf8").includes("s3cr3t"))`], { env });
+      assert.equal(r.code, 7, `${path}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /rerun with --allow-all/, path);
+    }
+    const module = await rexec(["eval", "-R", "require('/proc/self/environ')"], { env });
+    assert.equal(module.code, 7, module.stderr);
+    const write = await rexec(["eval", "-W", "require('fs').writeFileSync('/proc/self/comm', 'x')"]);
+    assert.equal(write.code, 7, write.stderr);
+    assert.match(write.stderr, /--allow-all/);
+    const all = await rexec(["eval", "-A", "console.log(require('fs').readFileSync('/proc/self/environ', 'utf8').includes('s3cr3t'))"], { env });
+    assert.equal(all.code, 0, all.stderr);
+    assert.equal(all.stdout, "true\n");
+    const cpu = await rexec(["eval", "-R", "console.log(require('fs').readFileSync('/proc/cpuinfo', 'utf8').length > 0)"]);
+    assert.equal(cpu.stdout, "true\n", cpu.stderr);
+  });
+
   test("process.exitCode set by the guest is the exit status, as in node (run, eval, worker mode); a getter or a non-integer is ignored", async () => {
     const file = join(dir, "exitcode.js");
     writeFileSync(file, "process.exitCode = 3; setTimeout(() => console.log('timer ran'), 5);\n");
