@@ -120,7 +120,8 @@ export function createServer(options: ServerOptions = {}): RExecServer {
   app.addHook("onRequest", async (request, reply) => {
     // The matched route, not the raw URL: "/health/../run" and the like are not probes.
     const route = request.routeOptions.url;
-    if (authorized === undefined || (request.method === "GET" && (route === "/health" || route === "/ready"))) return;
+    // HEAD too: some load balancers probe with it (fastify answers HEAD on GET routes).
+    if (authorized === undefined || ((request.method === "GET" || request.method === "HEAD") && (route === "/health" || route === "/ready"))) return;
     if (!authorized(request.headers.authorization)) {
       metrics.reject("unauthorized");
       reply.header("www-authenticate", 'Bearer realm="rexec"');

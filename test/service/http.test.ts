@@ -258,6 +258,10 @@ describe("rexec serve (library): admission and the bearer token", () => {
     assert.equal((await post(`${url}/run`, { code: "1" }, { authorization: `bearer  ${TOKEN} ` })).status, 200);
     assert.equal((await fetch(`${url}/health`)).status, 200);
     assert.equal((await fetch(`${url}/ready`)).status, 200);
+    // Load balancers that probe with HEAD: open as well (only the probes).
+    assert.equal((await fetch(`${url}/health`, { method: "HEAD" })).status, 200);
+    assert.equal((await fetch(`${url}/ready`, { method: "HEAD" })).status, 200);
+    assert.equal((await fetch(`${url}/metrics`, { method: "HEAD" })).status, 401);
   });
 });
 
