@@ -14,6 +14,7 @@
 import { createInterface, type Completer } from "node:readline";
 import { historyFile, loadHistory, saveHistory } from "./repl-history.js";
 import { completer } from "./repl-complete.js";
+import { leftOpen } from "./repl-incomplete.js";
 import { AbortError, GuestError, SystemExit } from "../host/errors.js";
 import type { RExec } from "../host/rexec.js";
 import type { CliArgs } from "./options.js";
@@ -36,9 +37,9 @@ Each input runs in one persistent restricted sandbox; limits apply per input.
 export const MAX_ENTRY = 16 * 1024;
 
 /** Is this syntax error just an input that is not finished yet? */
-function incomplete(error: unknown): boolean {
-  return error instanceof GuestError && error.guestName === "SyntaxError" &&
-    /unexpected end of (input|string)|unexpected token in expression: ''|expecting/.test(error.message);
+function incomplete(error: unknown, input: string): boolean {
+  if (!(error instanceof GuestError && error.guestName === "SyntaxError")) return false;
+  return /unexpected end of (input|string|comment)|unexpected token in expression: ''|expecting/.test(error.message) || leftOpen(input);
 }
 
 /** Run the REPL; resolves to the exit code. */
@@ -119,7 +120,7 @@ export async function runRepl(cli: CliArgs, makeSandbox: (extra: { stdin?: boole
       box.inline.delete(filename);
       process.stdout.write(`${printValue(value, { colors: terminal, depth: 4, maxBytes: Math.min(cli.maxOutput ?? DEFAULT_PRINT.maxBytes, DEFAULT_PRINT.maxBytes) })}\n`);
     } catch (error) {
-      if (incomplete(error) && line.trim() !== "") {
+      if (incomplete(error, input) && line.trim() !== "") {
         pending = input;
         counter--;
         prompt(true);

@@ -166,6 +166,13 @@ describe("rexec CLI review", () => {
     assert.equal(cpu.stdout, "true\n", cpu.stderr);
   });
 
+  test("REPL: an entry left open across lines (an object, a class, a call, a comment) waits for its next line, like node", async () => {
+    const input = "const o = {\n  a: 1,\n  b: [1,\n2]\n}\no.b\nclass A {\n  m() { return 5 }\n}\nnew A().m()\nMath.max(1, {\n  x: 2 }.x)\n/* a\ncomment */ 'after'\n({ 1a: 2 })\n3\n";
+    const r = await rexec(["repl"], { input });
+    assert.equal(r.stdout, "undefined\n[ 1, 2 ]\nundefined\n5\n2\n'after'\n3\n", r.stderr);
+    assert.equal((r.stderr.match(/SyntaxError/g) ?? []).length, 1, r.stderr);
+  });
+
   test("process.exitCode set by the guest is the exit status, as in node (run, eval, worker mode); a getter or a non-integer is ignored", async () => {
     const file = join(dir, "exitcode.js");
     writeFileSync(file, "process.exitCode = 3; setTimeout(() => console.log('timer ran'), 5);\n");
