@@ -68,7 +68,12 @@ export async function main(args: string[]): Promise<number> {
       shutdownTimeoutMs: timeoutMs,
       logger: values.log ?? false,
     });
-    const url = await server.listen({ host: values.host ?? "127.0.0.1", port });
+    const host = values.host ?? "127.0.0.1";
+    const url = await server.listen({ host, port }).catch((error: NodeJS.ErrnoException) => {
+      // An address this machine does not have is the flag's fault (exit 2); a port in use is not.
+      const message = `cannot listen on ${JSON.stringify(host.slice(0, 100))} port ${port}: ${error.message}`;
+      throw error.code === "ENOTFOUND" || error.code === "EADDRNOTAVAIL" || error.code === "EAI_AGAIN" ? new UsageError(`--host: ${message}`) : new Error(message);
+    });
     process.stdout.write(`rexec serve: listening on ${url}${token === undefined ? "" : " (bearer token required)"}\n`);
   } catch (error) {
     await server?.close({ timeoutMs: 0 });

@@ -73,12 +73,20 @@ describe("rexec serve (the CLI process)", () => {
       [serveMain, ["--timeout", "soon"], /--timeout: "soon" is not a duration/],
       [serveMain, ["extra"], /takes no arguments/],
       [serveMain, ["--allow-module", "child_process"], /--allow-module: unknown module "child_process"/],
+      [serveMain, ["--port", "0", "--threads", "1", "--host", "999.1.1.1"], /--host: cannot listen on "999.1.1.1" port 0: .*ENOTFOUND/],
+      [serveMain, ["--request-timeout", "soon"], /--request-timeout: "soon" is not a duration/],
+      [workerMain, ["--queue", "redis://127.0.0.1:1", "--connect-timeout", "never"], /--connect-timeout: "never" is not a duration/],
     ];
     for (const [main, args, pattern] of cases) {
       const { code, stderr } = await capture(() => main(args));
       assert.equal(code, 2, args.join(" "));
       assert.match(stderr, pattern, args.join(" "));
     }
+    // Unreachable Redis: the worker says so and exits 70 (no password in the message), not wait for ever.
+    const unreachable = await capture(() => workerMain(["--queue", "redis://user:hunter2@127.0.0.1:1", "--threads", "1", "--connect-timeout", "300ms"]));
+    assert.equal(unreachable.code, 70);
+    assert.match(unreachable.stderr, /could not connect to Redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:1 within 300 ms \(connect ECONNREFUSED/);
+    assert.doesNotMatch(unreachable.stderr, /hunter2/);
   });
 
   it("rexec eval never loads fastify, BullMQ, prom-client or ioredis (serve does: the guard bites)", async () => {
