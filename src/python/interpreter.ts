@@ -199,11 +199,15 @@ export class Interpreter {
   /** The reply to one guest request: never throws, never larger than the exchange. */
   private async answerHost(requestJson: Uint8Array): Promise<Uint8Array> {
     const services = this.services;
-    this.pauseCpu();
     let answer: Record<string, unknown>;
     try {
-      answer = services ? await services.host(parseRequest(requestJson)) : { error: "no call is running" };
+      // Parsing is the guest's cost (seconds for a large, deeply nested request the guest writes for free): it
+      // runs on the guest's CPU budget, which pauses only for the host function itself.
+      const request = parseRequest(requestJson);
+      this.pauseCpu();
+      answer = services ? await services.host(request) : { error: "no call is running" };
     } catch (error) {
+      this.pauseCpu();
       answer = { error: error instanceof Error ? error.message.slice(0, 1000) : "host function failed" };
     }
     let bytes: Uint8Array;

@@ -4,7 +4,7 @@
 // The bound is CPython's own for the same reason: 4,300 digits (sys.get_int_max_str_digits()).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CloneError, GuestError } from "../../src/host/errors.js";
+import { CloneError, GuestError, TimeoutError } from "../../src/host/errors.js";
 import { fromGuest, MAX_BIGINT_DIGITS } from "../../src/python/codec.js";
 import { PythonRExec } from "../../src/python/python-rexec.js";
 
@@ -32,6 +32,28 @@ answer`);
     assert.ok(error instanceof GuestError && error.guestName === "ValueError" && /4300 digits/.test(error.message), String(error));
     assert.equal(await rx.r_eval("take(10**4000)\n10**4000 == int('1' + '0' * 4000)"), true);
     assert.equal(seen.length, 1);
+  } finally {
+    rx.dispose();
+  }
+});
+
+test("the host's time parsing a guest's requests counts against the guest's timeoutMs", async () => {
+  // The CPU timer paused before the host parsed a request, so a guest writing large, deeply nested requests (which
+  // cost it ~nothing: the same bytes each time) held the host's event loop ~2 s per request until wallTimeMs,
+  // whatever its timeoutMs. Seen failing: TimeoutError at wallTimeMs (10 s) with timeoutMs 500.
+  const rx = new PythonRExec({ spare: false, limits: { timeoutMs: 500, wallTimeMs: 10_000, resultBytes: 2 * 2 ** 20 }, globals: { noop: () => {} } });
+  try {
+    await rx.r_eval("1");
+    const started = performance.now();
+    const error = await rx.r_exec(String.raw`import os
+req = b'{"op":"call","args":["noop",' + b'[[0],' * (2**20 // 5) + b'0]]}'
+f = os.open('/dev/rexec_host', os.O_RDWR)
+while True:
+    os.write(f, req)
+    os.read(f, 1 << 16)`).catch((e: unknown) => e);
+    const elapsed = performance.now() - started;
+    assert.ok(error instanceof TimeoutError && error.limit === "timeoutMs", String(error));
+    assert.ok(elapsed < 6000, `stopped after ${Math.round(elapsed)} ms`);
   } finally {
     rx.dispose();
   }
