@@ -7,7 +7,7 @@
  */
 import { ServiceMetrics } from "../service/metrics.js";
 import { startMetricsServer, type MetricsServer } from "../service/metrics-server.js";
-import { DEFAULT_QUEUE, startWorker, type QueueWorker } from "../service/queue-worker.js";
+import { DEFAULT_QUEUE, redisUrlProblem, startWorker, type QueueWorker } from "../service/queue-worker.js";
 import { parseDuration, parseSize, UsageError } from "./options.js";
 import { COMMON_HELP, COMMON_OPTIONS, failure, parseCount, parseFlags, runnerFromFlags, shutdownTimeout, untilSignal } from "./service-flags.js";
 
@@ -80,7 +80,8 @@ export async function main(args: string[]): Promise<number> {
     }
     if (positionals.length > 0) throw new UsageError(`rexec worker takes no arguments (got "${positionals[0]}")`);
     if (values.queue === undefined) throw new UsageError("rexec worker needs --queue <redis-url>, e.g. --queue redis://127.0.0.1:6379");
-    if (!/^rediss?:\/\//i.test(values.queue)) throw new UsageError(`--queue must be a redis:// or rediss:// URL, got "${redact(values.queue).slice(0, 100)}"`);
+    const problem = redisUrlProblem(values.queue);
+    if (problem !== undefined) throw new UsageError(`--queue ${problem}, got "${redact(values.queue).slice(0, 100)}"`);
     timeoutMs = shutdownTimeout(values);
     const duration = (flag: "lock-duration" | "stalled-interval" | "job-timeout" | "connect-timeout"): number | undefined => (values[flag] === undefined ? undefined : parseDuration(values[flag], `--${flag}`));
     const lockDurationMs = duration("lock-duration");

@@ -109,10 +109,30 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
+/**
+ * What is wrong with a Redis URL, or undefined if nothing. ioredis takes a
+ * malformed one (no host, port 99999, "[zz") without complaint and then fails
+ * with "Cannot read properties of undefined" or connects to localhost.
+ */
+export function redisUrlProblem(url: string): string | undefined {
+  if (!/^rediss?:\/\//i.test(url)) return "must be a redis:// or rediss:// URL";
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "is not a valid URL (redis://[user:password@]host[:port][/db])";
+  }
+  if (parsed.hostname === "") return "names no host (redis://host[:port][/db])";
+  if (!/^(\/\d*)?$/.test(parsed.pathname)) return "has a database that is not a number (redis://host:port/0)";
+  return undefined;
+}
+
 /** `redis://…` → BullMQ connection options (BullMQ parses the URL). */
 function connectionOf(connection: string | ConnectionOptions): ConnectionOptions {
   if (typeof connection !== "string") return connection;
-  if (!/^rediss?:\/\//i.test(connection)) throw new TypeError(`the Redis connection must be a redis:// or rediss:// URL, got "${connection.slice(0, 100)}"`);
+  const problem = redisUrlProblem(connection);
+  // The URL itself is not quoted: it may hold a password.
+  if (problem !== undefined) throw new TypeError(`the Redis connection URL ${problem}`);
   // Workers block on Redis commands: BullMQ requires maxRetriesPerRequest null.
   return { url: connection, maxRetriesPerRequest: null };
 }

@@ -67,6 +67,10 @@ describe("rexec serve (the CLI process)", () => {
     const cases: [(args: string[]) => Promise<number>, string[], RegExp][] = [
       [workerMain, [], /needs --queue <redis-url>/],
       [workerMain, ["--queue", "http://127.0.0.1:6379"], /redis:\/\/ or rediss:\/\//],
+      [workerMain, ["--queue", "redis://"], /--queue names no host/],
+      [workerMain, ["--queue", "redis://:pw@[zz"], /--queue is not a valid URL/],
+      [workerMain, ["--queue", "redis://127.0.0.1:99999"], /--queue is not a valid URL/],
+      [workerMain, ["--queue", "redis://127.0.0.1:6379/abc"], /--queue has a database that is not a number/],
       [workerMain, ["--queue", "redis://127.0.0.1:1", "--metrics-port", "99999"], /--metrics-port: 99999 is not a port/],
       [serveMain, ["--port", "http"], /--port: "http" must be a whole number/],
       [serveMain, ["--bogus"], /Unknown option '--bogus'/],
