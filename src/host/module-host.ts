@@ -385,20 +385,27 @@ export class ModuleHost {
             fs.mkdir(path);
             return this.realm.copyInto(engine, [true, undefined]);
           }
-          // { recursive: true }: the missing parents too, each through the gate (as node: an
-          // existing directory is no error). The path is at most MAX_GUEST_NAME long, so is the walk.
-          const missing: string[] = [];
-          for (let p = path; fs.stat(p) === undefined; ) {
-            missing.push(p);
-            const up = p.slice(0, p.lastIndexOf("/")) || "/";
-            if (up === p) break;
-            p = up;
-          }
-          if (missing.length === 0 && fs.stat(path)?.kind !== "directory") fs.mkdir(path); // EEXIST, as node
-          for (const dir of missing.reverse()) {
+          // { recursive: true }: the missing parents too, each through the write gate, made
+          // top-down as node does (no stat: write access alone must do). An existing directory is
+          // no error. The path is at most MAX_GUEST_NAME long, so is the recursion.
+          const make = (dir: string): void => {
             if (dir !== path) this.gate(dir, "w");
-            fs.mkdir(dir);
-          }
+            try {
+              fs.mkdir(dir);
+            } catch (error) {
+              const code = (error as { code?: unknown }).code;
+              if (code === "EEXIST") {
+                let kind: string | undefined = "directory";
+                try { kind = fs.stat(dir)?.kind; } catch { /* unreadable: taken as the directory it most likely is */ }
+                if (kind === "directory") return;
+              }
+              const up = dir.slice(0, dir.lastIndexOf("/")) || "/";
+              if (code !== "ENOENT" || up === dir) throw error;
+              make(up);
+              fs.mkdir(dir);
+            }
+          };
+          make(path);
           return this.realm.copyInto(engine, [true, undefined]);
         }
         case "unlink":

@@ -79,6 +79,13 @@ describe("rexec CLI review", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '["c"]\n');
     assert.ok(existsSync(join(out, "a/b/c/x.txt")));
+    // Write access alone is enough (node needs no read of the parents either), in worker mode too.
+    const writeOnly = await rexec(["eval", "--isolate=worker", `-W=${out}`, `const fs = require("fs"); fs.mkdirSync(${JSON.stringify(join(out, "w/x/y"))}, { recursive: true }); fs.mkdirSync(${JSON.stringify(join(out, "w/x"))}, { recursive: true })`]);
+    assert.equal(writeOnly.code, 0, writeOnly.stderr);
+    assert.ok(existsSync(join(out, "w/x/y")));
+    const onFile = await rexec(["eval", `-W=${out}`, `-R=${out}`, `require("fs").mkdirSync(${JSON.stringify(join(out, "a/b/c/x.txt"))}, { recursive: true })`]);
+    assert.equal(onFile.code, 1, onFile.stderr);
+    assert.match(onFile.stderr, /EEXIST/);
     const outside = await rexec(["eval", `--allow-write=${out}`, `require("fs").mkdirSync(${JSON.stringify(join(dir, "no/such"))}, { recursive: true })`]);
     assert.equal(outside.code, 7, outside.stderr);
     assert.match(outside.stderr, /--allow-write=/);
