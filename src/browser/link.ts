@@ -22,7 +22,9 @@ export type LinkMessage =
   /** Cancel the `call` numbered `seq` (its AbortSignal on the answering side fires). */
   | { readonly t: "abort"; readonly seq: number }
   /** The worker is alive (not held by guest code): see web-worker-rexec.ts. */
-  | { readonly t: "beat" };
+  | { readonly t: "beat" }
+  /** The other side collected its proxies of these exported functions: forget them. */
+  | { readonly t: "release"; readonly ids: readonly number[] };
 
 /** What the worker reports about its sandbox after each call. */
 export interface RunStats {
@@ -52,7 +54,7 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
-/** Most functions one side may export over a link's life; a guest that keeps handing out functions is refused past it. */
+/** Most functions one side may have exported and not yet released; a guest that keeps handing out functions it keeps alive is refused past it. */
 const MAX_FUNCTIONS = 100_000;
 
 export class Link {
@@ -65,6 +67,14 @@ export class Link {
   #nextSeq = 1;
   /** Set once the other side is gone: what every later request rejects with (see {@link close}). */
   #closed: (() => unknown) | undefined;
+  /**
+   * Proxies of the other side's functions that this side's code dropped: their ids are sent back
+   * (batched) so the other side forgets the function. Without it every function that ever
+   * crossed stayed in the exporting side's table: 1 000 `r_import`s of a 100-function module
+   * filled it and the sandbox could return no function again.
+   */
+  readonly #registry = new FinalizationRegistry<number>((id) => this.#queueRelease(id));
+  #released: number[] = [];
   /** Handles `call` messages (the worker side). */
   onCall: ((method: string, args: unknown[], signal: AbortSignal) => Promise<{ ok: boolean; value: unknown; stats?: RunStats }>) | undefined;
 
@@ -86,8 +96,20 @@ export class Link {
       return reply.value;
     };
     Object.defineProperty(call, "name", { value: name });
+    this.#registry.register(call, id);
     return call;
   };
+
+  #queueRelease(id: number): void {
+    if (this.#closed) return;
+    this.#released.push(id);
+    if (this.#released.length > 1) return;
+    setTimeout(() => {
+      const ids = this.#released;
+      this.#released = [];
+      if (!this.#closed && ids.length > 0) this.#port.postMessage({ t: "release", ids });
+    }, 0);
+  }
 
   /** Send a request; resolves with the decoded reply value. `onSent` learns its number (to {@link abort} it). */
   request(message: { t: "call"; method: string; args: Wire } | { t: "fn"; id: number; args: Wire }, onSent?: (seq: number) => void): Promise<Reply> {
@@ -131,6 +153,10 @@ export class Link {
   /** Handle one message from the other side. */
   async handle(message: LinkMessage): Promise<void> {
     if (message.t === "beat") return;
+    if (message.t === "release") {
+      if (Array.isArray(message.ids)) for (const id of message.ids) this.#functions.delete(id);
+      return;
+    }
     if (message.t === "abort") {
       this.#answering.get(message.seq)?.abort();
       return;

@@ -22,8 +22,8 @@ import { buildBrowser } from "../../scripts/build-browser.mjs";
 export const root = fileURLToPath(new URL("../..", import.meta.url));
 export const outputDir = join(root, "test-output");
 
-/** Chromium's flags here: headless, no GPU, and no background networking (the machine has no network; without these it stalls). */
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+/** Chromium's flags here: headless, no GPU, and no background networking (the machine has no network; without these it stalls); `gc()` for tests of what collection releases. */
+const ARGS = ["--js-flags=--expose-gc", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 export interface Harness {
   readonly url: string;

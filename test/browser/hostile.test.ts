@@ -137,3 +137,21 @@ test("a wasm binary that is not the engine this build was made with (a stale cac
     return [page, worker];`);
   for (const seen of r) assert.match(seen, /\/other-engine\.wasm is not the engine this build of rexec was made with \(sha256 [0-9a-f]{12}/);
 });
+
+test("functions that crossed from the worker and were dropped by the page are released: 1 100 r_imports of a 100-function module keep working (the link's table held every one: refused past 100 000)", async () => {
+  const r = await inPage<unknown>(`
+    const src = Array.from({ length: 100 }, (_, i) => "export const f" + i + " = () => " + i + ";").join("\\n");
+    const wx = new m.WebWorkerRExec({ files: { "/lib.js": src } });
+    try {
+      let i = 0;
+      try {
+        for (; i < 1100; i++) {
+          await wx.r_import("/lib.js");
+          if (i % 100 === 99) { gc(); await new Promise((r) => setTimeout(r, 20)); }
+        }
+      } catch (e) { return [e.name, e.message, i]; }
+      const ns = await wx.r_import("/lib.js");
+      return ["ok", await ns.f7()];
+    } finally { wx.dispose(); }`);
+  assert.deepEqual(r, ["ok", 7]);
+});
