@@ -156,6 +156,7 @@ export class PythonRExec {
       maxFiles: wholeNumber(fsOptions.files ?? 2000, "fileSystem.files"),
       ...((options as { [UNSAFE_NO_FIREWALL]?: boolean })[UNSAFE_NO_FIREWALL] === true ? { unsafeNoFirewall: true } : {}),
     };
+    checkStdio(options.stdio);
     const env: Record<string, string> = {};
     for (const name of this.okEnv) if (process.env[name] !== undefined) env[name] = process.env[name]!;
     const argv = strings(options.argv ?? ["main.py"], "argv");
@@ -364,17 +365,30 @@ export class PythonRExec {
     const captured = { stdout: "", stderr: "" };
     if (out === "capture") this.captured = captured;
     const sink = out === "capture" ? undefined : this.stdioWriters();
+    // The host's own stdio target may throw; it runs in a message handler, where a throw would end the host
+    // process: the first error is kept (later output dropped) and the call rejects with it.
+    let sinkError: { error: unknown } | undefined;
     this.restrictedDuringCall = undefined;
     this.stdioCall = out === "stdio";
     const outcome = await interpreter.call(body, this.limits.timeoutMs, this.limits.wallTimeMs, {
       host: (request) => this.serveHost(request),
       output: (stream, chunk) => {
         const text = this.decoder[stream].decode(chunk, { stream: true });
-        if (sink) sink[stream](text);
-        else captured[stream] += text;
+        if (!sink) {
+          captured[stream] += text;
+          return;
+        }
+        if (sinkError) return;
+        try {
+          sink[stream](text);
+        } catch (error) {
+          sinkError = { error };
+        }
       },
     }, this.r_open === PythonRExec.prototype.r_open ? DEFAULT_OPEN_DIRS : undefined);
-    return this.settle(outcome);
+    const value = this.settle(outcome);
+    if (sinkError) throw sinkError.error;
+    return value;
   }
 
   private stdioWriters(): Record<"stdout" | "stderr", (text: string) => void> {
@@ -463,6 +477,22 @@ const DEFAULT_OPEN_DIRS = Object.freeze(["/tmp", "/home/guest"]);
 /** Absolute, normalised (no `.`, `..`, `//`, trailing `/`), without NUL, shorter than PATH_MAX: what the worker asks about. */
 function isCanonicalPath(path: string): boolean {
   return path.length < 4096 && path.startsWith("/") && !path.includes("\0") && posix.normalize(path) === path && (path === "/" || !path.endsWith("/"));
+}
+
+/** The stdio option's shape, checked up front (its targets are called later, far from the constructor). */
+function checkStdio(stdio: unknown): void {
+  if (stdio === undefined) return;
+  if (typeof stdio !== "object" || stdio === null) throw new TypeError("options.stdio must be an object like { stdin, stdout, stderr }");
+  const { stdin, stdout, stderr } = stdio as Record<string, unknown>;
+  for (const [name, target] of [["stdout", stdout], ["stderr", stderr]] as const) {
+    if (target === undefined || typeof target === "function") continue;
+    if (typeof target !== "object" || target === null || typeof (target as { write?: unknown }).write !== "function") {
+      throw new TypeError(`stdio.${name} must be a writable stream or a function (text: string) => void`);
+    }
+  }
+  if (stdin !== undefined && (typeof stdin !== "object" || stdin === null || typeof (stdin as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== "function")) {
+    throw new TypeError("stdio.stdin must be a readable stream");
+  }
 }
 
 function strings(value: unknown, name: string): readonly string[] {

@@ -51,3 +51,25 @@ test("an exception with a huge class name or file name is still that exception (
   }
   assert.equal(await rx.r_eval("'alive'"), "alive");
 });
+
+test("stdio targets: a bad one is a TypeError at construction; one that throws rejects the call, never the host process", async () => {
+  // Output reaches the host by message; the target was called from the worker's message handler, so a target
+  // that threw (or stdio.stdout: 5) was an uncaught exception that ended the host process. Seen failing: both.
+  assert.throws(() => new PythonRExec({ spare: false, stdio: { stdout: 5 as never } }), TypeError);
+  assert.throws(() => new PythonRExec({ spare: false, stdio: { stderr: {} as never } }), TypeError);
+  assert.throws(() => new PythonRExec({ spare: false, stdio: { stdin: "text" as never } }), TypeError);
+  let written = "";
+  const failing = new PythonRExec({
+    spare: false,
+    stdio: { stdout: (text) => { if (text.includes("boom")) throw new RangeError("the sink is full"); written += text; } },
+  });
+  try {
+    const error = await failing.s_exec("print('one')\nprint('boom')\nprint('two')").catch((e: unknown) => e);
+    assert.ok(error instanceof RangeError && error.message === "the sink is full", String(error));
+    assert.equal(written, "one\n");
+    await failing.s_exec("print('again')");
+    assert.equal(written, "one\nagain\n");
+  } finally {
+    failing.dispose();
+  }
+});
