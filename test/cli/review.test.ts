@@ -24,7 +24,7 @@ function intoHead(args: string[]): Promise<{ status: string; stdout: string; std
   });
 }
 
-describe("rexec CLI review", () => {
+describe("rexec CLI review", { concurrency: 3 }, () => {
   let dir: string;
   before(() => {
     dir = realpathSync(mkdtempSync(join(tmpdir(), "rexec-review-")));
