@@ -20,6 +20,10 @@ function digest(text: string): Buffer {
 /** A checker of `Authorization: Bearer <token>` headers for one token. */
 export function bearerChecker(token: string): (header: string | undefined) => boolean {
   if (typeof token !== "string" || token.length === 0) throw new TypeError("the bearer token must be a non-empty string");
+  // Such a token can never arrive intact in an Authorization header (a trailing newline from a
+  // secrets file; non-ASCII, which node reads as latin1): every request would be refused. Say so at start.
+  if (/[^\x21-\x7e]/.test(token)) throw new TypeError("the bearer token must be visible ASCII characters: no spaces, newlines, control or non-ASCII characters");
+  if (token.length > MAX_HEADER - 16) throw new TypeError(`the bearer token must be at most ${MAX_HEADER - 16} characters`);
   const expected = digest(token);
   return (header) => {
     if (typeof header !== "string" || header.length > MAX_HEADER) return false;

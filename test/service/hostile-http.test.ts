@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { createServer, type RExecServer } from "../../src/service/index.ts";
+import { bearerChecker } from "../../src/service/auth.ts";
 import { until } from "./helpers.ts";
 
 /** Open a raw connection, write `text`, and resolve with what the server sent and when it closed (ms). */
@@ -85,6 +86,17 @@ describe("rexec serve: hostile input", () => {
     const atBound = await nested(2000);
     assert.equal(atBound.status, 200);
     assert.equal(atBound.json.value, 2000);
+  });
+});
+
+describe("rexec serve: the bearer token itself", () => {
+  it("a token no header can carry (a trailing newline, spaces, control or non-ASCII characters, too long) is refused at start, not by 401 on every request", () => {
+    for (const token of ["secret\n", "two words", "tab\tbed", "nul\u0000", "pässword", "x".repeat(5000)]) {
+      assert.throws(() => bearerChecker(token), TypeError, JSON.stringify(token).slice(0, 20));
+    }
+    const check = bearerChecker("s3cr3t-._~+/=");
+    assert.equal(check("Bearer s3cr3t-._~+/="), true);
+    assert.equal(check("Bearer s3cr3t"), false);
   });
 });
 
