@@ -22,6 +22,7 @@ import { BOOT_PY, RUN_LINE, SNAPSHOT_IMPORTS } from "./boot-py.js";
 import { fromGuest } from "./codec.js";
 import { wasmApi } from "./pyodide-files.js";
 import { askThroughExchange, exchangeCapacity } from "./host-exchange.js";
+import { sealReadOnlyTrees } from "./fs-seal.js";
 import type { BootData, CallReply, CallRequest, FromWorker, ToWorker } from "./py-protocol.js";
 
 // Pyodide reports some failures on the console; in this thread that is never
@@ -174,6 +175,7 @@ async function boot(): Promise<void> {
   fileSystem = FS;
   firewall.attach({ UTF8ToString: (p) => M.UTF8ToString(p), heap: () => new Uint8Array(memory!.buffer), FS, PATH: py.PATH ?? M.PATH });
   installQuotas(py, data.fsQuotaBytes, data.maxFiles);
+  const seal = sealReadOnlyTrees(FS);
   installDevices(FS);
   const sink = (stream: "stdout" | "stderr") => ({
     write(buffer: Uint8Array): number {
@@ -220,6 +222,7 @@ async function boot(): Promise<void> {
   });
   const runLine: number = M.stringToNewUTF8(RUN_LINE);
   // Nothing of Pyodide's JS API is used from here on.
+  seal();
   firewall.arm();
   const run = () => M._PyRun_SimpleString(runLine) as number;
   port.on("message", (message: ToWorker) => {

@@ -57,13 +57,15 @@ test("the terminal devices are refused under any name (renamed into /tmp, where 
     const seen = await rx.r_eval<string[]>(`import os
 out = []
 for dev in ('/dev/tty', '/dev/tty1'):
-    os.rename(dev, '/tmp/t')
+    # /dev is sealed now (the rename itself is refused); the device number is refused whatever its name.
     try:
+        os.rename(dev, '/tmp/t')
         os.close(os.open('/tmp/t', os.O_WRONLY))
         out.append('opened')
     except OSError as e:
         out.append(type(e).__name__)
-    os.unlink('/tmp/t')
+    if os.path.exists('/tmp/t'):
+        os.unlink('/tmp/t')
 out`);
     assert.deepEqual(seen, ["PermissionError", "PermissionError"]);
     assert.equal(await rx.r_eval("print('still writes'); 1"), 1);
@@ -128,6 +130,40 @@ for path, flags in (('/lib/python3.14/planted.py', os.O_RDONLY | os.O_CREAT), ('
 out`);
     assert.deepEqual(seen, ["PermissionError", "PermissionError"]);
     assert.equal(await rx.r_eval("import os\nos.close(os.open('/tmp/new', os.O_RDONLY | os.O_CREAT))\nimport textwrap\nos.path.exists('/lib/python3.14/planted.py')"), false);
+  } finally {
+    rx.dispose();
+  }
+});
+
+test("the read-only standard library and /dev stay read-only to every path syscall (rename, mkdir, symlink, unlink, truncate)", async () => {
+  // r_open guards openat only: rename, mkdir and symlink planted modules in /lib/python3.14 (on sys.path, trusted
+  // by the import gate as the standard library), rename could replace /lib/python314.zip (the whole stdlib) and
+  // truncate empty it. Seen failing: every one of these succeeded.
+  const rx = new PythonRExec({ spare: false });
+  try {
+    const seen = await rx.r_eval<Record<string, string>>(`import os
+open('/tmp/planted.py', 'w').write('X = 1')
+out = {}
+def attempt(name, f):
+    try:
+        f()
+        out[name] = 'done'
+    except OSError as e:
+        out[name] = type(e).__name__
+attempt('rename-in', lambda: os.rename('/tmp/planted.py', '/lib/python3.14/planted.py'))
+attempt('rename-over-zip', lambda: os.rename('/tmp/planted.py', '/lib/python314.zip'))
+attempt('rename-out', lambda: os.rename('/lib/python3.14/lib-dynload', '/tmp/ld'))
+attempt('mkdir', lambda: os.mkdir('/lib/python3.14/newdir'))
+attempt('symlink', lambda: os.symlink('/tmp', '/lib/python3.14/link'))
+attempt('unlink', lambda: os.unlink('/lib/python314.zip'))
+attempt('truncate', lambda: os.truncate('/lib/python314.zip', 0))
+attempt('dev-mkdir', lambda: os.mkdir('/dev/x'))
+attempt('dev-rename', lambda: os.rename('/tmp/planted.py', '/dev/rexec_in'))
+out`);
+    const done = Object.entries(seen).filter(([, result]) => result !== "PermissionError");
+    assert.deepEqual(done, [], JSON.stringify(seen));
+    // The guest's own directories work as before, and the stdlib still imports.
+    assert.deepEqual(await rx.r_eval("import os\nos.mkdir('/tmp/d')\nos.symlink('/tmp/d', '/tmp/l')\nos.rename('/tmp/planted.py', '/tmp/d/p.py')\nimport textwrap, csv\nos.listdir('/tmp/l')"), ["p.py"]);
   } finally {
     rx.dispose();
   }
