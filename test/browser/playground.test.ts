@@ -148,6 +148,7 @@ test("hostile guest values are rendered bounded, as text: a message claiming a f
   assert.match(result, /truncated/);
   // The ticker runs every 50 ms: a page frozen while it formats would not have advanced.
   assert.ok(ticks >= (Date.now() - t0) / 50 / 4, `ticks during the run: ${ticks} in ${Date.now() - t0} ms`);
+  await h.screenshot(page, "playground-hostile-result");
 
   await run('console.log("<img src=x onerror=window.pwned=1>");\nconsole.error("<script>window.pwned=2</script>");\nsetTimeout(() => {}, 0);\nconst r = { html: "<img src=x onerror=window.pwned=3>" };\nthrow new Error("<img src=x onerror=window.pwned=4>")');
   await run('({ "<img src=x onerror=window.pwned=5>": "<b>x</b>" })');
