@@ -2,8 +2,8 @@
 // each test here was seen failing before its fix.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync, existsSync, mkdirSync, realpathSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, readFileSync, symlinkSync, mkdtempSync, rmSync, statSync, writeFileSync, existsSync, mkdirSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bin, rexec } from "./helpers.js";
@@ -178,6 +178,22 @@ describe("rexec CLI review", { concurrency: 3 }, () => {
     const r = await rexec(["repl"], { input });
     assert.equal(r.stdout, "undefined\n[ 1, 2 ]\nundefined\n5\n2\n'after'\n3\n", r.stderr);
     assert.equal((r.stderr.match(/SyntaxError/g) ?? []).length, 1, r.stderr);
+  });
+
+  test("REPL history: a FIFO at the history path does not hang the REPL, and a symlink there is neither read nor written through", async () => {
+    const fifo = join(dir, "fifo-history");
+    execFileSync("mkfifo", [fifo]);
+    const r = await ptySession(["repl"], [{ after: /> $/, type: "1 + 1\r" }, { after: /2[\s\S]*> $/, type: ".exit\r" }], { REXEC_REPL_HISTORY: fifo });
+    assert.equal(r.steps, 2, r.out);
+    assert.equal(r.code, 0, r.out);
+    const target = join(dir, "precious.txt");
+    writeFileSync(target, "secret line\n");
+    const link = join(dir, "link-history");
+    symlinkSync(target, link);
+    const s = await ptySession(["repl"], [{ after: /> $/, type: "\x1b[A\x1540 + 2\r" }, { after: /42[\s\S]*> $/, type: ".exit\r" }], { REXEC_REPL_HISTORY: link });
+    assert.equal(s.code, 0, s.out);
+    assert.ok(!s.out.includes("secret line"), s.out);
+    assert.equal(readFileSync(target, "utf8"), "secret line\n");
   });
 
   test("process.exitCode set by the guest is the exit status, as in node (run, eval, worker mode); a getter or a non-integer is ignored", async () => {
