@@ -31,6 +31,9 @@ import { ServiceRunner, type RunnerOptions } from "./runner.js";
 /** Largest job data unless configured (JSON characters; `rexec serve`'s default body limit). */
 export const DEFAULT_MAX_JOB_BYTES = 1024 * 1024;
 
+/** How long {@link QueueWorker.close} waits for BullMQ's own close (Redis round trips) before giving up on it. */
+const REDIS_CLOSE_MS = 2000;
+
 /** The queue's name unless configured. */
 export const DEFAULT_QUEUE = "rexec";
 
@@ -253,7 +256,10 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         // Without Redis a graceful close waits for it for ever (seen: SIGTERM with Redis down never
         // exited); nothing can be handed back then anyway, so close at once.
         const connected = await Promise.race([worker.getBackend().client.then((client) => client.status === "ready", () => false), sleep(1000).then(() => false)]);
-        await worker.close(!finished || !connected).catch(() => {});
+        const closed = worker.close(!finished || !connected).then(() => true, () => true);
+        // A Redis that hangs (a partition: the connection looks ready, nothing answers) never
+        // answers BullMQ's goodbye either: stop waiting after a bound and drop the connection.
+        if (!(await Promise.race([closed, sleep(REDIS_CLOSE_MS).then(() => false)]))) void worker.disconnect().catch(() => {});
         await runner.close({ force: true });
       })();
       return closing;

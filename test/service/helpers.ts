@@ -42,6 +42,8 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
 export interface RedisServer {
   readonly url: string;
   readonly port: number;
+  /** The redis-server process (to stop it with SIGSTOP, say). */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export async function startRedis(): Promise<RedisServer> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    pid: child.pid!,
     stop: () => stopChild(child),
   };
 }

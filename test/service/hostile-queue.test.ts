@@ -30,4 +30,19 @@ describe("queue worker without Redis", () => {
       clearTimeout(timer);
     }
   });
+
+  it("close() finishes when Redis hangs (a partition: the connection looks ready, nothing answers)", async () => {
+    const redis = await startRedis();
+    const worker = await startWorker({ connection: redis.url, concurrency: 1, onError: () => {} });
+    process.kill(redis.pid, "SIGSTOP");
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<string>((resolve) => (timer = setTimeout(() => resolve("hung"), 12_000)));
+    try {
+      assert.equal(await Promise.race([worker.close({ timeoutMs: 300 }).then(() => "closed"), hung]), "closed");
+    } finally {
+      clearTimeout(timer);
+      process.kill(redis.pid, "SIGCONT");
+      await redis.stop();
+    }
+  });
 });
