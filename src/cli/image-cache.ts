@@ -26,7 +26,7 @@
  * @packageDocumentation
  */
 import { createHash } from "node:crypto";
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { deserialize, serialize } from "node:v8";
@@ -101,9 +101,10 @@ export function diskImageStore(directory = cacheDirectory()): RealmImageStore | 
       let bytes: Buffer;
       let fd: number | undefined;
       try {
-        fd = openSync(fileOf(variant, key), "r");
+        // Non-blocking and not through a symlink: a FIFO at an image's name must not hang start-up.
+        fd = openSync(fileOf(variant, key), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
         const st = fstatSync(fd);
-        if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0 || st.size > 64 * 1024 * 1024) return undefined;
+        if (!st.isFile() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0 || st.size > 64 * 1024 * 1024) return undefined;
         bytes = readFileSync(fd);
       } catch {
         return undefined;
@@ -127,7 +128,8 @@ export function diskImageStore(directory = cacheDirectory()): RealmImageStore | 
         mkdirSync(directory, { recursive: true, mode: 0o700 });
         const file = fileOf(variant, key);
         const temp = `${file}.${process.pid}.tmp`;
-        writeFileSync(temp, Buffer.concat([Buffer.from(sha256(payload), "latin1"), payload]), { mode: 0o600 });
+        // "wx": a new file only, so a symlink planted at the temp name is not written through.
+        writeFileSync(temp, Buffer.concat([Buffer.from(sha256(payload), "latin1"), payload]), { mode: 0o600, flag: "wx" });
         renameSync(temp, file);
         prune(directory);
       } catch {

@@ -3,7 +3,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, readFileSync, symlinkSync, mkdtempSync, rmSync, statSync, writeFileSync, existsSync, mkdirSync, realpathSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, symlinkSync, mkdtempSync, rmSync, statSync, writeFileSync, existsSync, mkdirSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bin, rexec } from "./helpers.js";
@@ -194,6 +194,21 @@ describe("rexec CLI review", { concurrency: 3 }, () => {
     assert.equal(s.code, 0, s.out);
     assert.ok(!s.out.includes("secret line"), s.out);
     assert.equal(readFileSync(target, "utf8"), "secret line\n");
+  });
+
+  test("realm image cache: a FIFO in place of an image does not hang the command", async () => {
+    const cache = join(dir, "cache");
+    const env = { REXEC_CACHE_DIR: cache };
+    const first = await rexec(["eval", "-p", "6 * 7"], { env });
+    assert.equal(first.stdout, "42\n", first.stderr);
+    const images = join(cache, "images");
+    const [image] = readdirSync(images).filter((f) => f.endsWith(".img"));
+    assert.ok(image, "an image was stored");
+    rmSync(join(images, image));
+    execFileSync("mkfifo", [join(images, image)]);
+    const fifo = await Promise.race([rexec(["eval", "-p", "6 * 7"], { env }), new Promise<undefined>((r) => setTimeout(r, 10_000, undefined))]);
+    assert.ok(fifo !== undefined, "hung on the FIFO");
+    assert.equal(fifo.stdout, "42\n", fifo.stderr);
   });
 
   test("process.exitCode set by the guest is the exit status, as in node (run, eval, worker mode); a getter or a non-integer is ignored", async () => {
