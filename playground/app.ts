@@ -102,9 +102,17 @@ const EXAMPLE_LANGUAGE: Record<string, Language> = { "TypeScript": "ts", "TypeSc
 
 let editor: EditorView;
 const languageMode = new Compartment();
-let sandbox: WebWorkerRExec | undefined;
-let sandboxKey = "";
-let startMs = 0;
+/**
+ * Every run gets a fresh sandbox, so running the same code twice works (a kept sandbox said
+ * "redeclaration of" the first run's top-level `const`s) and no run sees another's state. The next
+ * one is started when a run ends (not during it: it would compete with the guest for the CPU), so
+ * a run seldom waits for a start-up.
+ */
+let spare: { key: string; rx: WebWorkerRExec } | undefined;
+/** The sandbox of the run in progress (the Stop button ends it). */
+let running: WebWorkerRExec | undefined;
+/** How long each sandbox took to start, ms. */
+const startTimes = new WeakMap<WebWorkerRExec, number>();
 
 function setCode(code: string): void {
   editor.dispatch({ changes: { from: 0, to: editor.state.doc.length, insert: code } });
@@ -159,19 +167,36 @@ function config(): { key: string; options: ConstructorParameters<typeof WebWorke
   return { key, options };
 }
 
-/** The sandbox for the current settings: reused while they do not change and it is alive. */
-function currentSandbox(): WebWorkerRExec {
-  const { key, options } = config();
-  if (sandbox && sandbox.alive && key === sandboxKey) return sandbox;
-  sandbox?.dispose();
+/** Start a sandbox for these settings, to be taken by the next run. */
+function prepare(key: string, options: ConstructorParameters<typeof WebWorkerRExec>[0]): WebWorkerRExec {
   const t0 = performance.now();
-  sandbox = new WebWorkerRExec(options);
-  sandboxKey = key;
-  sandbox.ready.then(() => {
-    startMs = performance.now() - t0;
-    $("stats-start").textContent = `${startMs.toFixed(0)} ms`;
-  }, () => {});
-  return sandbox;
+  const rx = new WebWorkerRExec(options);
+  spare = { key, rx };
+  rx.ready.then(() => startTimes.set(rx, performance.now() - t0), () => {});
+  return rx;
+}
+
+/** A fresh sandbox for the current settings: the spare if it was made with them and is alive. */
+function takeSandbox(): WebWorkerRExec {
+  const { key, options } = config();
+  let rx = spare && spare.key === key && spare.rx.alive ? spare.rx : undefined;
+  if (!rx) {
+    spare?.rx.dispose();
+    rx = prepare(key, options);
+  }
+  spare = undefined;
+  return rx;
+}
+
+/** After a run: start the next run's sandbox (settings that fail are reported when a run takes it). */
+function prepareNext(): void {
+  if (spare) return;
+  try {
+    const { key, options } = config();
+    prepare(key, options);
+  } catch {
+    // Reported by the next run.
+  }
 }
 
 /**
@@ -216,7 +241,7 @@ async function run(): Promise<void> {
   $("status").className = "";
   let rx: WebWorkerRExec;
   try {
-    rx = currentSandbox();
+    rx = takeSandbox();
   } catch (error) {
     // Settings the sandbox refuses (a bad limit, globals that are no JSON object): say which, in the error panel.
     $("error").textContent = describeError(error);
@@ -225,6 +250,7 @@ async function run(): Promise<void> {
     document.body.dataset.runs = String(Number(document.body.dataset.runs ?? 0) + 1);
     return;
   }
+  running = rx;
   const t0 = performance.now();
   try {
     const value = await rx.r_eval(code, { filename: file });
@@ -242,6 +268,11 @@ async function run(): Promise<void> {
     $("stats-cpu").textContent = `${rx.lastCallCpuMs.toFixed(1)} ms`;
     $("stats-heap").textContent = `${(rx.heapBytes / 1024).toFixed(0)} KiB`;
     $("stats-wall").textContent = `${wall.toFixed(1)} ms`;
+    const started = startTimes.get(rx);
+    $("stats-start").textContent = started === undefined ? "–" : `${started.toFixed(0)} ms`;
+    if (running === rx) running = undefined;
+    rx.dispose();
+    prepareNext();
     document.body.dataset.runs = String(Number(document.body.dataset.runs ?? 0) + 1);
   }
 }
@@ -269,7 +300,7 @@ function init(): void {
   setInterval(() => ($("ticks").textContent = String(++ticks)), 50);
   $("run").onclick = () => void run();
   $("stop").onclick = () => {
-    sandbox?.dispose();
+    running?.dispose();
     $("status").textContent = "worker stopped";
   };
   editor.contentDOM.addEventListener("keydown", (e) => {
@@ -279,7 +310,12 @@ function init(): void {
     }
   });
   // Start a sandbox now, so the first run does not wait for the engine.
-  const first = currentSandbox();
+  const { key, options } = config();
+  const first = prepare(key, options);
+  first.ready.then(
+    () => ($("stats-start").textContent = `${startTimes.get(first)?.toFixed(0) ?? "–"} ms`),
+    () => {},
+  );
   first.ready.then(
     () => ($("status").textContent = "ready"),
     (error) => ($("status").textContent = `start-up failed: ${(error as Error).message}`),

@@ -199,6 +199,16 @@ test("opened from file:// (where module scripts cannot load) the page says how t
   }
 });
 
+test("every run starts from a fresh sandbox: running the same code twice works (the second run said 'redeclaration of' its top-level const)", async () => {
+  await page.fill("#limit-timeout", "1000");
+  await page.fill("#limit-wall", "");
+  for (let i = 0; i < 2; i++) {
+    await run("const words = \"a b c\".split(\" \");\nglobalThis.count = (globalThis.count ?? 0) + 1;\n[words.length, count]");
+    assert.equal(await text("error"), "");
+    assert.deepEqual(JSON.parse(await text("result")), [3, 1]);
+  }
+});
+
 test("no uncaught page errors", () => {
   assert.deepEqual(page.errors, []);
 });
