@@ -44,6 +44,18 @@ const OPTIONS = {
   log: { type: "boolean" },
 } as const;
 
+/**
+ * The warning printed when the server listens beyond this machine without a
+ * token: anyone who reaches the port can run code (within the limits). Not an
+ * error — behind a gateway that is the intended set-up — but never silent.
+ */
+export function exposureWarning(host: string, hasToken: boolean): string | undefined {
+  if (hasToken) return undefined;
+  const loopback = host === "localhost" || host === "::1" || host === "[::1]" || /^127\./.test(host);
+  if (loopback) return undefined;
+  return `rexec serve: warning: listening on ${host.slice(0, 100)} without a bearer token: anyone who can reach this port can run code here; keep it behind your gateway, or set REXEC_TOKEN\n`;
+}
+
 /** `rexec serve [flags]`; resolves to the exit code once the server has shut down. */
 export async function main(args: string[]): Promise<number> {
   let server;
@@ -75,6 +87,8 @@ export async function main(args: string[]): Promise<number> {
       throw error.code === "ENOTFOUND" || error.code === "EADDRNOTAVAIL" || error.code === "EAI_AGAIN" ? new UsageError(`--host: ${message}`) : new Error(message);
     });
     process.stdout.write(`rexec serve: listening on ${url}${token === undefined ? "" : " (bearer token required)"}\n`);
+    const warning = exposureWarning(host, token !== undefined);
+    if (warning !== undefined) process.stderr.write(warning);
   } catch (error) {
     await server?.close({ timeoutMs: 0 });
     return failure("serve", error);

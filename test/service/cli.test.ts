@@ -93,6 +93,13 @@ describe("rexec serve (the CLI process)", () => {
     assert.doesNotMatch(unreachable.stderr, /hunter2/);
   });
 
+  it("listening beyond loopback without a token warns (anyone reaching the port can run code); loopback or a token does not", async () => {
+    const { exposureWarning } = await import("../../src/cli/serve.ts");
+    for (const host of ["0.0.0.0", "::", "10.0.0.5", "example.internal"]) assert.match(exposureWarning(host, false) ?? "", /without a bearer token: anyone who can reach this port can run code/, host);
+    for (const host of ["127.0.0.1", "127.1.2.3", "localhost", "::1"]) assert.equal(exposureWarning(host, false), undefined, host);
+    assert.equal(exposureWarning("0.0.0.0", true), undefined);
+  });
+
   it("rexec eval never loads fastify, BullMQ, prom-client or ioredis (serve does: the guard bites)", async () => {
     const evaluated = await runCli(["eval", "-p", "1 + 1"], { nodeArgs: ["--import", forbid] });
     assert.equal(evaluated.stderr, "");
