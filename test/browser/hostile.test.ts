@@ -155,3 +155,27 @@ test("functions that crossed from the worker and were dropped by the page are re
     } finally { wx.dispose(); }`);
   assert.deepEqual(r, ["ok", 7]);
 });
+
+test("limits.resultBytes and limits.wallTimeMs are hit on the page and across the worker: typed errors, the sandbox still usable (a waiting guest is not mistaken for a busy one)", async () => {
+  const r = await inPage<unknown>(`
+    await m.initRExec();
+    const grab = (p) => p.then(() => "none", (e) => [e.constructor.name, e.limit]);
+    const limits = { resultBytes: 64 * 1024, wallTimeMs: 400, timeoutMs: 2000 };
+    const never = () => new Promise(() => {});
+    const rx = new m.RExec({ limits, globals: { never } });
+    const wx = new m.WebWorkerRExec({ limits, globals: { never } });
+    try {
+      const out = {};
+      for (const [name, s] of [["page", rx], ["worker", wx]]) {
+        out[name] = [
+          await grab(s.r_eval("'x'.repeat(100 * 1024)")),
+          await grab(s.r_eval("Array.from({ length: 20000 }, (_, i) => i)")),
+          await grab(s.r_eval("await never()")),
+          await s.r_eval("1 + 1"),
+        ];
+      }
+      return { ...out, alive: wx.alive };
+    } finally { rx.dispose(); wx.dispose(); }`);
+  const expected = [["MemoryLimitError", "resultBytes"], ["MemoryLimitError", "resultBytes"], ["TimeoutError", "wallTimeMs"], 2];
+  assert.deepEqual(r, { page: expected, worker: expected, alive: true });
+});
