@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { readFileSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 // Only what every command needs is imported here; the library (~80 modules),
 // the REPL and the type checker load when a command uses them.
 import { RExecError, ModuleNotFoundError } from "../host/errors.js";
@@ -192,7 +193,7 @@ async function run(cli: CliArgs, release: (() => void) | undefined): Promise<num
       }
       if (cli.check) {
         const { typeCheck } = await import("./check.js");
-        const failed = await typeCheck(script);
+        const failed = await typeCheck(script, await checkerMayRead(cli, script));
         if (failed !== undefined) return failed;
         if (cli.command === "check") return EXIT.OK;
       }
@@ -210,6 +211,20 @@ async function run(cli: CliArgs, release: (() => void) | undefined): Promise<num
     if (!process.stdin.isTTY) process.stdin.destroy();
     box?.rx.dispose();
   }
+}
+
+/**
+ * What the type checker may read: what the run could — modules in the script's
+ * directory, and the `--allow-read` grants (denials and the /proc rule applied).
+ */
+async function checkerMayRead(cli: CliArgs, script: string): Promise<(path: string) => boolean> {
+  const [{ CliGrants }, { canonicalHostPath, isAtOrBelow }] = await Promise.all([import("./cli-grants.js"), import("../loader/hooks/path-grants.js")]);
+  const grants = new CliGrants({ read: cli.perms["allow-read"] ?? (cli.allowAll ? true : []), write: [], denyRead: cli.perms["deny-read"] ?? [], denyWrite: [] }, cli.allowAll);
+  const dir = dirname(script);
+  return (path) => {
+    const real = canonicalHostPath(path);
+    return isAtOrBelow(dir, real) || grants.allows(real, "r");
+  };
 }
 
 /** Longest script `run -` reads from stdin (UTF-16 code units, as a file script's own bound is the loader's). */

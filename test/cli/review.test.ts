@@ -211,6 +211,22 @@ describe("rexec CLI review", { concurrency: 3 }, () => {
     assert.equal(fifo.stdout, "42\n", fifo.stderr);
   });
 
+  test("--check / rexec check reads no host file the run could not: types of an ungranted file do not leak into diagnostics", async () => {
+    const secretDir = join(dir, "private");
+    mkdirSync(secretDir);
+    writeFileSync(join(secretDir, "secrets.ts"), 'export const KEY = "sk-SECRET-42";\n');
+    const app = join(dir, "app");
+    mkdirSync(app);
+    writeFileSync(join(app, "helper.ts"), "export const two: number = 2;\n");
+    writeFileSync(join(app, "leak.ts"), `import { KEY } from ${JSON.stringify(join(secretDir, "secrets.ts"))};\nimport { two } from "./helper.ts";\nconst n: typeof KEY = 1;\nconst m: string = two;\n`);
+    const r = await rexec(["check", join(app, "leak.ts")]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(!r.stderr.includes("sk-SECRET-42"), r.stderr);
+    assert.match(r.stderr, /Type 'number' is not assignable to type 'string'/, "files beside the script are still checked");
+    const granted = await rexec(["check", `--allow-read=${secretDir}`, join(app, "leak.ts")]);
+    assert.match(granted.stderr, /sk-SECRET-42/, "a granted file is checked as usual");
+  });
+
   test("process.exitCode set by the guest is the exit status, as in node (run, eval, worker mode); a getter or a non-integer is ignored", async () => {
     const file = join(dir, "exitcode.js");
     writeFileSync(file, "process.exitCode = 3; setTimeout(() => console.log('timer ran'), 5);\n");
