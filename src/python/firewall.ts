@@ -108,11 +108,22 @@ export const PATH_ARGUMENTS: Readonly<Record<string, readonly number[]>> = {
   __syscall_statfs64: [0], __syscall_symlinkat: [0, 2], __syscall_truncate64: [0], __syscall_utimensat: [1],
 };
 
+/**
+ * Syscalls that create, move or remove a node without an `openat`: each named path ([dirfd argument or null
+ * for the cwd, path argument]) passes r_open as a write, judged as the node itself (its parent's links
+ * resolved, not its own). Without this, rename, mkdir and symlink put nodes where r_open allows no writes.
+ */
+const MUTATED_PATHS: Readonly<Record<string, readonly (readonly [number | null, number])[]>> = {
+  __syscall_mkdirat: [[0, 1]], __syscall_mknodat: [[0, 1]], __syscall_unlinkat: [[0, 1]], __syscall_rmdir: [[null, 0]],
+  __syscall_renameat: [[0, 1], [2, 3]], __syscall_symlinkat: [[1, 2]],
+};
+
 /** Linux's PATH_MAX: bytes of a path, its terminating NUL included. */
 export const PATH_MAX = 4096;
 
 /** Open flags, as emscripten's libc defines them. */
 const O_ACCMODE = 3;
+const O_WRONLY = 1;
 const O_APPEND = 0o2000;
 const O_CREAT = 0o100;
 const O_TRUNC = 0o1000;
@@ -135,6 +146,7 @@ export interface FirewallModule {
     cwd(): string;
     getStream(fd: number): { path: string } | undefined | null;
     lookupPath(path: string, options: { follow: boolean }): { path: string };
+    readlink(path: string): string;
   };
   PATH: { normalize(path: string): string };
 }
@@ -189,23 +201,46 @@ export function makeFirewall(open: OpenCheck, options: { disabledForTests?: bool
    * resolved (a guest symlink /tmp/x → /dev/tty must be judged as /dev/tty).
    * For a file that does not exist yet, its parent is resolved.
    */
-  function resolvePath(dirfd: number, pathPtr: number): string {
+  function resolvePath(dirfd: number, pathPtr: number, follow = true): string {
     const M = module!;
     const raw = M.UTF8ToString(pathPtr >>> 0);
     const base = dirfd === -100 ? M.FS.cwd() : (M.FS.getStream(dirfd)?.path ?? "/");
-    const path = M.PATH.normalize(raw.startsWith("/") ? raw : `${base}/${raw}`);
-    try {
-      return M.FS.lookupPath(path, { follow: true }).path;
-    } catch {
-      const slash = path.lastIndexOf("/");
-      const parent = path.slice(0, slash) || "/";
+    return resolveString(M.PATH.normalize(raw.startsWith("/") ? raw : `${base}/${raw}`), follow, 0);
+  }
+
+  /**
+   * `path` (absolute, normalised) with its parent's symlinks resolved, and its last component too when
+   * `follow` — a dangling symlink is judged as its target, which is where an O_CREAT open creates the file
+   * (judged as the link, /tmp/l -> /home/x created /home/x with r_open asked about /tmp/l). `follow` false:
+   * the node itself (a rename, mkdir or unlink acts on the link, not its target).
+   */
+  function resolveString(path: string, follow: boolean, depth: number): string {
+    const M = module!;
+    if (follow) {
       try {
-        const real = M.FS.lookupPath(parent, { follow: true }).path;
-        return M.PATH.normalize(`${real}/${path.slice(slash + 1)}`);
+        return M.FS.lookupPath(path, { follow: true }).path;
       } catch {
-        return path;
+        // Missing, or a dangling link: below.
       }
     }
+    const slash = path.lastIndexOf("/");
+    let real: string;
+    try {
+      real = M.PATH.normalize(`${M.FS.lookupPath(path.slice(0, slash) || "/", { follow: true }).path}/${path.slice(slash + 1)}`);
+    } catch {
+      return path;
+    }
+    if (!follow) return real;
+    let target: string;
+    try {
+      target = M.FS.readlink(real);
+    } catch {
+      return real; // not a link: a file to be created
+    }
+    // Emscripten follows at most 40 links; beyond a few, refuse to guess.
+    if (depth >= 8) return "/dev/rexec-unresolvable-link";
+    const parent = real.slice(0, real.lastIndexOf("/")) || "/";
+    return resolveString(M.PATH.normalize(target.startsWith("/") ? target : `${parent}/${target}`), true, depth + 1);
   }
 
   /** True if one of `args`' path pointers (per {@link PATH_ARGUMENTS}) has no NUL within PATH_MAX bytes. */
@@ -245,8 +280,10 @@ export function makeFirewall(open: OpenCheck, options: { disabledForTests?: bool
         };
       } else if (ALLOW.has(name) && Object.hasOwn(PATH_ARGUMENTS, name)) {
         const positions = PATH_ARGUMENTS[name]!;
+        const mutated = MUTATED_PATHS[name];
         wrapper = function (this: unknown, ...args: unknown[]) {
           if (armed && pathTooLong(positions, args)) return -ERRNO.ENAMETOOLONG;
+          if (armed && mutated?.some(([dirfd, path]) => !open(resolvePath(dirfd === null ? -100 : Number(args[dirfd]), Number(args[path]), false), O_WRONLY | O_CREAT))) return -ERRNO.EACCES;
           return (original as Function).apply(this, args);
         };
       } else if (ALLOW.has(name)) {

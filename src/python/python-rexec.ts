@@ -263,7 +263,11 @@ export class PythonRExec {
   /**
    * The gate every guest file open passes (at the `openat` syscall, in the
    * guest's in-memory file system), except the interpreter's own read-only
-   * standard library. Return to allow; throw {@link RestrictedError} to deny.
+   * standard library; creating, renaming or removing a node (mkdir, rename —
+   * both ends —, symlink, unlink, rmdir) asks it as a write `"w"` of that
+   * node. Paths are canonical (absolute, normalised, links resolved; an open
+   * through a dangling link is asked about the link's target). Return to
+   * allow; throw {@link RestrictedError} to deny.
    * Default: read and write under `/tmp` and `/home/guest` (in memory, within
    * the file-system quotas); nothing else. Override in a subclass.
    */

@@ -168,3 +168,44 @@ out`);
     rx.dispose();
   }
 });
+
+test("r_open judges every path a guest creates, moves or removes, not only opens (dangling symlinks, rename, mkdir, unlink)", async () => {
+  // The default r_open allows writes only under /tmp and /home/guest. Seen failing: open() through a dangling
+  // symlink /tmp/l -> /home/x created /home/x (r_open was asked about /tmp/l), and rename, mkdir and symlink put
+  // nodes outside the allowed directories without asking r_open at all.
+  const rx = new PythonRExec({ spare: false });
+  try {
+    const seen = await rx.r_eval<Record<string, string>>(`import os
+out = {}
+def attempt(name, f):
+    try:
+        f()
+        out[name] = 'done'
+    except OSError as e:
+        out[name] = type(e).__name__
+open('/tmp/a', 'w').write('a')
+os.symlink('/home/x_new', '/tmp/l')
+attempt('create-through-dangling-symlink', lambda: open('/tmp/l', 'w').write('x'))
+attempt('rename-out', lambda: os.rename('/tmp/a', '/home/moved'))
+attempt('mkdir-out', lambda: os.mkdir('/home/newdir'))
+attempt('symlink-out', lambda: os.symlink('/tmp/a', '/home/link'))
+out['exists'] = str([p for p in ('/home/x_new', '/home/moved', '/home/newdir', '/home/link') if os.path.lexists(p)])
+out`);
+    assert.deepEqual(seen, {
+      "create-through-dangling-symlink": "PermissionError", "rename-out": "PermissionError", "mkdir-out": "PermissionError",
+      "symlink-out": "PermissionError", exists: "[]",
+    });
+    // Inside the allowed directories all of it works (links judged as themselves: unlinking /tmp/l is fine).
+    assert.deepEqual(await rx.r_eval(`import os
+os.symlink('/tmp/a', '/home/guest/ln')
+os.mkdir('/home/guest/d')
+os.rename('/tmp/a', '/home/guest/d/a')
+os.symlink('/home/guest/d/new', '/tmp/l2')
+open('/tmp/l2', 'w').write('through a link')
+os.unlink('/tmp/l')
+os.unlink('/home/guest/ln')
+sorted(os.listdir('/home/guest/d'))`), ["a", "new"]);
+  } finally {
+    rx.dispose();
+  }
+});
