@@ -390,6 +390,20 @@ export class PythonRExec {
         }
       },
     }, this.r_open === PythonRExec.prototype.r_open ? DEFAULT_OPEN_DIRS : undefined);
+    // The call's output ends with it: a dangling partial UTF-8 sequence becomes U+FFFD here, not the start of
+    // the next call's output.
+    for (const stream of ["stdout", "stderr"] as const) {
+      const rest = this.decoder[stream].decode();
+      if (!rest) continue;
+      if (!sink) captured[stream] += rest;
+      else if (!sinkError) {
+        try {
+          sink[stream](rest);
+        } catch (error) {
+          sinkError = { error };
+        }
+      }
+    }
     const value = this.settle(outcome);
     if (sinkError) throw sinkError.error;
     return value;

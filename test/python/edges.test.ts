@@ -73,3 +73,12 @@ test("stdio targets: a bad one is a TypeError at construction; one that throws r
     failing.dispose();
   }
 });
+
+test("a call's output ends with the call: a partial UTF-8 sequence at its end does not leak into the next call's output", async () => {
+  // The output decoders are per sandbox, in streaming mode, and were never flushed: the next call's stdout began
+  // with the previous call's dangling bytes. Seen failing: the first call's output was '' (its bytes held back).
+  await rx.r_exec("import sys\nsys.stdout.buffer.write(b'\\xe2\\x82'); sys.stdout.flush()");
+  assert.equal(rx.output.stdout, "\uFFFD");
+  await rx.r_exec("print('ok')");
+  assert.equal(rx.output.stdout, "ok\n");
+});
