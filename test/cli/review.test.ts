@@ -227,6 +227,21 @@ describe("rexec CLI review", { concurrency: 3 }, () => {
     assert.match(granted.stderr, /sk-SECRET-42/, "a granted file is checked as usual");
   });
 
+  test("an import refused by a --deny-read (or the /proc rule) names that, not an --allow-read that would not help", async () => {
+    const proj = join(dir, "proj");
+    mkdirSync(proj);
+    writeFileSync(join(proj, "secret.js"), "module.exports = 'SECRET-MOD';\n");
+    writeFileSync(join(proj, "main.js"), "console.log(require('./secret.js'));\n");
+    const denied = await rexec(["run", `--deny-read=${join(proj, "secret.js")}`, join(proj, "main.js")]);
+    assert.equal(denied.code, 7, denied.stderr);
+    assert.match(denied.stderr, /denied by --deny-read=/);
+    assert.match(denied.stderr, /rerun without --deny-read=/);
+    assert.ok(!/rerun with --allow-read/.test(denied.stderr), denied.stderr);
+    const proc = await rexec(["eval", "-R", "require('/proc/self/environ')"]);
+    assert.equal(proc.code, 7, proc.stderr);
+    assert.match(proc.stderr, /rerun with --allow-all/);
+  });
+
   test("process.exitCode set by the guest is the exit status, as in node (run, eval, worker mode); a getter or a non-integer is ignored", async () => {
     const file = join(dir, "exitcode.js");
     writeFileSync(file, "process.exitCode = 3; setTimeout(() => console.log('timer ran'), 5);\n");

@@ -107,6 +107,19 @@ export class HostPathHooks implements RHooks {
     this.fs = this.#makeFs();
   }
 
+  /** The refusal of an import of `p`: the grants' own when a denial (or a rule of theirs) forbids it, else --allow-read=p. */
+  #importRefusal(p: string): RestrictedError {
+    try {
+      this.grants.check(this.#jail.locate(p)?.virtual ?? p, "r");
+    } catch (error) {
+      if (error instanceof RestrictedError && !error.flag?.startsWith("--allow-read=")) {
+        const why = /\((denied by [^]*)\)$/.exec(error.denied)?.[0];
+        return new RestrictedError(`import of ${p}${why ? ` ${why}` : ""}`, error.allowWith, error.flag);
+      }
+    }
+    return new RestrictedError(`import of ${p}`, `rerun with --allow-read=${p}`, `--allow-read=${p}`);
+  }
+
   /** May a module at canonical path `p` be loaded? (read grant, or a module dir; denials win). */
   #importable(p: string): boolean {
     const canonical = this.#jail.locate(p)?.virtual ?? p;
@@ -158,7 +171,7 @@ export class HostPathHooks implements RHooks {
     if (typeof specifier === "string" && isPathSpecifier(specifier) && !specifier.includes("\0")) {
       const lexical = resolveGuestPath(fromDir, specifier);
       const refused = lexical === undefined ? undefined : this.#refusedImport(lexical);
-      if (refused !== undefined) throw new RestrictedError(`import of ${refused}`, `rerun with --allow-read=${refused}`, `--allow-read=${refused}`);
+      if (refused !== undefined) throw this.#importRefusal(refused);
     }
     const found = resolveNodeStyle(specifier, fromDir, kind, this.#view);
     return found === undefined ? undefined : this.#jail.locate(found)?.virtual;
@@ -185,7 +198,7 @@ export class HostPathHooks implements RHooks {
       if (this.#remote === undefined) throw new RestrictedError(`import of ${id}`, `rerun with ${this.#importFlag(new URL(id).origin)}`, this.#importFlag(new URL(id).origin));
       return this.#remote.load(id);
     }
-    if (!this.#importable(id)) throw new RestrictedError(`import of ${id}`, `rerun with --allow-read=${id}`, `--allow-read=${id}`);
+    if (!this.#importable(id)) throw this.#importRefusal(id);
     const source = decodeSource(this.#jail.readFile(id, this.#maxBytes));
     return { id, source, format: moduleFormatOf(id, this.#view), typescript: isTypeScriptPath(id) };
   }
