@@ -122,10 +122,11 @@ function guardRejections(verbose: boolean): void {
 
 /** Run the CLI with `args` (without node and script); resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
-  guardClosedPipes();
   // The service commands parse their own flags and load fastify/BullMQ only when used (serve.ts, worker.ts).
   if (args[0] === "serve") return (await import("./serve.js")).main(args.slice(1));
   if (args[0] === "worker") return (await import("./worker.js")).main(args.slice(1));
+  // Not for the services: a long-running server must not end quietly when its log reader goes.
+  guardClosedPipes();
   guardRejections(args.includes("-v") || args.includes("--verbose"));
   let cli: CliArgs;
   try {
