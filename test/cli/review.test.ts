@@ -242,6 +242,20 @@ describe("rexec CLI review", { concurrency: 3 }, () => {
     assert.match(proc.stderr, /rerun with --allow-all/);
   });
 
+  test("REPL Tab completion runs no guest getter along the dotted path (a looping getter cannot freeze the terminal)", async () => {
+    const r = await ptySession(["repl", "--timeout=60s"], [
+      { after: /> $/, type: "globalThis.trap = { get slow() { for (;;); }, fine: { zeta: 1 } }; let local = { alpha: 1 }; 0\r" },
+      { after: /0[\s\S]*> $/, type: "trap.slow.\t" },
+      { after: /trap\.slow\.$/, type: "\x15local.alp\t" },
+      { after: /local\.alpha/, type: " + 1\r" },
+      { after: /2[\s\S]*> $/, type: "trap.fine.ze\t" },
+      { after: /trap\.fine\.zeta/, type: "\r" },
+      { after: /1[\s\S]*> $/, type: ".exit\r" },
+    ], { REXEC_REPL_HISTORY: "" });
+    assert.equal(r.steps, 7, r.out);
+    assert.equal(r.code, 0, r.out);
+  });
+
   test("process.exitCode set by the guest is the exit status, as in node (run, eval, worker mode); a getter or a non-integer is ignored", async () => {
     const file = join(dir, "exitcode.js");
     writeFileSync(file, "process.exitCode = 3; setTimeout(() => console.log('timer ran'), 5);\n");
