@@ -41,7 +41,8 @@ try {
 if (distFresh) env.REXEC_WORKERS_FROM_DIST ??= "1";
 else process.stderr.write("run-tests: dist/ is older than src/ (or missing): worker threads load the TypeScript sources (slower); `node scripts/build.mjs` first to speed them up\n");
 
+// --test-timeout: a test that hangs fails after 5 minutes (the slowest takes ~30 s) instead of holding CI.
 let files = collect(join(root, "test"));
 if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
-const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", ...files], { stdio: "inherit", cwd: root, env });
+const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=300000", ...files], { stdio: "inherit", cwd: root, env });
 process.exit(result.status ?? 1);

@@ -49,6 +49,8 @@ export type CallOutcome = CallReply | { readonly kind: "hard-timeout"; readonly 
 
 /** Native stack of an interpreter's thread: C-level recursion then ends cleanly (PYTHON-FACTS §8). */
 const STACK_MB = 64;
+/** Longest a booting interpreter may take to report ready (a snapshot restore takes ~0.5 s; a loaded machine much more). */
+const BOOT_TIMEOUT_MS = 60_000;
 /** How long the soft stop (KeyboardInterrupt) gets before the thread is terminated. */
 const GRACE_MS = 250;
 const encoder = new TextEncoder();
@@ -90,6 +92,7 @@ export class Interpreter {
       },
     });
     const interpreter = new Interpreter(worker, hostReply);
+    let bootDeadline: NodeJS.Timeout | undefined;
     const listeners: Array<[string, (...args: any[]) => void]> = [];
     try {
       await new Promise<void>((resolve, reject) => {
@@ -102,11 +105,14 @@ export class Interpreter {
         listeners.push(["error", (error: Error) => reject(new Error(`Python interpreter failed to start: ${error.message}`))]);
         listeners.push(["exit", (code: number) => reject(new Error(`Python interpreter exited while starting (${code})`))]);
         for (const [event, listener] of listeners) worker.once(event, listener);
+        // A boot that never reports would hang every sandbox waiting for this interpreter.
+        bootDeadline = setTimeout(() => reject(new Error(`Python interpreter did not start within ${BOOT_TIMEOUT_MS / 1000} s`)), BOOT_TIMEOUT_MS);
       });
     } catch (error) {
       void worker.terminate();
       throw error;
     } finally {
+      clearTimeout(bootDeadline);
       for (const [event, listener] of listeners) worker.off(event, listener);
     }
     worker.on("message", (message: FromWorker) => interpreter.onMessage(message));

@@ -117,6 +117,9 @@ async function load(): Promise<Uint8Array> {
   return image;
 }
 
+/** Longest the throwaway boot that makes the snapshot may take. */
+const SNAPSHOT_TIMEOUT_MS = 180_000;
+
 /** Boot a stock interpreter in a throwaway worker and take its memory image. */
 async function makeSnapshot(): Promise<Uint8Array> {
   const boot: BootData = {
@@ -129,8 +132,11 @@ async function makeSnapshot(): Promise<Uint8Array> {
     maxFiles: 0,
   };
   const worker = new Worker(pythonWorkerScript(), { workerData: boot, execArgv: [] });
+  let deadline: NodeJS.Timeout | undefined;
   try {
     return await new Promise<Uint8Array>((resolve, reject) => {
+      // A boot that never finishes would hang every Python sandbox of the process (a cold boot takes ~2.4 s).
+      deadline = setTimeout(() => reject(new Error(`could not make the Python snapshot: the boot did not finish within ${SNAPSHOT_TIMEOUT_MS / 1000} s`)), SNAPSHOT_TIMEOUT_MS);
       worker.on("message", (message: FromWorker) => {
         if (message.t === "snapshot") resolve(message.image);
         else if (message.t === "failed") reject(new Error(`could not make the Python snapshot: ${message.detail}`));
@@ -139,6 +145,7 @@ async function makeSnapshot(): Promise<Uint8Array> {
       worker.on("exit", (code) => reject(new Error(`the Python snapshot worker exited (${code})`)));
     });
   } finally {
+    clearTimeout(deadline);
     void worker.terminate();
   }
 }
