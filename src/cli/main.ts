@@ -55,7 +55,8 @@ a bare flag allows everything of its kind and never takes the next word.
                                  public host; private/loopback only if named).
                                  A host without a port allows ports 80/443 only
                                  (unlike Deno): name others (127.0.0.1:8080)
-  --allow-all               -A   all of the above
+  --allow-all               -A   all of the above, and a process's own /proc entries
+                                 (environment, memory), which no other flag reaches
   --deny-read[=<path>...]        never read these (wins over any allow, and -A)
   --deny-write[=<path>...]       never write these
   --deny-env[=<NAME>...]         never show these
@@ -85,7 +86,7 @@ Guest stdin/stdout/stderr are the process's (run, eval). In the guest, process.s
 text(), read(), for await, and on("data"/"end").
 
 Exit codes:
-  0   success (or the guest's own exit(code) / process.exit(code), passed through)
+  0   success (or the guest's own exit(code) / process.exit(code) / process.exitCode, passed through)
   1   the guest threw an error
   2   usage error (bad command line)
   3   timeout (--timeout)
