@@ -53,8 +53,8 @@ a bare flag allows everything of its kind and never takes the next word.
   --allow-import[=<host>...] -I  modules over http(s) from those hosts         none
   --allow-net[=<host>...]   -N   the guest's fetch to those hosts (bare: any    none
                                  public host; private/loopback only if named).
-                                 A host without a port allows ports 80/443 only
-                                 (unlike Deno): name others (127.0.0.1:8080)
+                                 A host without a port allows it on any port,
+                                 as in Deno; host:port or an origin just that one
   --allow-all               -A   all of the above, and a process's own /proc entries
                                  (environment, memory), which no other flag reaches
   --deny-read[=<path>...]        never read these (wins over any allow, and -A)

@@ -181,10 +181,11 @@ export function fetchOrigins(cli: CliArgs): string[] {
     if (deny !== undefined && deny.length > 0) throw new UsageError(`--deny-net=${deny.join(",")} cannot narrow a bare --allow-net (or -A) yet: list the hosts to allow with --allow-net=<host>,…`);
     return ["*"];
   }
-  const origins = allow.flatMap((entry) => (/^https?:\/\//i.test(entry) ? [entry] : [`https://${entry}`, `http://${entry}`]));
+  // As Deno: a host without a port is that host on any port; a full origin is just that origin.
+  const origins = allow.flatMap((entry) => (/^https?:\/\//i.test(entry) ? [entry] : hasPort(entry) ? [`https://${entry}`, `http://${entry}`] : [`https://${entry}:*`, `http://${entry}:*`]));
   const denied = (origin: string) => (deny ?? []).some((d) => {
     try {
-      const u = new URL(origin);
+      const u = new URL(origin.endsWith(":*") ? origin.slice(0, -2) : origin);
       return /^https?:\/\//i.test(d) ? new URL(d).origin === u.origin : d.toLowerCase() === u.host.toLowerCase() || d.toLowerCase() === u.hostname.toLowerCase();
     } catch {
       return false;
@@ -192,12 +193,17 @@ export function fetchOrigins(cli: CliArgs): string[] {
   });
   for (const o of origins) {
     try {
-      new URL(o);
+      new URL(o.endsWith(":*") ? o.slice(0, -2) : o);
     } catch {
       throw new UsageError(`--allow-net: "${o}" is not a host or origin`);
     }
   }
   return origins.filter((o) => !denied(o));
+}
+
+/** Whether a `--allow-net` host entry names a port (`127.0.0.1:8080`, `[::1]:80`; a bare IPv6 address has none). */
+function hasPort(entry: string): boolean {
+  return /^\[[^\]]*\]:\d+$/.test(entry) || /^[^:[\]]+:\d+$/.test(entry);
 }
 
 function safeHost(origin: string): string {

@@ -22,7 +22,7 @@ import type { LookupAddress } from "node:dns";
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import { isIP, type LookupFunction } from "node:net";
 import { MAX_REDIRECTS } from "../loader/hooks/url-hooks.js";
-import { isPrivateAddress, originRefusal } from "../loader/hooks/net-policy.js";
+import { isPrivateAddress, originGranted, originRefusal } from "../loader/hooks/net-policy.js";
 
 /** Largest response header block (Node's parser refuses more). */
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -158,7 +158,7 @@ export class FetchHost {
     const refusal = originRefusal(url, this.#policy.origins);
     if (refusal === "credentials") throw new TypeError("fetch: a URL with embedded credentials (user:password@) is refused");
     if (refusal === "origin") throw new TypeError(`fetch: origin ${url.origin.slice(0, 200)} is not granted (add it to okFetchOrigins; CLI: --allow-net=${url.origin.slice(0, 200)})`);
-    if (!this.#policy.origins.has(url.origin) && isIP(bare(url.hostname)) !== 0 && isPrivateAddress(bare(url.hostname))) {
+    if (!originGranted(url, this.#policy.origins) && isIP(bare(url.hostname)) !== 0 && isPrivateAddress(bare(url.hostname))) {
       throw new TypeError(`fetch: ${url.origin.slice(0, 200)} is a private address (grant that origin itself in okFetchOrigins to allow it)`);
     }
   }
@@ -168,7 +168,7 @@ export class FetchHost {
     // Loaded on first use: most sandboxes never fetch, and the CLI's start-up is measured (issue 13).
     const [{ lookup: dnsLookup }, { request: send }] = await Promise.all([import("node:dns"), url.protocol === "https:" ? import("node:https") : import("node:http")]);
     const maxBytes = this.#policy.maxBytes;
-    const explicit = this.#policy.origins.has(url.origin);
+    const explicit = originGranted(url, this.#policy.origins);
     // Names are resolved here so every address is judged before the socket connects to it.
     const lookup: LookupFunction = (hostname, options, callback) => {
       dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {

@@ -48,7 +48,8 @@ export interface RExecOptions {
   okProcessNames?: readonly string[];
   /**
    * Origins the guest's `fetch` may reach, e.g. `["https://api.example.com", "http://127.0.0.1:8080"]`
-   * (`"*"`: any public origin). Default: the class's `okFetchOrigins` (none: `fetch` rejects).
+   * (`"*"`: any public origin; `"http://localhost:*"`: that scheme and host on any port).
+   * Default: the class's `okFetchOrigins` (none: `fetch` rejects).
    * Private and loopback addresses are refused unless that origin itself is listed.
    */
   okFetchOrigins?: readonly string[];

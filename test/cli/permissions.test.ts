@@ -169,6 +169,16 @@ describe("permission flags", { concurrency: 4 }, () => {
     const denied = await rexec(["eval", `--allow-net=${host}`, `--deny-net=${host}`, code], { cwd: dir });
     assert.equal(denied.code, 1);
     assert.match(denied.stderr, /--allow-net/);
+    // As Deno: a host without a port is that host on any port; another port named is not this one.
+    const hostname = host.replace(/:\d+$/, "");
+    const anyPort = await rexec(["eval", `--allow-net=${hostname}`, code], { cwd: dir });
+    assert.equal(anyPort.code, 0, anyPort.stderr);
+    assert.equal(anyPort.stdout, "200 export const n = 42;\n");
+    const otherPort = await rexec(["eval", `--allow-net=${hostname}:1`, code], { cwd: dir });
+    assert.equal(otherPort.code, 1);
+    assert.match(otherPort.stderr, /--allow-net/);
+    const deniedHost = await rexec(["eval", `--allow-net=${hostname}`, `--deny-net=${hostname}`, code], { cwd: dir });
+    assert.equal(deniedHost.code, 1);
     const bareDeny = await rexec(["eval", "-A", `--deny-net=${host}`, "1"], { cwd: dir });
     assert.equal(bareDeny.code, 2);
     assert.match(bareDeny.stderr, /cannot narrow a bare --allow-net/);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from "node:http";
 import { createConnection, type AddressInfo, type Socket } from "node:net";
 import { RExec, RExecPool } from "../../src/index.js";
-import { isPrivateAddress, parseOrigins } from "../../src/loader/hooks/net-policy.js";
+import { isPrivateAddress, originAllowed, parseOrigins } from "../../src/loader/hooks/net-policy.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
 
@@ -127,6 +127,17 @@ test("okFetchOrigins is validated with clear errors", () => {
   assert.throws(() => new RExec({ okFetchOrigins: "http://x.org" as never }), /okFetchOrigins must be an array of strings/);
   assert.throws(() => new RExec({ okFetchOrigins: ["http://u:p@x.org"] }), /not an http\(s\) origin/);
   assert.deepEqual([...parseOrigins(["https://A.org/path", "*"], "t", true)], ["https://a.org", "*"]);
+  // Any port of one scheme and host: "scheme://host:*" (what the CLI's --allow-net=<host> grants, as Deno).
+  assert.deepEqual([...parseOrigins(["http://LocalHost:*", "https://[::1]:*"], "t")], ["http://localhost:*", "https://[::1]:*"]);
+  for (const bad of ["http://x.org:80:*", "http://x.org/p:*", "ftp://x.org:*", "http://u@x.org:*", ":*"]) {
+    assert.throws(() => parseOrigins([bad], "t"), /not an http\(s\) origin/, bad);
+  }
+  const allow = parseOrigins(["http://127.0.0.1:*"], "t");
+  assert.equal(originAllowed(new URL("http://127.0.0.1:8080/x"), allow), true);
+  assert.equal(originAllowed(new URL("http://127.0.0.1/x"), allow), true);
+  assert.equal(originAllowed(new URL("https://127.0.0.1:8080/x"), allow), false);
+  assert.equal(originAllowed(new URL("http://127.0.0.2:8080/x"), allow), false);
+  assert.equal(originAllowed(new URL("http://user@127.0.0.1:8080/x"), allow), false);
 });
 
 test("private address classification", () => {
@@ -145,6 +156,13 @@ for (const worker of [false, true]) {
     const msg = await rx.r_eval(run(`try { await fetch(${JSON.stringify(main.origin + "/json")}); return "fetched"; } catch (e) { return e.name + ": " + e.message; }`));
     // The refusal names the exact grant: the option and the CLI flag with this origin.
     assert.equal(msg, `TypeError: fetch is not allowed: ${main.origin} is not granted (add it to okFetchOrigins; CLI: --allow-net=${main.origin})`);
+  });
+
+  test(`${mode}: "http://host:*" grants that host on any port (loopback included, as it is named), and nothing else`, async () => {
+    using rx = new RExec({ worker, okFetchOrigins: [`http://${new URL(main.origin).hostname}:*`] });
+    assert.equal(await rx.r_eval(run(`return (await fetch(${JSON.stringify(main.origin + "/json")})).status`)), 200);
+    const other = await rx.r_eval(run(`try { await fetch(${JSON.stringify(main.origin.replace("http:", "https:") + "/json")}); return "fetched" } catch (e) { return e.message }`));
+    assert.match(String(other), /is not granted/);
   });
 
   test(`${mode}: JSON, text, arrayBuffer, status, headers, POST bodies`, async () => {

@@ -4,8 +4,9 @@
  * which addresses count as private.
  *
  * Invariant: a URL passes {@link originAllowed} only if it is `http:`/`https:`,
- * carries no embedded credentials, and its origin is on the list (or the list
- * holds `"*"`); an address passes {@link isPrivateAddress} as public only if it
+ * carries no embedded credentials, and its origin is on the list — exactly, or
+ * as `scheme://host:*` (that scheme and host on any port) — or the list holds
+ * `"*"`; an address passes {@link isPrivateAddress} as public only if it
  * is outside every loopback, private, link-local, shared, multicast and
  * reserved range (IPv4, IPv6, and IPv4 mapped into IPv6).
  *
@@ -14,8 +15,9 @@
 import { BlockList, isIP } from "node:net";
 
 /**
- * Parse a list of origins (`"https://api.example.com"`, `"http://127.0.0.1:8080"`)
- * into their canonical `URL.origin` forms. `"*"` stays `"*"` when `wildcard` is true.
+ * Parse a list of origins (`"https://api.example.com"`, `"http://127.0.0.1:8080"`,
+ * `"http://localhost:*"` for any port) into their canonical forms (`URL.origin`,
+ * or `scheme://hostname:*`). `"*"` stays `"*"` when `wildcard` is true.
  * Throws a TypeError naming `label` and the bad entry.
  */
 export function parseOrigins(list: unknown, label: string, wildcard = false): ReadonlySet<string> {
@@ -27,24 +29,40 @@ export function parseOrigins(list: unknown, label: string, wildcard = false): Re
       continue;
     }
     let u: URL;
+    const anyPort = typeof o === "string" && o.endsWith(":*");
     try {
       if (typeof o !== "string") throw new Error();
-      u = new URL(o);
+      u = new URL(anyPort ? o.slice(0, -2) : o);
       if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
       if (u.username !== "" || u.password !== "") throw new Error();
+      // Only "scheme://host:*": no port ("http://h:80:*"), credentials or path beside the star.
+      if (anyPort && !ANY_PORT_ENTRY.test(o)) throw new Error();
     } catch {
-      throw new TypeError(`${label} entry ${JSON.stringify(String(o)).slice(0, 200)} is not an http(s) origin (like "https://api.example.com" or "http://127.0.0.1:8080")`);
+      throw new TypeError(`${label} entry ${JSON.stringify(String(o)).slice(0, 200)} is not an http(s) origin (like "https://api.example.com", "http://127.0.0.1:8080" or "http://localhost:*" for any port)`);
     }
-    out.add(u.origin);
+    out.add(anyPort ? anyPortKey(u) : u.origin);
   }
   return out;
+}
+
+/** An entry for any port: a scheme, a host name or bracketed IPv6 address, ":*". */
+const ANY_PORT_ENTRY = /^https?:\/\/(?:\[[0-9a-f:.]+\]|[^/:@[\]?#\\]+):\*$/i;
+
+/** The list entry granting `url`'s scheme and host on any port. */
+function anyPortKey(url: URL): string {
+  return `${url.protocol}//${url.hostname}:*`;
+}
+
+/** Whether `url`'s origin itself is on the list (exactly, or its host on any port) — not merely under `"*"`. */
+export function originGranted(url: URL, allow: ReadonlySet<string>): boolean {
+  return allow.has(url.origin) || allow.has(anyPortKey(url));
 }
 
 /** Why `url` may not be requested under `allow` (`undefined`: it may). */
 export function originRefusal(url: URL, allow: ReadonlySet<string>): "credentials" | "origin" | undefined {
   if (url.username !== "" || url.password !== "") return "credentials";
   if (url.protocol !== "http:" && url.protocol !== "https:") return "origin";
-  if (!allow.has(url.origin) && !allow.has("*")) return "origin";
+  if (!originGranted(url, allow) && !allow.has("*")) return "origin";
   return undefined;
 }
 
