@@ -184,7 +184,7 @@ export class WebWorkerRExec {
       this.#link.abort(seq);
       grace = setTimeout(() => {
         this.#kill(new AbortError(signal!.reason, " and the sandbox did not survive it: the guest was busy, so its Web Worker was terminated"), "its Web Worker was terminated to abort a busy call");
-      }, this.abortGraceMs);
+      }, Math.min(this.abortGraceMs, MAX_TIMER_MS)); // a larger delay would fire at once
     };
     signal?.addEventListener("abort", onAbort, { once: true });
     let reply: Reply;
