@@ -130,6 +130,17 @@ export function redisUrlProblem(url: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Disconnect the worker's Redis clients outright (ioredis: no reconnecting
+ * after), when BullMQ's own close cannot finish: a client left reconnecting
+ * would keep the process alive after close().
+ */
+function dropConnections(worker: Worker): void {
+  const backend = worker.getBackend();
+  // Not awaited: a client still (re)connecting resolves later, and is disconnected then.
+  for (const client of [backend.client, backend.blockingClient]) void client?.then((c) => c.disconnect(), () => {});
+}
+
 /** `redis://…` → BullMQ connection options (BullMQ parses the URL). */
 function connectionOf(connection: string | ConnectionOptions): ConnectionOptions {
   if (typeof connection !== "string") return connection;
@@ -259,7 +270,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         const closed = worker.close(!finished || !connected).then(() => true, () => true);
         // A Redis that hangs (a partition: the connection looks ready, nothing answers) never
         // answers BullMQ's goodbye either: stop waiting after a bound and drop the connection.
-        if (!(await Promise.race([closed, sleep(REDIS_CLOSE_MS).then(() => false)]))) void worker.disconnect().catch(() => {});
+        if (!(await Promise.race([closed, sleep(REDIS_CLOSE_MS).then(() => false)]))) dropConnections(worker);
         await runner.close({ force: true });
       })();
       return closing;

@@ -42,6 +42,9 @@ describe("queue worker without Redis", () => {
     } finally {
       clearTimeout(timer);
       process.kill(redis.pid, "SIGCONT");
+      // Let BullMQ's own close (abandoned above) finish against the live Redis, so no client of
+      // this worker is left reconnecting once Redis stops (that kept the test process alive).
+      await Promise.race([worker.worker.close(), new Promise((resolve) => setTimeout(resolve, 5000))]);
       await redis.stop();
     }
   });
