@@ -26,7 +26,7 @@ import { UnrecoverableError, Worker, type ConnectionOptions, type Job as BullJob
 import type { Limits } from "../host/limits.js";
 import { checkJob, InvalidJobError, jsonFitsIn, type Job } from "./job.js";
 import type { RunResult } from "./result.js";
-import { ServiceRunner, type RunnerOptions } from "./runner.js";
+import { PoolsBusyError, ServiceRunner, type RunnerOptions } from "./runner.js";
 
 /** Largest job data unless configured (JSON characters; `rexec serve`'s default body limit). */
 export const DEFAULT_MAX_JOB_BYTES = 1024 * 1024;
@@ -141,6 +141,27 @@ function dropConnections(worker: Worker): void {
   for (const client of [backend.client, backend.blockingClient]) void client?.then((c) => c.disconnect(), () => {});
 }
 
+/** How long a job whose limits need a pool while all pools are busy waits for one before it fails (retryable). */
+const POOLS_BUSY_WAIT_MS = 60_000;
+
+/**
+ * Run, waiting (with backoff) while every pool is busy with jobs of other
+ * limits: that is this worker's momentary state, not the job's fault, and
+ * under BullMQ's default of one attempt failing at once would lose the job.
+ * Job locks keep being renewed meanwhile (the event loop is free).
+ */
+async function runWhenPoolFree<T>(run: () => Promise<T>, waitMs: number, signal: AbortSignal | undefined): Promise<T> {
+  const until = performance.now() + waitMs;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!(error instanceof PoolsBusyError) || signal?.aborted || performance.now() + delay > until) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
 /** `redis://…` → BullMQ connection options (BullMQ parses the URL). */
 function connectionOf(connection: string | ConnectionOptions): ConnectionOptions {
   if (typeof connection !== "string") return connection;
@@ -161,8 +182,8 @@ export type JobRunner = Pick<ServiceRunner, "limits" | "maxCodeBytes" | "modules
  * thrown as `UnrecoverableError`, and only the service's own failures are
  * thrown as retryable errors.
  */
-export function createProcessor(runner: JobRunner, options: { jobTimeoutMs?: number; failOnGuestError?: boolean; maxJobBytes?: number } = {}): (job: BullJob, token?: string, signal?: AbortSignal) => Promise<RunResult> {
-  const { jobTimeoutMs: fixedTimeout, failOnGuestError = false, maxJobBytes = DEFAULT_MAX_JOB_BYTES } = options;
+export function createProcessor(runner: JobRunner, options: { jobTimeoutMs?: number; failOnGuestError?: boolean; maxJobBytes?: number; busyWaitMs?: number } = {}): (job: BullJob, token?: string, signal?: AbortSignal) => Promise<RunResult> {
+  const { jobTimeoutMs: fixedTimeout, failOnGuestError = false, maxJobBytes = DEFAULT_MAX_JOB_BYTES, busyWaitMs = POOLS_BUSY_WAIT_MS } = options;
   return async (job, _token, signal) => {
     // The HTTP body limit bounds a POST /run; nothing bounds what a producer puts on the queue.
     if (!jsonFitsIn(job.data, maxJobBytes)) throw new UnrecoverableError(`invalid rexec job: its data is more than ${maxJobBytes} characters of JSON (the worker's maxJobBytes / --max-job-size)`);
@@ -175,7 +196,7 @@ export function createProcessor(runner: JobRunner, options: { jobTimeoutMs?: num
     }
     // The deadline runs from when the job gets a thread (not while it waits behind a prefetched one).
     const timeoutMs = fixedTimeout ?? jobTimeoutMs(checked.limits);
-    const result = await runner.runChecked(checked, { ...(signal ? { signal } : {}), timeoutMs });
+    const result = await runWhenPoolFree(() => runner.runChecked(checked, { ...(signal ? { signal } : {}), timeoutMs }), busyWaitMs, signal);
     // A guest's failure (a deadline hit included) is final: the same job would fail again.
     if ("error" in result && failOnGuestError) throw new UnrecoverableError(`${result.error.name}: ${result.error.message}`);
     // Anything thrown above is the service's own failure (thread died, shutting down): BullMQ retries it.

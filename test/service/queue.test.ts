@@ -9,6 +9,7 @@ import { Queue, UnrecoverableError, type Job } from "bullmq";
 import { RExecError } from "../../src/host/errors.ts";
 import { resolveLimits } from "../../src/host/limits.ts";
 import { createProcessor, jobTimeoutMs, startWorker, type JobRunner, type QueueWorker } from "../../src/service/queue-worker.ts";
+import { PoolsBusyError } from "../../src/service/runner.ts";
 import { fileURLToPath } from "node:url";
 import { runNodeScript, startCli, startRedis, stopChild, until, type CliProcess, type RedisServer } from "./helpers.ts";
 
@@ -134,6 +135,21 @@ describe("queue worker: which failures are retried", () => {
     assert.equal(JSON.stringify(exact).length, 1000);
     await processor({ data: exact } as Job);
     assert.equal(ran, 1);
+  });
+
+  it("a job that finds every pool busy waits for one (it is not the job's fault); past the wait it fails retryably", async () => {
+    // Under BullMQ's default of one attempt, failing at once lost the job.
+    let tries = 0;
+    const busyTwice = runnerAnswering(async () => {
+      if (++tries <= 2) throw new PoolsBusyError("all pools busy (test)");
+      return guestFailure;
+    });
+    assert.deepEqual(await createProcessor(busyTwice)(job), guestFailure);
+    assert.equal(tries, 3);
+    const alwaysBusy = runnerAnswering(async () => { throw new PoolsBusyError("all pools busy (test)"); });
+    const started = performance.now();
+    await assert.rejects(createProcessor(alwaysBusy, { busyWaitMs: 300 })(job), (error: Error) => error instanceof PoolsBusyError && !(error instanceof UnrecoverableError));
+    assert.ok(performance.now() - started < 5000);
   });
 
   it("each job runs under its deadline: jobTimeoutMs of its limits, or the worker's fixed one", async () => {
