@@ -25,7 +25,7 @@
 import { HOST_CONTROL_BYTES, HostState, HostWord } from "./py-protocol.js";
 
 /** After answering, how long (ms) the host thread watches for the next call before sleeping. */
-export const HOST_SPIN_MS = 0.05;
+export const HOST_SPIN_MS = 0.1;
 /** The longest (ms) the host thread answers watched-for calls before its event loop gets a turn. */
 export const HOST_HOLD_MS = 1;
 /** How long (ms) the worker watches for the host's reply before it sleeps. */
