@@ -34,3 +34,45 @@ export function runNode(args: string[], options: { input?: string; env?: Record<
 export function rexec(args: string[], options: { input?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<Result> {
   return runNode([bin, ...args], options);
 }
+
+/** One step of a {@link ptySession}: once the output since the last step matches `after`, type `type`. */
+export interface PtyStep {
+  readonly after: RegExp;
+  readonly type: string;
+}
+
+/**
+ * `rexec <args>` in a real pseudo-terminal (util-linux `script`), typing each
+ * step once the output since the last one matches. Rejects, with the output so
+ * far, if the session is still open after `timeoutMs`.
+ */
+export function ptySession(args: string[], steps: PtyStep[], env: Record<string, string>, options: { cwd?: string; timeoutMs?: number } = {}): Promise<{ out: string; code: number | null; steps: number }> {
+  return new Promise((resolve, reject) => {
+    const cmd = [process.execPath, bin, ...args].map((a) => JSON.stringify(a)).join(" ");
+    const child = spawn("script", ["-qfec", cmd, "/dev/null"], { cwd: options.cwd ?? repoRoot, env: { ...process.env, ...env, NODE_OPTIONS: "" }, stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let step = 0;
+    let from = 0;
+    const guard = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`pty session hung at step ${step}; output so far:\n${out}`));
+    }, options.timeoutMs ?? 30_000);
+    const advance = () => {
+      // Terminal control sequences (cursor moves, colours) are not what the user reads.
+      while (step < steps.length && steps[step]!.after.test(out.slice(from).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, ""))) {
+        from = out.length;
+        child.stdin.write(steps[step]!.type);
+        step++;
+      }
+    };
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      out += d;
+      advance();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(guard);
+      resolve({ out, code, steps: step });
+    });
+  });
+}

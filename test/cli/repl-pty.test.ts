@@ -3,43 +3,20 @@
 // and loaded by the next session, .help and .exit.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bin, repoRoot } from "./helpers.js";
+import { ptySession } from "./helpers.js";
 
 let dir: string;
 before(() => { dir = mkdtempSync(join(tmpdir(), "rexec-pty-")); });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Run the REPL in a pty, typing each step once the output matches its `after` pattern. */
-function session(steps: { after: RegExp; type: string }[], env: Record<string, string>): Promise<{ out: string; code: number | null }> {
-  return new Promise((resolve, reject) => {
-    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} repl`;
-    const child = spawn("script", ["-qfec", cmd, "/dev/null"], { cwd: repoRoot, env: { ...process.env, ...env, NODE_OPTIONS: "" }, stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    let step = 0;
-    let from = 0;
-    const guard = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`pty session hung at step ${step}; output so far:\n${out}`)); }, 30_000);
-    const advance = () => {
-      // Terminal control sequences (cursor moves, colours) are not what the user reads.
-      while (step < steps.length && steps[step]!.after.test(out.slice(from).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, ""))) {
-        from = out.length;
-        child.stdin.write(steps[step]!.type);
-        step++;
-      }
-    };
-    child.stdout.setEncoding("utf8").on("data", (d: string) => { out += d; advance(); });
-    child.on("error", reject);
-    child.on("close", (code) => { clearTimeout(guard); resolve({ out, code }); });
-  });
-}
 
 test("a terminal session: await, completion, .help, history across sessions, .exit", async () => {
   const history = join(dir, "hist");
   const env = { REXEC_REPL_HISTORY: history };
-  const first = await session([
+  const first = await ptySession(["repl"], [
     { after: /> $/, type: "await Promise.resolve(6 * 7)\r" },
     { after: /42[\s\S]*> $/, type: "globalThis.zebraQuux = 1\r" },
     { after: /1[\s\S]*> $/, type: "zebraQ\t" },
@@ -57,7 +34,7 @@ test("a terminal session: await, completion, .help, history across sessions, .ex
   assert.match(saved, /^zebraQuux \+ 1$/m);
   // The next session finds the last entry with the up arrow.
   writeFileSync(history, `${saved}globalThis.recalled = 'from history'\n`);
-  const second = await session([
+  const second = await ptySession(["repl"], [
     { after: /> $/, type: "\x1b[A" },
     { after: /recalled = 'from history'/, type: "\r" },
     { after: /'from history'[\s\S]*> $/, type: ".exit\r" },

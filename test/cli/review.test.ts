@@ -6,7 +6,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, readdirSync, readFileSync, symlinkSync, mkdtempSync, rmSync, statSync, writeFileSync, existsSync, mkdirSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bin, rexec } from "./helpers.js";
+import { bin, ptySession, rexec } from "./helpers.js";
 
 const NODE_INTERNALS = /node:internal|node:events|dist\/cli|Unhandled 'error'/;
 
@@ -130,7 +130,7 @@ describe("rexec CLI review", { concurrency: 3 }, () => {
       { after: /while \(true\) \{\}\n/, type: "\x03" },
       { after: /Interrupted \(Ctrl-C\)[\s\S]*> $/, type: "3 + 4\r" },
       { after: /7[\s\S]*> $/, type: ".exit\r" },
-    ], { REXEC_REPL_HISTORY: history });
+    ], { REXEC_REPL_HISTORY: history }, { timeoutMs: 20_000 });
     assert.equal(r.steps, 8, `the session ended early:\n${r.out}`);
     assert.equal(r.code, 0, r.out);
     assert.ok(!/12345\s*\n.*Uncaught/.test(r.out), r.out);
@@ -183,14 +183,14 @@ describe("rexec CLI review", { concurrency: 3 }, () => {
   test("REPL history: a FIFO at the history path does not hang the REPL, and a symlink there is neither read nor written through", async () => {
     const fifo = join(dir, "fifo-history");
     execFileSync("mkfifo", [fifo]);
-    const r = await ptySession(["repl"], [{ after: /> $/, type: "1 + 1\r" }, { after: /2[\s\S]*> $/, type: ".exit\r" }], { REXEC_REPL_HISTORY: fifo });
+    const r = await ptySession(["repl"], [{ after: /> $/, type: "1 + 1\r" }, { after: /2[\s\S]*> $/, type: ".exit\r" }], { REXEC_REPL_HISTORY: fifo }, { timeoutMs: 20_000 });
     assert.equal(r.steps, 2, r.out);
     assert.equal(r.code, 0, r.out);
     const target = join(dir, "precious.txt");
     writeFileSync(target, "secret line\n");
     const link = join(dir, "link-history");
     symlinkSync(target, link);
-    const s = await ptySession(["repl"], [{ after: /> $/, type: "\x1b[A\x1540 + 2\r" }, { after: /42[\s\S]*> $/, type: ".exit\r" }], { REXEC_REPL_HISTORY: link });
+    const s = await ptySession(["repl"], [{ after: /> $/, type: "\x1b[A\x1540 + 2\r" }, { after: /42[\s\S]*> $/, type: ".exit\r" }], { REXEC_REPL_HISTORY: link }, { timeoutMs: 20_000 });
     assert.equal(s.code, 0, s.out);
     assert.ok(!s.out.includes("secret line"), s.out);
     assert.equal(readFileSync(target, "utf8"), "secret line\n");
@@ -279,24 +279,3 @@ describe("rexec CLI review", { concurrency: 3 }, () => {
   });
 });
 
-/** `rexec args` in a pty (util-linux script), typing each step once the output (since the last step) matches. */
-function ptySession(args: string[], steps: { after: RegExp; type: string }[], env: Record<string, string>): Promise<{ out: string; code: number | null; steps: number }> {
-  return new Promise((resolve, reject) => {
-    const cmd = [process.execPath, bin, ...args].map((a) => JSON.stringify(a)).join(" ");
-    const child = spawn("script", ["-qfec", cmd, "/dev/null"], { env: { ...process.env, ...env, NODE_OPTIONS: "" }, stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    let step = 0;
-    let from = 0;
-    const guard = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`pty session hung at step ${step}; output so far:\n${out}`)); }, 20_000);
-    const advance = () => {
-      while (step < steps.length && steps[step]!.after.test(out.slice(from).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, ""))) {
-        from = out.length;
-        child.stdin.write(steps[step]!.type);
-        step++;
-      }
-    };
-    child.stdout.setEncoding("utf8").on("data", (d: string) => { out += d; advance(); });
-    child.on("error", reject);
-    child.on("close", (code) => { clearTimeout(guard); resolve({ out, code, steps: step }); });
-  });
-}
