@@ -112,12 +112,19 @@ test("the host heap a decoded value takes stays within 1.6 × resultBytes (measu
       while (await ok(n)) { best = n; n *= 2; }
       let high = n;
       for (let step = 0; step < 5; step++) { const mid = Math.floor((best + high) / 2); if (await ok(mid)) best = mid; else high = mid; }
-      await rx.r_eval("0"); // the realm's call queue holds the previous call's promise (and its value)
-      gc(); gc();
-      const before = process.memoryUsage().heapUsed;
-      keep.push(await rx.r_eval(make(best)));
-      gc(); gc();
-      report[name] = { n: best, ratio: (process.memoryUsage().heapUsed - before) / resultBytes };
+      // Measured three times, the least kept: the value's own heap is the same each time, while
+      // unrelated growth between the two readings (a CI run once read 1.64 where 0.8-1.0 is usual)
+      // only adds; an amplification shows in every trial.
+      let least = Infinity;
+      for (let trial = 0; trial < 3; trial++) {
+        await rx.r_eval("0"); // the realm's call queue holds the previous call's promise (and its value)
+        gc(); gc();
+        const before = process.memoryUsage().heapUsed;
+        keep.push(await rx.r_eval(make(best)));
+        gc(); gc();
+        least = Math.min(least, (process.memoryUsage().heapUsed - before) / resultBytes);
+      }
+      report[name] = { n: best, ratio: least };
     }
     console.log(JSON.stringify(report));
     rx.dispose();
